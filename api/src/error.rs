@@ -1,0 +1,157 @@
+//! One error type for the HTTP layer, shown two ways: as Chevereto JSON on
+//! the Chevereto routes ([`Chevereto`]) and as RFC 9457 problem+json
+//! everywhere else (the plain `IntoResponse` of [`ApiError`]).
+//!
+//! 5xx errors are logged here with their internal detail and answered with
+//! a generic message; the detail never reaches the client.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use mediaq_shared::queue::QueueError;
+use mediaq_shared::repo::RepoError;
+use mediaq_shared::storage::StorageError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("Empty upload source")]
+    EmptySource,
+    #[error("Invalid base64 string")]
+    InvalidBase64,
+    #[error("{0}")]
+    InvalidImage(String),
+    #[error("Invalid API key")]
+    InvalidKey,
+    #[error("Missing API key: send it as 'Authorization: Bearer KEY', 'X-API-Key: KEY' or the 'key' parameter")]
+    MissingKey,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("URL upload refused: {0}")]
+    UrlRefused(String),
+    #[error("not found")]
+    NotFound,
+    #[error("upload is larger than the limit of {limit} bytes")]
+    TooLarge { limit: u64 },
+    #[error("unsupported file type{}: only JPEG, PNG, GIF, WebP, BMP images and MP4, WebM, MOV videos are accepted", detected.as_deref().map(|d| format!(" ({d})")).unwrap_or_default())]
+    UnsupportedType { detected: Option<String> },
+    #[error("{what} is unavailable")]
+    Unavailable { what: String },
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::BadRequest(_) | Self::EmptySource | Self::InvalidBase64 | Self::InvalidImage(_) => StatusCode::BAD_REQUEST,
+            Self::InvalidKey | Self::MissingKey => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) | Self::UrlRefused(_) => StatusCode::FORBIDDEN,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// Chevereto's internal error code, where it has one.
+    pub fn chevereto_code(&self) -> u16 {
+        match self {
+            Self::InvalidKey | Self::MissingKey => 100,
+            Self::InvalidBase64 => 120,
+            Self::EmptySource => 130,
+            Self::UrlRefused(_) => 403,
+            Self::TooLarge { .. } | Self::InvalidImage(_) => 400,
+            Self::UnsupportedType { .. } => 612,
+            other => other.status().as_u16(),
+        }
+    }
+
+    /// The message a client may see (generic for 5xx).
+    pub fn public_message(&self) -> String {
+        self.to_string()
+    }
+
+    fn log(&self) {
+        match self {
+            Self::Internal(detail) => tracing::error!(error = %detail, "request failed"),
+            Self::Unavailable { what } => tracing::warn!(%what, "dependency unavailable"),
+            _ => {}
+        }
+    }
+}
+
+impl From<RepoError> for ApiError {
+    fn from(e: RepoError) -> Self {
+        match e {
+            RepoError::NotFound => Self::NotFound,
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<StorageError> for ApiError {
+    fn from(e: StorageError) -> Self {
+        match e {
+            StorageError::NotFound => Self::NotFound,
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<QueueError> for ApiError {
+    fn from(e: QueueError) -> Self {
+        tracing::error!(error = %e, "enqueue failed");
+        Self::Unavailable { what: "the job queue".into() }
+    }
+}
+
+/// problem+json (RFC 9457), for native routes.
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        self.log();
+        let status = self.status();
+        let body = json!({
+            "type": "about:blank",
+            "title": status.canonical_reason().unwrap_or("Error"),
+            "status": status.as_u16(),
+            "detail": self.public_message(),
+        });
+        let mut res = (status, axum::Json(body)).into_response();
+        res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        res
+    }
+}
+
+/// How a Chevereto route answers errors: JSON by default, plain text when
+/// the client asked for `format=txt`.
+#[derive(Debug)]
+pub struct Chevereto {
+    pub error: ApiError,
+    pub text: bool,
+}
+
+impl From<ApiError> for Chevereto {
+    fn from(error: ApiError) -> Self {
+        Self { error, text: false }
+    }
+}
+
+impl IntoResponse for Chevereto {
+    fn into_response(self) -> Response {
+        self.error.log();
+        let status = self.error.status();
+        if self.text {
+            return (status, self.error.public_message()).into_response();
+        }
+        let body = json!({
+            "status_code": status.as_u16(),
+            "error": { "message": self.error.public_message(), "code": self.error.chevereto_code() },
+            "status_txt": status.canonical_reason().unwrap_or("Error"),
+        });
+        (status, axum::Json(body)).into_response()
+    }
+}

@@ -1,0 +1,40 @@
+//! The native file resource (camelCase), from the same stored media as the
+//! Chevereto view.
+
+use serde_json::{Map, Value, json};
+
+use mediaq_shared::domain::{Media, Variant};
+
+use super::MediaUrls;
+
+pub fn file(base: &str, media: &Media, variants: &[Variant]) -> Value {
+    let urls = MediaUrls::new(base, media);
+    let variant_map: Map<String, Value> = variants
+        .iter()
+        .map(|v| {
+            let shown = json!({ "url": urls.variant(v), "width": v.width, "height": v.height, "sizeBytes": v.size, "contentType": v.mime });
+            (v.kind.as_str().to_owned(), shown)
+        })
+        .collect();
+    json!({
+        "id": media.id.as_str(),
+        "name": media.original_filename,
+        "title": media.title,
+        "contentType": media.mime,
+        "kind": media.kind.as_str(),
+        "sizeBytes": media.size,
+        "status": media.status.as_str(),
+        "error": media.error,
+        "sha256": media.sha256,
+        "width": media.width,
+        "height": media.height,
+        "durationMs": media.duration_ms,
+        "isAnimated": media.is_animated,
+        "isPublic": media.is_public,
+        "url": media.is_public.then(|| urls.original()),
+        "createdAt": media.created_at,
+        "updatedAt": media.updated_at,
+        "expiresAt": media.expires_at,
+        "variants": variant_map,
+    })
+}

@@ -1,0 +1,294 @@
+//! `POST|GET /api/1/upload` (and `/api/1.1/upload`): the Chevereto API v1
+//! upload, as Chevereto, imgBB-style and ShareX-style clients send it.
+//!
+//! Parameters come from the query string, a multipart form or an
+//! urlencoded form. A binary `source` (or `image`, `file`) part is streamed
+//! to storage as it arrives; the key and metadata may come before or after
+//! it, so the media is recorded only once the whole form is read, and the
+//! stored object is removed if the request is then refused.
+
+use std::io;
+
+use axum::extract::{FromRequest, Multipart, Request, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use base64::Engine;
+use base64::alphabet;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use futures::TryStreamExt;
+use serde_json::json;
+
+use mediaq_shared::domain::{MediaStatus, Role};
+use mediaq_shared::storage::stream_of;
+
+use crate::auth::{authenticate, key_from_headers};
+use crate::error::{ApiError, Chevereto};
+use crate::ingest::{self, Ingested, StoredOriginal, UploadMeta};
+use crate::present::chevereto::image;
+use crate::state::AppState;
+use crate::{params, wait};
+
+/// Largest text field other than `source`.
+const MAX_FIELD_BYTES: usize = 64 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum Format {
+    #[default]
+    Json,
+    Txt,
+    Redirect,
+}
+
+/// The form as read so far.
+#[derive(Debug, Default)]
+struct Form {
+    key: Option<String>,
+    title: Option<String>,
+    description: Option<String>,
+    tags: Option<String>,
+    album_id: Option<String>,
+    category_id: Option<String>,
+    width: Option<String>,
+    expiration: Option<String>,
+    nsfw: Option<String>,
+    format: Format,
+    use_file_date: Option<String>,
+    /// The file came as `image` (imgBB style): answer with `data`.
+    imgbb: bool,
+    source: Option<Source>,
+}
+
+#[derive(Debug)]
+enum Source {
+    /// A binary part, already in storage.
+    File { stored: StoredOriginal, filename: Option<String> },
+    /// Base64 data or a URL.
+    Text(String),
+}
+
+impl Form {
+    fn set(&mut self, name: &str, value: String) -> Result<(), ApiError> {
+        let empty_to_none = |v: String| (!v.trim().is_empty()).then_some(v);
+        match name {
+            "key" => self.key = empty_to_none(value),
+            "title" | "name" => self.title = empty_to_none(value),
+            "description" => self.description = empty_to_none(value),
+            "tags" => self.tags = Some(value),
+            "album_id" => self.album_id = empty_to_none(value),
+            "category_id" => self.category_id = empty_to_none(value),
+            "width" => self.width = empty_to_none(value),
+            "expiration" => self.expiration = empty_to_none(value),
+            "nsfw" => self.nsfw = Some(value),
+            "use_file_date" => self.use_file_date = Some(value),
+            "format" => {
+                self.format = match value.trim() {
+                    "" | "json" => Format::Json,
+                    "txt" => Format::Txt,
+                    "redirect" => Format::Redirect,
+                    other => {
+                        return Err(ApiError::BadRequest(format!("invalid 'format' value {other:?}: expected json, txt or redirect")));
+                    }
+                };
+            }
+            "source" | "image" | "file" => {
+                if self.source.is_some() {
+                    return Err(ApiError::BadRequest("send one source per upload".into()));
+                }
+                self.imgbb |= name == "image";
+                self.source = Some(Source::Text(value));
+            }
+            _ => {} // Unknown parameters are ignored, as Chevereto does.
+        }
+        Ok(())
+    }
+
+    fn meta(&self, filename: Option<String>) -> Result<UploadMeta, ApiError> {
+        let now = mediaq_shared::repo::now();
+        Ok(UploadMeta {
+            filename,
+            title: self.title.clone(),
+            description: self.description.clone(),
+            tags: self.tags.as_deref().map(params::tags).unwrap_or_default(),
+            album_id: self.album_id.clone(),
+            category_id: self.category_id.clone(),
+            nsfw: self.nsfw.as_deref().map(|v| params::flag("nsfw", v)).transpose()?.unwrap_or(false),
+            // Chevereto images are public: their URLs are meant to be shared.
+            is_public: true,
+            resize_width: self.width.as_deref().map(params::width).transpose()?,
+            expires_at: self.expiration.as_deref().map(|v| params::expiration(v, now)).transpose()?,
+        })
+    }
+}
+
+pub async fn upload(State(state): State<AppState>, request: Request) -> Response {
+    let mut form = Form::default();
+    match handle(&state, request, &mut form).await {
+        Ok(response) => response,
+        Err(error) => {
+            if let Some(Source::File { stored, .. }) = form.source.take() {
+                ingest::discard(&state, stored).await;
+            }
+            Chevereto { error, text: form.format == Format::Txt }.into_response()
+        }
+    }
+}
+
+async fn handle(state: &AppState, request: Request, form: &mut Form) -> Result<Response, ApiError> {
+    let header_key = key_from_headers(request.headers());
+    if let Some(query) = request.uri().query() {
+        for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
+            form.set(&k, v.into_owned())?;
+        }
+    }
+    let max_body = max_body_bytes(state);
+    let declared = request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max_body) {
+        return Err(ApiError::TooLarge { limit: state.config.max_upload_bytes });
+    }
+    let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
+    if content_type.starts_with("multipart/form-data") {
+        read_multipart(state, request, form).await?;
+    } else if content_type.starts_with("application/x-www-form-urlencoded") {
+        let limit = usize::try_from(max_body).unwrap_or(usize::MAX);
+        let body = axum::body::to_bytes(request.into_body(), limit)
+            .await
+            .map_err(|_| ApiError::TooLarge { limit: state.config.max_upload_bytes })?;
+        for (k, v) in url::form_urlencoded::parse(&body) {
+            form.set(&k, v.into_owned())?;
+        }
+    }
+
+    let key = header_key.or_else(|| form.key.clone()).ok_or(ApiError::MissingKey)?;
+    let caller = authenticate(state, &key).await?;
+    if form.use_file_date.as_deref().map(|v| params::flag("use_file_date", v)).transpose()? == Some(true)
+        && caller.user.role != Role::Admin
+    {
+        return Err(ApiError::Forbidden("use_file_date is for administrators only".into()));
+    }
+    let (stored, filename) = match form.source.take() {
+        None => return Err(ApiError::EmptySource),
+        Some(Source::File { stored, filename }) => (stored, filename),
+        Some(Source::Text(text)) => (store_text(state, &text).await?, None),
+    };
+    let meta = match form.meta(filename) {
+        Ok(meta) => meta,
+        Err(e) => {
+            ingest::discard(state, stored).await;
+            return Err(e);
+        }
+    };
+    let Ingested { media, delete_secret } = ingest::record(state, &caller.user, stored, meta).await?;
+    let media = wait::until_settled(&state.repo, &media.id, state.config.upload_wait).await?;
+    if media.status == MediaStatus::Failed {
+        let why = media.error.unwrap_or_else(|| "processing failed".into());
+        return Err(ApiError::InvalidImage(format!("the file could not be processed: {why}")));
+    }
+    let variants = state.repo.variants(&media.id).await?;
+    let mut image = image(&state.config.public_url, &media, &variants, Some(&delete_secret));
+    Ok(match form.format {
+        Format::Txt => (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], image["url"].as_str().unwrap_or("").to_owned())
+            .into_response(),
+        Format::Redirect => Redirect::to(image["path_viewer"].as_str().unwrap_or("/")).into_response(),
+        Format::Json if form.imgbb => {
+            image["id"] = json!(media.id.as_str());
+            axum::Json(json!({
+                "status_code": 200, "status": 200,
+                "success": { "message": "image uploaded", "code": 200 },
+                "data": image, "status_txt": "OK",
+            }))
+            .into_response()
+        }
+        Format::Json => axum::Json(json!({
+            "status_code": 200,
+            "success": { "message": "file uploaded", "code": 200 },
+            "image": image, "status_txt": "OK",
+        }))
+        .into_response(),
+    })
+}
+
+/// Largest request body accepted: the upload limit, plus room for base64
+/// growth (4/3) and the other form fields.
+fn max_body_bytes(state: &AppState) -> u64 {
+    state.config.max_upload_bytes.saturating_mul(4) / 3 + 1024 * 1024
+}
+
+async fn read_multipart(state: &AppState, request: Request, form: &mut Form) -> Result<(), ApiError> {
+    let mut multipart = Multipart::from_request(request, &()).await.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    while let Some(field) = multipart.next_field().await.map_err(|e| ApiError::BadRequest(e.body_text()))? {
+        let name = field.name().unwrap_or_default().to_owned();
+        let is_source = matches!(name.as_str(), "source" | "image" | "file");
+        if is_source && field.file_name().is_some() {
+            if form.source.is_some() {
+                return Err(ApiError::BadRequest("send one source per upload".into()));
+            }
+            let filename = field.file_name().map(str::to_owned);
+            let stored = ingest::store(state, Box::pin(field.map_err(io::Error::other))).await?;
+            form.imgbb |= name == "image";
+            form.source = Some(Source::File { stored, filename });
+            continue;
+        }
+        let limit = if is_source { usize::try_from(max_body_bytes(state)).unwrap_or(usize::MAX) } else { MAX_FIELD_BYTES };
+        let value = read_text(field, limit, &name).await?;
+        form.set(&name, value)?;
+    }
+    Ok(())
+}
+
+async fn read_text(mut field: axum::extract::multipart::Field<'_>, limit: usize, name: &str) -> Result<String, ApiError> {
+    let mut buf = Vec::new();
+    while let Some(chunk) = field.chunk().await.map_err(|e| ApiError::BadRequest(e.body_text()))? {
+        if buf.len() + chunk.len() > limit {
+            return Err(ApiError::BadRequest(format!("form field '{name}' is longer than {limit} bytes")));
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    String::from_utf8(buf).map_err(|_| ApiError::BadRequest(format!("form field '{name}' is not valid UTF-8")))
+}
+
+/// A text `source`: base64 (plain or `data:` URL) or a remote URL.
+async fn store_text(state: &AppState, text: &str) -> Result<StoredOriginal, ApiError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(ApiError::EmptySource);
+    }
+    if text.starts_with("http://") || text.starts_with("https://") {
+        return Err(ApiError::UrlRefused("remote URL uploads are not available on this server yet".into()));
+    }
+    let bytes = decode_base64(text)?;
+    if bytes.is_empty() {
+        return Err(ApiError::EmptySource);
+    }
+    ingest::store(state, stream_of(bytes)).await
+}
+
+/// Strict base64: the standard or URL-safe alphabet, line breaks allowed,
+/// anything else refused.
+fn decode_base64(text: &str) -> Result<Vec<u8>, ApiError> {
+    let data = match text.strip_prefix("data:") {
+        Some(rest) => rest.split_once(";base64,").map(|(_, d)| d).ok_or(ApiError::InvalidBase64)?,
+        None => text,
+    };
+    let compact: String = data.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    [STANDARD, URL_SAFE].iter().find_map(|engine| engine.decode(&compact).ok()).ok_or(ApiError::InvalidBase64)
+}
+
+const LENIENT_PADDING: GeneralPurposeConfig = GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent);
+const STANDARD: GeneralPurpose = GeneralPurpose::new(&alphabet::STANDARD, LENIENT_PADDING);
+const URL_SAFE: GeneralPurpose = GeneralPurpose::new(&alphabet::URL_SAFE, LENIENT_PADDING);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_in_every_client_spelling() {
+        let want = b"\x89PNG\r\n\x1a\n".to_vec();
+        assert_eq!(decode_base64("iVBORw0KGgo=").unwrap(), want);
+        assert_eq!(decode_base64("iVBORw0KGgo").unwrap(), want);
+        assert_eq!(decode_base64("data:image/png;base64,iVBORw0KGgo=").unwrap(), want);
+        assert_eq!(decode_base64("iVBO\nRw0K\r\nGgo=").unwrap(), want);
+        assert!(matches!(decode_base64("iVBO*Rw0KGgo="), Err(ApiError::InvalidBase64)));
+        assert!(matches!(decode_base64("data:image/png,iVBORw0KGgo="), Err(ApiError::InvalidBase64)));
+    }
+}

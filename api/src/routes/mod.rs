@@ -1,0 +1,7 @@
+//! Every route, one file per group.
+
+pub mod chevereto;
+pub mod files;
+pub mod health;
+pub mod serve;
+pub mod signed;

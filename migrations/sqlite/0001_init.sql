@@ -1,0 +1,69 @@
+-- mediaq schema, SQLite flavour. Timestamps are RFC 3339 text in UTC.
+CREATE TABLE users (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    username      TEXT NOT NULL UNIQUE,
+    role          TEXT NOT NULL DEFAULT 'user',
+    status        TEXT NOT NULL DEFAULT 'active',
+    password_hash TEXT,
+    quota_bytes   BIGINT,
+    created_at    TEXT NOT NULL
+);
+
+CREATE TABLE api_keys (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id      BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    label        TEXT,
+    prefix       TEXT NOT NULL,
+    key_hash     TEXT NOT NULL UNIQUE,
+    created_at   TEXT NOT NULL,
+    last_used_at TEXT,
+    revoked_at   TEXT
+);
+
+CREATE TABLE media (
+    id                 TEXT PRIMARY KEY,
+    owner_id           BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    status             TEXT NOT NULL,
+    error              TEXT,
+    kind               TEXT NOT NULL,
+    mime               TEXT NOT NULL,
+    extension          TEXT NOT NULL,
+    original_filename  TEXT NOT NULL,
+    title              TEXT,
+    description        TEXT,
+    tags               TEXT NOT NULL DEFAULT '',
+    album_id           TEXT,
+    category_id        TEXT,
+    nsfw               BOOLEAN NOT NULL DEFAULT FALSE,
+    is_public          BOOLEAN NOT NULL DEFAULT FALSE,
+    size               BIGINT NOT NULL,
+    width              BIGINT,
+    height             BIGINT,
+    duration_ms        BIGINT,
+    is_animated        BOOLEAN NOT NULL DEFAULT FALSE,
+    original_key       TEXT NOT NULL,
+    sha256             TEXT,
+    md5                TEXT,
+    source_md5         TEXT,
+    exif               TEXT,
+    resize_width       BIGINT,
+    delete_secret_hash TEXT,
+    views              BIGINT NOT NULL DEFAULT 0,
+    created_at         TEXT NOT NULL,
+    updated_at         TEXT NOT NULL,
+    expires_at         TEXT
+);
+CREATE INDEX media_owner_created ON media (owner_id, created_at DESC);
+CREATE INDEX media_expires ON media (expires_at) WHERE expires_at IS NOT NULL;
+
+CREATE TABLE variants (
+    media_id  TEXT NOT NULL REFERENCES media(id) ON DELETE CASCADE,
+    kind      TEXT NOT NULL,
+    key       TEXT NOT NULL,
+    mime      TEXT NOT NULL,
+    extension TEXT NOT NULL,
+    width     BIGINT NOT NULL,
+    height    BIGINT NOT NULL,
+    size      BIGINT NOT NULL,
+    PRIMARY KEY (media_id, kind)
+);

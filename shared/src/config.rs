@@ -1,0 +1,379 @@
+//! Every setting mediaq reads, parsed and validated once at start-up.
+//!
+//! Settings come from `MEDIAQ_*` environment variables, optionally layered
+//! over a TOML file (`--config`), whose keys are the variable names without
+//! the `MEDIAQ_` prefix, in lower case (`max_upload_bytes = 1048576`).
+//! Environment variables win over the file. Nothing else in the workspace
+//! reads the environment. A bad value is a [`ConfigError`] naming the
+//! variable, so start-up stops with a message that says what to fix.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use thiserror::Error;
+
+/// What went wrong while reading the configuration.
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("{var}: {message} (got {value:?})")]
+    Invalid { var: String, value: String, message: String },
+    #[error("{var} is required when {because}")]
+    Missing { var: String, because: String },
+    #[error("config file {path}: {message}")]
+    File { path: PathBuf, message: String },
+}
+
+/// A value that must never be printed (keys, passwords, signing secrets).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum DatabaseConfig {
+    /// A `sqlite://` URL (the file is created when missing).
+    Sqlite { url: String },
+    Postgres { url: Secret },
+}
+
+#[derive(Debug, Clone)]
+pub enum QueueConfig {
+    /// apalis on the same SQLite database as the metadata.
+    Sqlite,
+    Redis { url: Secret },
+}
+
+#[derive(Debug, Clone)]
+pub enum StorageConfig {
+    Fs { root: PathBuf },
+    S3(S3Config),
+}
+
+#[derive(Debug, Clone)]
+pub struct S3Config {
+    /// Custom endpoint (MinIO and friends); `None` means AWS itself.
+    pub endpoint: Option<String>,
+    pub bucket: String,
+    pub region: String,
+    pub access_key: Option<Secret>,
+    pub secret_key: Option<Secret>,
+    /// Path-style addressing (`endpoint/bucket/key`), needed by most
+    /// self-hosted servers; on by default whenever an endpoint is set.
+    pub path_style: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// The whole configuration, as typed values.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub listen: SocketAddr,
+    /// Base of every URL in responses, without a trailing slash.
+    pub public_url: String,
+    pub database: DatabaseConfig,
+    pub queue: QueueConfig,
+    pub storage: StorageConfig,
+    pub fetch_allow_private: bool,
+    pub max_upload_bytes: u64,
+    pub max_pixels: u64,
+    /// How long `POST /api/1/upload` waits for processing before answering
+    /// with what is known.
+    pub upload_wait: Duration,
+    /// Jobs run at once by one worker process (per queue).
+    pub worker_concurrency: usize,
+    /// Key for HMAC-signed URLs (embedded storage presigning, download
+    /// links). Generated and kept in the data dir when not set.
+    pub signing_secret: Option<Secret>,
+    pub log_format: LogFormat,
+    /// Seconds a presigned URL stays valid.
+    pub presign_ttl: Duration,
+}
+
+/// The raw `name -> value` settings before parsing.
+type Raw = BTreeMap<String, String>;
+
+const PREFIX: &str = "MEDIAQ_";
+
+/// Every variable mediaq understands; anything else with the prefix is
+/// reported as a likely typo.
+pub const KNOWN_VARIABLES: &[&str] = &[
+    "MEDIAQ_DATA_DIR",
+    "MEDIAQ_LISTEN",
+    "MEDIAQ_PUBLIC_URL",
+    "MEDIAQ_DATABASE_URL",
+    "MEDIAQ_QUEUE_URL",
+    "MEDIAQ_STORAGE",
+    "MEDIAQ_S3_ENDPOINT",
+    "MEDIAQ_S3_BUCKET",
+    "MEDIAQ_S3_REGION",
+    "MEDIAQ_S3_ACCESS_KEY",
+    "MEDIAQ_S3_SECRET_KEY",
+    "MEDIAQ_S3_PATH_STYLE",
+    "MEDIAQ_FETCH_ALLOW_PRIVATE",
+    "MEDIAQ_MAX_UPLOAD_BYTES",
+    "MEDIAQ_MAX_PIXELS",
+    "MEDIAQ_UPLOAD_WAIT_SECS",
+    "MEDIAQ_WORKER_CONCURRENCY",
+    "MEDIAQ_SIGNING_SECRET",
+    "MEDIAQ_LOG_FORMAT",
+    "MEDIAQ_PRESIGN_TTL_SECS",
+];
+
+impl Config {
+    /// Reads the process environment, over the optional TOML file.
+    pub fn load(file: Option<&Path>) -> Result<(Self, Vec<String>), ConfigError> {
+        let mut raw = match file {
+            Some(path) => read_file(path)?,
+            None => Raw::new(),
+        };
+        raw.extend(std::env::vars().filter(|(k, _)| k.starts_with(PREFIX)));
+        let unknown = raw
+            .keys()
+            .filter(|k| !KNOWN_VARIABLES.contains(&k.as_str()))
+            .cloned()
+            .collect();
+        Ok((Self::from_map(&raw)?, unknown))
+    }
+
+    /// Parses settings from a map of `MEDIAQ_*` names to values.
+    pub fn from_map(raw: &Raw) -> Result<Self, ConfigError> {
+        let r = Reader(raw);
+        let data_dir = PathBuf::from(r.get("MEDIAQ_DATA_DIR").unwrap_or("./data"));
+        let listen: SocketAddr = r.parse("MEDIAQ_LISTEN", "127.0.0.1:8080", "expected host:port, e.g. 127.0.0.1:8080")?;
+        let public_url = match r.get("MEDIAQ_PUBLIC_URL") {
+            Some(v) => parse_public_url(v)?,
+            None => format!("http://{listen}"),
+        };
+        let database = match r.get("MEDIAQ_DATABASE_URL") {
+            None => DatabaseConfig::Sqlite {
+                url: format!("sqlite://{}", data_dir.join("mediaq.db").display()),
+            },
+            Some(v) if v.starts_with("sqlite:") => DatabaseConfig::Sqlite { url: v.to_owned() },
+            Some(v) if v.starts_with("postgres://") || v.starts_with("postgresql://") => {
+                DatabaseConfig::Postgres { url: Secret::new(v) }
+            }
+            Some(v) => return Err(invalid("MEDIAQ_DATABASE_URL", v, "expected a sqlite:// or postgres:// URL")),
+        };
+        let queue = match r.get("MEDIAQ_QUEUE_URL") {
+            None => QueueConfig::Sqlite,
+            Some(v) if v.starts_with("redis://") || v.starts_with("rediss://") => {
+                QueueConfig::Redis { url: Secret::new(v) }
+            }
+            Some(v) if v.starts_with("sqlite:") => QueueConfig::Sqlite,
+            Some(v) => return Err(invalid("MEDIAQ_QUEUE_URL", v, "expected a redis:// URL (or unset for the SQLite queue)")),
+        };
+        if matches!(queue, QueueConfig::Sqlite) && matches!(database, DatabaseConfig::Postgres { .. }) {
+            return Err(ConfigError::Missing {
+                var: "MEDIAQ_QUEUE_URL".into(),
+                because: "MEDIAQ_DATABASE_URL is Postgres (the embedded queue lives in the SQLite database; set a redis:// URL)".into(),
+            });
+        }
+        let storage = match r.get("MEDIAQ_STORAGE").unwrap_or("fs") {
+            "fs" => StorageConfig::Fs { root: data_dir.join("objects") },
+            "s3" => StorageConfig::S3(s3_config(&r)?),
+            other => return Err(invalid("MEDIAQ_STORAGE", other, "expected fs or s3")),
+        };
+        let cores = std::thread::available_parallelism().map_or(2, usize::from);
+        Ok(Self {
+            listen,
+            public_url,
+            database,
+            queue,
+            storage,
+            fetch_allow_private: r.bool("MEDIAQ_FETCH_ALLOW_PRIVATE", false)?,
+            max_upload_bytes: r.positive("MEDIAQ_MAX_UPLOAD_BYTES", 512 * 1024 * 1024)?,
+            max_pixels: r.positive("MEDIAQ_MAX_PIXELS", 100_000_000)?,
+            upload_wait: Duration::from_secs(r.number("MEDIAQ_UPLOAD_WAIT_SECS", 30)?),
+            worker_concurrency: usize::try_from(r.positive("MEDIAQ_WORKER_CONCURRENCY", cores as u64 * 2)?)
+                .unwrap_or(usize::MAX),
+            signing_secret: match r.get("MEDIAQ_SIGNING_SECRET") {
+                Some(v) if v.len() < 16 => {
+                    return Err(invalid("MEDIAQ_SIGNING_SECRET", "***", "must be at least 16 characters"));
+                }
+                Some(v) => Some(Secret::new(v)),
+                None => None,
+            },
+            log_format: match r.get("MEDIAQ_LOG_FORMAT").unwrap_or("text") {
+                "text" => LogFormat::Text,
+                "json" => LogFormat::Json,
+                other => return Err(invalid("MEDIAQ_LOG_FORMAT", other, "expected text or json")),
+            },
+            presign_ttl: Duration::from_secs(r.positive("MEDIAQ_PRESIGN_TTL_SECS", 3600)?),
+            data_dir,
+        })
+    }
+
+    /// True when metadata, queue and objects all live under the data dir.
+    pub fn is_embedded(&self) -> bool {
+        matches!(self.database, DatabaseConfig::Sqlite { .. }) && matches!(self.storage, StorageConfig::Fs { .. })
+    }
+}
+
+fn s3_config(r: &Reader<'_>) -> Result<S3Config, ConfigError> {
+    let bucket = r.get("MEDIAQ_S3_BUCKET").ok_or_else(|| ConfigError::Missing {
+        var: "MEDIAQ_S3_BUCKET".into(),
+        because: "MEDIAQ_STORAGE=s3".into(),
+    })?;
+    let endpoint = r.get("MEDIAQ_S3_ENDPOINT").map(str::to_owned);
+    if let Some(e) = &endpoint {
+        if !(e.starts_with("http://") || e.starts_with("https://")) {
+            return Err(invalid("MEDIAQ_S3_ENDPOINT", e, "expected an http:// or https:// URL"));
+        }
+    }
+    let access_key = r.get("MEDIAQ_S3_ACCESS_KEY").map(Secret::new);
+    let secret_key = r.get("MEDIAQ_S3_SECRET_KEY").map(Secret::new);
+    if access_key.is_some() != secret_key.is_some() {
+        let var = if access_key.is_some() { "MEDIAQ_S3_SECRET_KEY" } else { "MEDIAQ_S3_ACCESS_KEY" };
+        return Err(ConfigError::Missing { var: var.into(), because: "the other S3 key is set".into() });
+    }
+    Ok(S3Config {
+        path_style: r.bool("MEDIAQ_S3_PATH_STYLE", endpoint.is_some())?,
+        endpoint,
+        bucket: bucket.to_owned(),
+        region: r.get("MEDIAQ_S3_REGION").unwrap_or("us-east-1").to_owned(),
+        access_key,
+        secret_key,
+    })
+}
+
+fn parse_public_url(v: &str) -> Result<String, ConfigError> {
+    let url = url::Url::parse(v).map_err(|e| invalid("MEDIAQ_PUBLIC_URL", v, &e.to_string()))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(invalid("MEDIAQ_PUBLIC_URL", v, "expected an http(s) URL such as https://media.example.com"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(invalid("MEDIAQ_PUBLIC_URL", v, "must not carry a query or fragment"));
+    }
+    Ok(v.trim_end_matches('/').to_owned())
+}
+
+fn read_file(path: &Path) -> Result<Raw, ConfigError> {
+    let err = |message: String| ConfigError::File { path: path.to_owned(), message };
+    let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| err(e.to_string()))?;
+    table
+        .into_iter()
+        .map(|(k, v)| {
+            let value = match v {
+                toml::Value::String(s) => s,
+                toml::Value::Integer(i) => i.to_string(),
+                toml::Value::Boolean(b) => b.to_string(),
+                other => return Err(err(format!("{k}: expected a string, integer or boolean, got {other}"))),
+            };
+            Ok((format!("{PREFIX}{}", k.to_uppercase()), value))
+        })
+        .collect()
+}
+
+fn invalid(var: &str, value: &str, message: &str) -> ConfigError {
+    ConfigError::Invalid { var: var.to_owned(), value: value.to_owned(), message: message.to_owned() }
+}
+
+/// Typed access to the raw map; every error names its variable.
+struct Reader<'a>(&'a Raw);
+
+impl Reader<'_> {
+    fn get(&self, var: &str) -> Option<&str> {
+        self.0.get(var).map(|v| v.trim()).filter(|v| !v.is_empty())
+    }
+
+    fn parse<T: std::str::FromStr>(&self, var: &str, default: &str, hint: &str) -> Result<T, ConfigError> {
+        let v = self.get(var).unwrap_or(default);
+        v.parse().map_err(|_| invalid(var, v, hint))
+    }
+
+    fn number(&self, var: &str, default: u64) -> Result<u64, ConfigError> {
+        match self.get(var) {
+            None => Ok(default),
+            Some(v) => v.parse().map_err(|_| invalid(var, v, "expected a whole non-negative number")),
+        }
+    }
+
+    fn positive(&self, var: &str, default: u64) -> Result<u64, ConfigError> {
+        match self.number(var, default)? {
+            0 => Err(invalid(var, "0", "must be greater than zero")),
+            n => Ok(n),
+        }
+    }
+
+    fn bool(&self, var: &str, default: bool) -> Result<bool, ConfigError> {
+        match self.get(var).map(str::to_ascii_lowercase).as_deref() {
+            None => Ok(default),
+            Some("1" | "true" | "yes" | "on") => Ok(true),
+            Some("0" | "false" | "no" | "off") => Ok(false),
+            Some(v) => Err(invalid(var, v, "expected true or false")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(pairs: &[(&str, &str)]) -> Raw {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    #[test]
+    fn nothing_set_means_everything_embedded_under_data() {
+        let c = Config::from_map(&Raw::new()).unwrap();
+        assert!(c.is_embedded());
+        assert_eq!(c.public_url, "http://127.0.0.1:8080");
+        assert!(matches!(c.database, DatabaseConfig::Sqlite { ref url } if url == "sqlite://./data/mediaq.db"));
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        for (var, value) in [
+            ("MEDIAQ_LISTEN", "nowhere"),
+            ("MEDIAQ_MAX_UPLOAD_BYTES", "ten"),
+            ("MEDIAQ_MAX_UPLOAD_BYTES", "0"),
+            ("MEDIAQ_STORAGE", "floppy"),
+            ("MEDIAQ_FETCH_ALLOW_PRIVATE", "perhaps"),
+            ("MEDIAQ_DATABASE_URL", "mysql://x"),
+            ("MEDIAQ_PUBLIC_URL", "ftp://x"),
+        ] {
+            let err = Config::from_map(&map(&[(var, value)])).unwrap_err().to_string();
+            assert!(err.contains(var), "{err}");
+        }
+    }
+
+    #[test]
+    fn s3_needs_a_bucket_and_both_keys() {
+        let err = Config::from_map(&map(&[("MEDIAQ_STORAGE", "s3")])).unwrap_err().to_string();
+        assert!(err.contains("MEDIAQ_S3_BUCKET"), "{err}");
+        let err = Config::from_map(&map(&[("MEDIAQ_STORAGE", "s3"), ("MEDIAQ_S3_BUCKET", "b"), ("MEDIAQ_S3_ACCESS_KEY", "a")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("MEDIAQ_S3_SECRET_KEY"), "{err}");
+    }
+
+    #[test]
+    fn secrets_do_not_show_in_debug() {
+        let c = Config::from_map(&map(&[("MEDIAQ_DATABASE_URL", "postgres://u:hunter2@h/db"), ("MEDIAQ_QUEUE_URL", "redis://:pw@h")]))
+            .unwrap();
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("hunter2") && !shown.contains("pw@"), "{shown}");
+    }
+}

@@ -1,0 +1,111 @@
+//! Metadata storage behind one trait, used as [`DynRepo`]: SQLite for the
+//! embedded default, Postgres in production.
+//!
+//! Both backends run the same SQL (see [`sql`]): runtime queries with `$n`
+//! placeholders, which both databases accept. Each has its own migrations
+//! under `migrations/`. Backends map "no row" and unique violations to
+//! [`RepoError::NotFound`] and [`RepoError::Conflict`], so nobody above this
+//! module matches on `sqlx::Error`.
+
+#[macro_use]
+mod sql;
+mod postgres;
+mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, SubsecRound, Utc};
+
+pub use postgres::PostgresRepo;
+pub use sqlite::{SqliteRepo, open_pool as open_sqlite_pool};
+
+use crate::config::{Config, DatabaseConfig};
+use crate::domain::{ApiKey, Media, MediaId, Role, User, UserId, Variant};
+
+pub type DynRepo = Arc<dyn Repo>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RepoError {
+    #[error("not found")]
+    NotFound,
+    #[error("already exists: {0}")]
+    Conflict(String),
+    #[error("stored data is not valid: {0}")]
+    Corrupt(String),
+    #[error("database: {0}")]
+    Backend(String),
+}
+
+impl From<sqlx::Error> for RepoError {
+    fn from(e: sqlx::Error) -> Self {
+        match e {
+            sqlx::Error::RowNotFound => Self::NotFound,
+            sqlx::Error::Database(db) if db.is_unique_violation() => {
+                Self::Conflict(db.constraint().unwrap_or("unique").to_owned())
+            }
+            other => Self::Backend(other.to_string()),
+        }
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for RepoError {
+    fn from(e: sqlx::migrate::MigrateError) -> Self {
+        Self::Backend(format!("migration failed: {e}"))
+    }
+}
+
+/// The current time at the precision both databases store (milliseconds),
+/// so a value written and read back compares equal.
+pub fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(3)
+}
+
+#[async_trait]
+pub trait Repo: Send + Sync + 'static {
+    /// `sqlite` or `postgres`.
+    fn backend(&self) -> &'static str;
+
+    /// Readiness: can the database answer a query?
+    async fn ping(&self) -> Result<(), RepoError>;
+
+    /// Applies pending migrations.
+    async fn migrate(&self) -> Result<(), RepoError>;
+
+    /// The user named `username`, created with `role` when missing. An
+    /// existing user asked for as admin is promoted.
+    async fn ensure_user(&self, username: &str, role: Role) -> Result<User, RepoError>;
+
+    async fn user(&self, id: UserId) -> Result<User, RepoError>;
+
+    /// Stores a new API key by its hash; the key itself is never stored.
+    async fn insert_api_key(&self, user: UserId, label: Option<&str>, prefix: &str, hash: &str) -> Result<ApiKey, RepoError>;
+
+    /// The owner of the unrevoked key with this hash; marks it used.
+    async fn user_by_key_hash(&self, hash: &str) -> Result<(User, ApiKey), RepoError>;
+
+    async fn insert_media(&self, media: &Media, delete_secret_hash: Option<&str>) -> Result<(), RepoError>;
+
+    async fn media(&self, id: &MediaId) -> Result<Media, RepoError>;
+
+    /// Writes back every mutable fact of `media` (status, error, facts,
+    /// metadata) and bumps `updated_at`.
+    async fn update_media(&self, media: &Media) -> Result<(), RepoError>;
+
+    /// The owner's media, newest first.
+    async fn list_media(&self, owner: UserId, offset: u64, limit: u64) -> Result<Vec<Media>, RepoError>;
+
+    /// Inserts or replaces the media's variant of this kind.
+    async fn put_variant(&self, media: &MediaId, variant: &Variant) -> Result<(), RepoError>;
+
+    async fn variants(&self, media: &MediaId) -> Result<Vec<Variant>, RepoError>;
+}
+
+/// Connects to the configured database (creating a SQLite file and its
+/// directory when missing). Migrations are applied by [`Repo::migrate`].
+pub async fn connect(config: &Config) -> Result<DynRepo, RepoError> {
+    Ok(match &config.database {
+        DatabaseConfig::Sqlite { url } => Arc::new(SqliteRepo::connect(url).await?),
+        DatabaseConfig::Postgres { url } => Arc::new(PostgresRepo::connect(url.expose()).await?),
+    })
+}

@@ -1,0 +1,17 @@
+//! The production metadata backend.
+
+use sqlx::postgres::{PgPool, PgPoolOptions};
+
+pub struct PostgresRepo {
+    pool: PgPool,
+}
+
+impl PostgresRepo {
+    const MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
+
+    pub async fn connect(url: &str) -> Result<Self, RepoError> {
+        Ok(Self { pool: PgPoolOptions::new().max_connections(16).connect(url).await? })
+    }
+}
+
+sql_repo!(PostgresRepo, sqlx::Postgres, "postgres");

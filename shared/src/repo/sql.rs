@@ -1,0 +1,316 @@
+//! The SQL both backends share, written once.
+//!
+//! `sql_repo!` expands to the [`Repo`](super::Repo) implementation for a
+//! struct with a `pool: sqlx::Pool<DB>` field. The queries use `$n`
+//! placeholders and types both SQLite and Postgres decode the same way
+//! (BIGINT as i64, BOOLEAN as bool, timestamps as `DateTime<Utc>`), so the
+//! one body serves both; a generic impl over `sqlx::Database` would need a
+//! wall of `Encode`/`Decode` bounds for the same result.
+
+/// Where applied migrations are recorded.
+pub(crate) const MIGRATIONS_TABLE: &str = "_mediaq_migrations";
+
+/// Columns of `media`, in the order `media_from_row` and the insert use.
+pub(crate) const MEDIA_COLUMNS: &str = "id, owner_id, status, error, kind, mime, extension, original_filename, title, \
+     description, tags, album_id, category_id, nsfw, is_public, size, width, height, duration_ms, is_animated, \
+     original_key, sha256, md5, source_md5, exif, resize_width, views, created_at, updated_at, expires_at";
+
+pub(crate) const USER_COLUMNS: &str = "id, username, role, status, created_at";
+
+pub(crate) fn to_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+pub(crate) fn to_u64(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+pub(crate) fn to_u32(v: i64) -> u32 {
+    u32::try_from(v).unwrap_or(0)
+}
+
+pub(crate) fn parse_enum<T: std::str::FromStr<Err = crate::domain::UnknownValue>>(s: &str) -> Result<T, super::RepoError> {
+    s.parse().map_err(|e: crate::domain::UnknownValue| super::RepoError::Corrupt(e.to_string()))
+}
+
+pub(crate) fn split_tags(s: &str) -> Vec<String> {
+    s.split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned).collect()
+}
+
+macro_rules! sql_repo {
+    ($repo:ident, $db:ty, $name:literal) => {
+        use async_trait::async_trait;
+        use sqlx::Row;
+
+        use crate::domain::{ApiKey, Media, MediaId, Role, User, UserId, Variant};
+        use crate::repo::sql::{MEDIA_COLUMNS, USER_COLUMNS, parse_enum, split_tags, to_i64, to_u32, to_u64};
+        use crate::repo::{Repo, RepoError, now};
+
+        type DbRow = <$db as sqlx::Database>::Row;
+
+        fn user_from_row(row: &DbRow) -> Result<User, RepoError> {
+            Ok(User {
+                id: UserId(row.try_get("id")?),
+                username: row.try_get("username")?,
+                role: parse_enum(&row.try_get::<String, _>("role")?)?,
+                status: parse_enum(&row.try_get::<String, _>("status")?)?,
+                created_at: row.try_get("created_at")?,
+            })
+        }
+
+        fn key_from_row(row: &DbRow) -> Result<ApiKey, RepoError> {
+            Ok(ApiKey {
+                id: row.try_get("key_id")?,
+                user_id: UserId(row.try_get("user_id")?),
+                label: row.try_get("label")?,
+                prefix: row.try_get("prefix")?,
+                created_at: row.try_get("key_created_at")?,
+                last_used_at: row.try_get("last_used_at")?,
+            })
+        }
+
+        fn media_from_row(row: &DbRow) -> Result<Media, RepoError> {
+            let exif: Option<String> = row.try_get("exif")?;
+            Ok(Media {
+                id: MediaId::parse(&row.try_get::<String, _>("id")?)
+                    .ok_or_else(|| RepoError::Corrupt("media id".into()))?,
+                owner_id: UserId(row.try_get("owner_id")?),
+                status: parse_enum(&row.try_get::<String, _>("status")?)?,
+                error: row.try_get("error")?,
+                kind: parse_enum(&row.try_get::<String, _>("kind")?)?,
+                mime: row.try_get("mime")?,
+                extension: row.try_get("extension")?,
+                original_filename: row.try_get("original_filename")?,
+                title: row.try_get("title")?,
+                description: row.try_get("description")?,
+                tags: split_tags(&row.try_get::<String, _>("tags")?),
+                album_id: row.try_get("album_id")?,
+                category_id: row.try_get("category_id")?,
+                nsfw: row.try_get("nsfw")?,
+                is_public: row.try_get("is_public")?,
+                size: to_u64(row.try_get("size")?),
+                width: row.try_get::<Option<i64>, _>("width")?.map(to_u32),
+                height: row.try_get::<Option<i64>, _>("height")?.map(to_u32),
+                duration_ms: row.try_get::<Option<i64>, _>("duration_ms")?.map(to_u64),
+                is_animated: row.try_get("is_animated")?,
+                original_key: row.try_get("original_key")?,
+                sha256: row.try_get("sha256")?,
+                md5: row.try_get("md5")?,
+                source_md5: row.try_get("source_md5")?,
+                exif: exif.and_then(|s| serde_json::from_str(&s).ok()),
+                resize_width: row.try_get::<Option<i64>, _>("resize_width")?.map(to_u32),
+                views: to_u64(row.try_get("views")?),
+                created_at: row.try_get("created_at")?,
+                updated_at: row.try_get("updated_at")?,
+                expires_at: row.try_get("expires_at")?,
+            })
+        }
+
+        fn variant_from_row(row: &DbRow) -> Result<Variant, RepoError> {
+            Ok(Variant {
+                kind: parse_enum(&row.try_get::<String, _>("kind")?)?,
+                key: row.try_get("key")?,
+                mime: row.try_get("mime")?,
+                extension: row.try_get("extension")?,
+                width: to_u32(row.try_get("width")?),
+                height: to_u32(row.try_get("height")?),
+                size: to_u64(row.try_get("size")?),
+            })
+        }
+
+        #[async_trait]
+        impl Repo for $repo {
+            fn backend(&self) -> &'static str {
+                $name
+            }
+
+            async fn ping(&self) -> Result<(), RepoError> {
+                sqlx::query("SELECT 1").execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn migrate(&self) -> Result<(), RepoError> {
+                // Our own bookkeeping table: apalis-sqlite keeps its own
+                // migrations in `_sqlx_migrations` of the same file.
+                let mut migrator = Self::MIGRATOR;
+                migrator.dangerous_set_table_name(crate::repo::sql::MIGRATIONS_TABLE);
+                migrator.run(&self.pool).await?;
+                Ok(())
+            }
+
+            #[tracing::instrument(skip_all, fields(username))]
+            async fn ensure_user(&self, username: &str, role: Role) -> Result<User, RepoError> {
+                sqlx::query("INSERT INTO users (username, role, status, created_at) VALUES ($1, $2, 'active', $3) ON CONFLICT (username) DO NOTHING")
+                    .bind(username)
+                    .bind(role.as_str())
+                    .bind(now())
+                    .execute(&self.pool)
+                    .await?;
+                if role == Role::Admin {
+                    sqlx::query("UPDATE users SET role = 'admin' WHERE username = $1").bind(username).execute(&self.pool).await?;
+                }
+                let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE username = $1");
+                user_from_row(&sqlx::query(sqlx::AssertSqlSafe(sql)).bind(username).fetch_one(&self.pool).await?)
+            }
+
+            async fn user(&self, id: UserId) -> Result<User, RepoError> {
+                let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
+                user_from_row(&sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id.0).fetch_one(&self.pool).await?)
+            }
+
+            #[tracing::instrument(skip_all, fields(user = %user))]
+            async fn insert_api_key(&self, user: UserId, label: Option<&str>, prefix: &str, hash: &str) -> Result<ApiKey, RepoError> {
+                let created_at = now();
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO api_keys (user_id, label, prefix, key_hash, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                )
+                .bind(user.0)
+                .bind(label)
+                .bind(prefix)
+                .bind(hash)
+                .bind(created_at)
+                .fetch_one(&self.pool)
+                .await?;
+                Ok(ApiKey { id, user_id: user, label: label.map(str::to_owned), prefix: prefix.to_owned(), created_at, last_used_at: None })
+            }
+
+            async fn user_by_key_hash(&self, hash: &str) -> Result<(User, ApiKey), RepoError> {
+                let sql = "SELECT u.id, u.username, u.role, u.status, u.created_at, k.id AS key_id, k.user_id, k.label, \
+                           k.prefix, k.created_at AS key_created_at, k.last_used_at \
+                           FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.key_hash = $1 AND k.revoked_at IS NULL";
+                let row = sqlx::query(sql).bind(hash).fetch_one(&self.pool).await?;
+                let key = key_from_row(&row)?;
+                sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2").bind(now()).bind(key.id).execute(&self.pool).await?;
+                Ok((user_from_row(&row)?, key))
+            }
+
+            #[tracing::instrument(skip_all, fields(media = %m.id))]
+            async fn insert_media(&self, m: &Media, delete_secret_hash: Option<&str>) -> Result<(), RepoError> {
+                let sql = format!(
+                    "INSERT INTO media ({MEDIA_COLUMNS}, delete_secret_hash) VALUES \
+                     ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
+                      $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31)"
+                );
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(m.id.as_str())
+                    .bind(m.owner_id.0)
+                    .bind(m.status.as_str())
+                    .bind(&m.error)
+                    .bind(m.kind.as_str())
+                    .bind(&m.mime)
+                    .bind(&m.extension)
+                    .bind(&m.original_filename)
+                    .bind(&m.title)
+                    .bind(&m.description)
+                    .bind(m.tags.join(","))
+                    .bind(&m.album_id)
+                    .bind(&m.category_id)
+                    .bind(m.nsfw)
+                    .bind(m.is_public)
+                    .bind(to_i64(m.size))
+                    .bind(m.width.map(i64::from))
+                    .bind(m.height.map(i64::from))
+                    .bind(m.duration_ms.map(to_i64))
+                    .bind(m.is_animated)
+                    .bind(&m.original_key)
+                    .bind(&m.sha256)
+                    .bind(&m.md5)
+                    .bind(&m.source_md5)
+                    .bind(m.exif.as_ref().map(|e| e.to_string()))
+                    .bind(m.resize_width.map(i64::from))
+                    .bind(to_i64(m.views))
+                    .bind(m.created_at)
+                    .bind(m.updated_at)
+                    .bind(m.expires_at)
+                    .bind(delete_secret_hash)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn media(&self, id: &MediaId) -> Result<Media, RepoError> {
+                let sql = format!("SELECT {MEDIA_COLUMNS} FROM media WHERE id = $1");
+                media_from_row(&sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id.as_str()).fetch_one(&self.pool).await?)
+            }
+
+            #[tracing::instrument(skip_all, fields(media = %m.id, status = %m.status))]
+            async fn update_media(&self, m: &Media) -> Result<(), RepoError> {
+                let done = sqlx::query(
+                    "UPDATE media SET status = $2, error = $3, kind = $4, mime = $5, extension = $6, title = $7, \
+                     description = $8, tags = $9, album_id = $10, category_id = $11, nsfw = $12, is_public = $13, \
+                     size = $14, width = $15, height = $16, duration_ms = $17, is_animated = $18, original_key = $19, \
+                     sha256 = $20, md5 = $21, source_md5 = $22, exif = $23, expires_at = $24, updated_at = $25 \
+                     WHERE id = $1",
+                )
+                .bind(m.id.as_str())
+                .bind(m.status.as_str())
+                .bind(&m.error)
+                .bind(m.kind.as_str())
+                .bind(&m.mime)
+                .bind(&m.extension)
+                .bind(&m.title)
+                .bind(&m.description)
+                .bind(m.tags.join(","))
+                .bind(&m.album_id)
+                .bind(&m.category_id)
+                .bind(m.nsfw)
+                .bind(m.is_public)
+                .bind(to_i64(m.size))
+                .bind(m.width.map(i64::from))
+                .bind(m.height.map(i64::from))
+                .bind(m.duration_ms.map(to_i64))
+                .bind(m.is_animated)
+                .bind(&m.original_key)
+                .bind(&m.sha256)
+                .bind(&m.md5)
+                .bind(&m.source_md5)
+                .bind(m.exif.as_ref().map(|e| e.to_string()))
+                .bind(m.expires_at)
+                .bind(now())
+                .execute(&self.pool)
+                .await?;
+                if done.rows_affected() == 0 {
+                    return Err(RepoError::NotFound);
+                }
+                Ok(())
+            }
+
+            async fn list_media(&self, owner: UserId, offset: u64, limit: u64) -> Result<Vec<Media>, RepoError> {
+                let sql = format!(
+                    "SELECT {MEDIA_COLUMNS} FROM media WHERE owner_id = $1 AND status NOT IN ('deleted', 'expired') \
+                     ORDER BY created_at DESC, id LIMIT $2 OFFSET $3"
+                );
+                let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(owner.0).bind(to_i64(limit)).bind(to_i64(offset)).fetch_all(&self.pool).await?;
+                rows.iter().map(media_from_row).collect()
+            }
+
+            async fn put_variant(&self, media: &MediaId, v: &Variant) -> Result<(), RepoError> {
+                sqlx::query(
+                    "INSERT INTO variants (media_id, kind, key, mime, extension, width, height, size) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (media_id, kind) DO UPDATE SET \
+                     key = excluded.key, mime = excluded.mime, extension = excluded.extension, \
+                     width = excluded.width, height = excluded.height, size = excluded.size",
+                )
+                .bind(media.as_str())
+                .bind(v.kind.as_str())
+                .bind(&v.key)
+                .bind(&v.mime)
+                .bind(&v.extension)
+                .bind(i64::from(v.width))
+                .bind(i64::from(v.height))
+                .bind(to_i64(v.size))
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn variants(&self, media: &MediaId) -> Result<Vec<Variant>, RepoError> {
+                let rows = sqlx::query("SELECT kind, key, mime, extension, width, height, size FROM variants WHERE media_id = $1 ORDER BY kind")
+                    .bind(media.as_str())
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter().map(variant_from_row).collect()
+            }
+        }
+    };
+}

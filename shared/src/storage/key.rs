@@ -1,0 +1,68 @@
+//! The one place object keys are built.
+//!
+//! Layout: every object of a media sits under `media/{id}/`, so a purge can
+//! find them all: `original.{ext}`, `upload` (a presigned PUT before it is
+//! completed), `{thumb|medium|frame}.{ext}`.
+
+use std::fmt;
+
+use crate::domain::{MediaId, VariantKind};
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ObjectKey(String);
+
+impl ObjectKey {
+    pub fn original(id: &MediaId, extension: &str) -> Self {
+        Self(format!("media/{id}/original.{extension}"))
+    }
+
+    /// Where a presigned PUT lands before `complete` checks it.
+    pub fn upload(id: &MediaId) -> Self {
+        Self(format!("media/{id}/upload"))
+    }
+
+    pub fn variant(id: &MediaId, kind: VariantKind, extension: &str) -> Self {
+        Self(format!("media/{id}/{kind}.{extension}"))
+    }
+
+    /// A key read back from the database or a signed URL. Refuses anything
+    /// that could escape the storage root or is not one of our shapes.
+    pub fn parse(s: &str) -> Option<Self> {
+        let mut parts = s.split('/');
+        let ok = parts.next() == Some("media")
+            && parts.next().and_then(MediaId::parse).is_some()
+            && parts.next().is_some_and(|name| {
+                !name.is_empty()
+                    && !name.starts_with('.')
+                    && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-')
+            })
+            && parts.next().is_none();
+        ok.then(|| Self(s.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ObjectKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn built_keys_parse_back_and_hostile_ones_do_not() {
+        let id = MediaId::generate();
+        for key in [ObjectKey::original(&id, "jpg"), ObjectKey::upload(&id), ObjectKey::variant(&id, VariantKind::Thumb, "png")] {
+            assert_eq!(ObjectKey::parse(key.as_str()), Some(key));
+        }
+        for bad in ["media/../x", "/etc/passwd", "media/abc/x", &format!("media/{id}/../../x"), &format!("media/{id}/.hidden"), &format!("media/{id}/a/b")] {
+            assert_eq!(ObjectKey::parse(bad), None, "{bad}");
+        }
+    }
+}

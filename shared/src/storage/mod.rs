@@ -1,0 +1,142 @@
+//! Object storage behind one streaming trait: `fs` under the data dir or
+//! `s3` (AWS, MinIO, any S3-compatible server).
+//!
+//! Bodies move as streams of `Bytes` in both directions, so no object is
+//! ever held whole in memory. Every key comes from [`ObjectKey`]'s
+//! constructors; nothing above this module formats a key by hand.
+
+mod fs;
+mod key;
+mod s3;
+
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use futures::Stream;
+
+pub use fs::FsStorage;
+pub use key::ObjectKey;
+pub use s3::S3Storage;
+
+use crate::config::{Config, StorageConfig};
+use crate::signing::UrlSigner;
+
+/// A body on its way into storage; it may borrow from the request.
+pub type BodyStream<'a> = Pin<Box<dyn Stream<Item = io::Result<Bytes>> + Send + 'a>>;
+
+/// A body on its way out of storage.
+pub type ByteStream = BodyStream<'static>;
+
+/// The shared handle every part of mediaq uses.
+pub type DynStorage = Arc<dyn Storage>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("object not found")]
+    NotFound,
+    #[error("requested range not satisfiable")]
+    InvalidRange,
+    /// The body stream given to `put` failed (client gone, limit hit…);
+    /// the inner error is the stream's own, for the caller to inspect.
+    #[error("upload body: {0}")]
+    Body(#[source] io::Error),
+    #[error("storage i/o: {0}")]
+    Io(#[from] io::Error),
+    #[error("storage backend: {0}")]
+    Backend(String),
+}
+
+/// A byte range as HTTP `Range` asks for it (`end` inclusive, open when
+/// `None`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ByteRange {
+    pub start: u64,
+    pub end: Option<u64>,
+}
+
+impl ByteRange {
+    /// The concrete inclusive bounds within an object of `total` bytes.
+    pub fn resolve(self, total: u64) -> Result<(u64, u64), StorageError> {
+        let end = self.end.map_or(total.saturating_sub(1), |e| e.min(total.saturating_sub(1)));
+        if total == 0 || self.start > end {
+            return Err(StorageError::InvalidRange);
+        }
+        Ok((self.start, end))
+    }
+}
+
+/// An object (or a range of it) being read.
+pub struct ObjectBody {
+    pub stream: ByteStream,
+    /// Bytes in `stream`.
+    pub len: u64,
+    /// Size of the whole object.
+    pub total: u64,
+    /// Inclusive bounds served, when a range was asked for.
+    pub range: Option<(u64, u64)>,
+}
+
+/// A URL that lets a client act on one object without other credentials.
+#[derive(Debug, Clone)]
+pub struct PresignedUrl {
+    pub url: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[async_trait]
+pub trait Storage: Send + Sync + 'static {
+    /// `fs` or `s3`, for logs and readiness answers.
+    fn backend(&self) -> &'static str;
+
+    /// Stores `body` under `key`, replacing any object there, and returns
+    /// its size. The object appears whole or not at all: a failed body
+    /// leaves nothing behind.
+    async fn put(&self, key: &ObjectKey, body: BodyStream<'_>, content_type: &str) -> Result<u64, StorageError>;
+
+    async fn get(&self, key: &ObjectKey, range: Option<ByteRange>) -> Result<ObjectBody, StorageError>;
+
+    /// The object's size; `NotFound` when absent.
+    async fn size(&self, key: &ObjectKey) -> Result<u64, StorageError>;
+
+    /// Removes the object; removing a missing one is not an error, so
+    /// retried purges are safe.
+    async fn delete(&self, key: &ObjectKey) -> Result<(), StorageError>;
+
+    /// A URL a client can `PUT` the bytes to, signing no header the
+    /// client does not send (a bare `curl -X PUT --data-binary` works).
+    async fn presign_put(&self, key: &ObjectKey, ttl: Duration) -> Result<PresignedUrl, StorageError>;
+
+    async fn presign_get(&self, key: &ObjectKey, ttl: Duration) -> Result<PresignedUrl, StorageError>;
+
+    /// Readiness: is the backend reachable and usable?
+    async fn check(&self) -> Result<(), StorageError>;
+}
+
+/// Builds the configured backend.
+pub async fn connect(config: &Config, signer: UrlSigner) -> Result<DynStorage, StorageError> {
+    Ok(match &config.storage {
+        StorageConfig::Fs { root } => Arc::new(FsStorage::open(root.clone(), config.public_url.clone(), signer).await?),
+        StorageConfig::S3(s3) => Arc::new(S3Storage::new(s3).await),
+    })
+}
+
+/// Reads a whole stream into memory: only for bounded objects (images
+/// already checked against the pixel and byte limits, test fixtures).
+pub async fn collect(mut stream: ByteStream) -> io::Result<Vec<u8>> {
+    use futures::TryStreamExt;
+    let mut out = Vec::new();
+    while let Some(chunk) = stream.try_next().await? {
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
+}
+
+/// A stream over bytes already in memory.
+pub fn stream_of(bytes: impl Into<Bytes>) -> ByteStream {
+    Box::pin(futures::stream::once(futures::future::ready(Ok(bytes.into()))))
+}

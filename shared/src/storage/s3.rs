@@ -1,0 +1,245 @@
+//! Objects in an S3-compatible bucket via aws-sdk-s3 (AWS, MinIO, s3s…).
+//!
+//! Uploads of unknown length go up as a multipart upload in parts of
+//! [`PART_SIZE`], so memory per upload is one part whatever the file size;
+//! bodies smaller than one part go up in a single PUT. A failed body aborts
+//! the multipart upload, leaving no object.
+//!
+//! Request checksums are only computed when an operation requires them:
+//! the SDK's default trailing CRC (aws-chunked bodies) is not understood by
+//! every S3-compatible server, and presigned URLs must sign nothing the
+//! client does not send.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_s3::Client;
+use aws_sdk_s3::config::http::HttpResponse;
+use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation};
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::presigning::PresigningConfig;
+use aws_sdk_s3::primitives::ByteStream as SdkBody;
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+use bytes::{Bytes, BytesMut};
+use futures::TryStreamExt;
+use tokio_util::io::ReaderStream;
+
+use super::{BodyStream, ByteRange, ObjectBody, ObjectKey, PresignedUrl, Storage, StorageError};
+use crate::config::S3Config;
+
+/// Size of one multipart part (S3 requires at least 5 MiB but the last).
+const PART_SIZE: usize = 8 * 1024 * 1024;
+
+pub struct S3Storage {
+    client: Client,
+    bucket: String,
+}
+
+impl S3Storage {
+    pub async fn new(config: &S3Config) -> Self {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest()).region(Region::new(config.region.clone()));
+        if let (Some(ak), Some(sk)) = (&config.access_key, &config.secret_key) {
+            loader = loader.credentials_provider(Credentials::new(ak.expose(), sk.expose(), None, None, "mediaq-config"));
+        }
+        let shared = loader.load().await;
+        let mut builder = aws_sdk_s3::config::Builder::from(&shared)
+            .force_path_style(config.path_style)
+            .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
+            .response_checksum_validation(ResponseChecksumValidation::WhenRequired);
+        if let Some(endpoint) = &config.endpoint {
+            builder = builder.endpoint_url(endpoint);
+        }
+        Self { client: Client::from_conf(builder.build()), bucket: config.bucket.clone() }
+    }
+
+    async fn put_single(&self, key: &ObjectKey, bytes: Bytes, content_type: &str) -> Result<(), StorageError> {
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key.as_str())
+            .content_type(content_type)
+            .body(SdkBody::from(bytes))
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    /// Sends every part of `body` after `first`; returns the parts and size.
+    async fn put_parts(
+        &self,
+        key: &ObjectKey,
+        upload_id: &str,
+        first: Bytes,
+        mut body: BodyStream<'_>,
+    ) -> Result<(Vec<CompletedPart>, u64), StorageError> {
+        let mut parts = Vec::new();
+        let mut total = 0u64;
+        let mut pending = Some(first);
+        let mut buf = BytesMut::with_capacity(PART_SIZE);
+        loop {
+            let part = match pending.take() {
+                Some(p) => p,
+                None => match fill(&mut body, &mut buf).await? {
+                    Some(p) => p,
+                    None => break,
+                },
+            };
+            total += part.len() as u64;
+            let number = i32::try_from(parts.len() + 1).map_err(|_| StorageError::Backend("too many parts".into()))?;
+            let done = self
+                .client
+                .upload_part()
+                .bucket(&self.bucket)
+                .key(key.as_str())
+                .upload_id(upload_id)
+                .part_number(number)
+                .body(SdkBody::from(part))
+                .send()
+                .await
+                .map_err(backend)?;
+            parts.push(CompletedPart::builder().part_number(number).set_e_tag(done.e_tag).build());
+        }
+        Ok((parts, total))
+    }
+}
+
+/// Reads from `body` until `buf` holds a full part or the body ends;
+/// `None` when nothing was left.
+async fn fill(body: &mut BodyStream<'_>, buf: &mut BytesMut) -> Result<Option<Bytes>, StorageError> {
+    while buf.len() < PART_SIZE {
+        match body.try_next().await.map_err(StorageError::Body)? {
+            Some(chunk) => buf.extend_from_slice(&chunk),
+            None => break,
+        }
+    }
+    if buf.is_empty() { Ok(None) } else { Ok(Some(buf.split().freeze())) }
+}
+
+#[async_trait]
+impl Storage for S3Storage {
+    fn backend(&self) -> &'static str {
+        "s3"
+    }
+
+    async fn put(&self, key: &ObjectKey, mut body: BodyStream<'_>, content_type: &str) -> Result<u64, StorageError> {
+        let mut buf = BytesMut::with_capacity(PART_SIZE);
+        let first = fill(&mut body, &mut buf).await?.unwrap_or_default();
+        if first.len() < PART_SIZE {
+            let len = first.len() as u64;
+            self.put_single(key, first, content_type).await?;
+            return Ok(len);
+        }
+        let created = self
+            .client
+            .create_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key.as_str())
+            .content_type(content_type)
+            .send()
+            .await
+            .map_err(backend)?;
+        let upload_id = created.upload_id.ok_or_else(|| StorageError::Backend("no upload id".into()))?;
+        match self.put_parts(key, &upload_id, first, body).await {
+            Ok((parts, total)) => {
+                self.client
+                    .complete_multipart_upload()
+                    .bucket(&self.bucket)
+                    .key(key.as_str())
+                    .upload_id(&upload_id)
+                    .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(parts)).build())
+                    .send()
+                    .await
+                    .map_err(backend)?;
+                Ok(total)
+            }
+            Err(e) => {
+                let abort = self.client.abort_multipart_upload().bucket(&self.bucket).key(key.as_str()).upload_id(&upload_id);
+                if let Err(abort_err) = abort.send().await {
+                    tracing::warn!(key = %key, error = %abort_err, "could not abort multipart upload");
+                }
+                Err(e)
+            }
+        }
+    }
+
+    async fn get(&self, key: &ObjectKey, range: Option<ByteRange>) -> Result<ObjectBody, StorageError> {
+        let mut req = self.client.get_object().bucket(&self.bucket).key(key.as_str());
+        if let Some(r) = range {
+            let header = match r.end {
+                Some(end) => format!("bytes={}-{end}", r.start),
+                None => format!("bytes={}-", r.start),
+            };
+            req = req.range(header);
+        }
+        let out = req.send().await.map_err(not_found_or_backend)?;
+        let len = out.content_length.and_then(|l| u64::try_from(l).ok()).unwrap_or(0);
+        let (total, served) = match out.content_range.as_deref().and_then(parse_content_range) {
+            Some((start, end, total)) => (total, Some((start, end))),
+            None => (len, None),
+        };
+        let stream = Box::pin(ReaderStream::with_capacity(out.body.into_async_read(), 64 * 1024));
+        Ok(ObjectBody { stream, len, total, range: if range.is_some() { served } else { None } })
+    }
+
+    async fn size(&self, key: &ObjectKey) -> Result<u64, StorageError> {
+        let out = self.client.head_object().bucket(&self.bucket).key(key.as_str()).send().await.map_err(not_found_or_backend)?;
+        Ok(out.content_length.and_then(|l| u64::try_from(l).ok()).unwrap_or(0))
+    }
+
+    async fn delete(&self, key: &ObjectKey) -> Result<(), StorageError> {
+        // S3 answers 204 for a missing key too, so deletes are idempotent.
+        self.client.delete_object().bucket(&self.bucket).key(key.as_str()).send().await.map_err(backend)?;
+        Ok(())
+    }
+
+    async fn presign_put(&self, key: &ObjectKey, ttl: Duration) -> Result<PresignedUrl, StorageError> {
+        let config = presigning(ttl)?;
+        let req = self.client.put_object().bucket(&self.bucket).key(key.as_str()).presigned(config).await.map_err(backend)?;
+        Ok(PresignedUrl { url: req.uri().to_owned(), expires_at: chrono::Utc::now() + ttl })
+    }
+
+    async fn presign_get(&self, key: &ObjectKey, ttl: Duration) -> Result<PresignedUrl, StorageError> {
+        let config = presigning(ttl)?;
+        let req = self.client.get_object().bucket(&self.bucket).key(key.as_str()).presigned(config).await.map_err(backend)?;
+        Ok(PresignedUrl { url: req.uri().to_owned(), expires_at: chrono::Utc::now() + ttl })
+    }
+
+    async fn check(&self) -> Result<(), StorageError> {
+        self.client.head_bucket().bucket(&self.bucket).send().await.map_err(backend)?;
+        Ok(())
+    }
+}
+
+fn presigning(ttl: Duration) -> Result<PresigningConfig, StorageError> {
+    PresigningConfig::expires_in(ttl).map_err(|e| StorageError::Backend(e.to_string()))
+}
+
+/// `bytes 0-99/1234` → `(0, 99, 1234)`.
+fn parse_content_range(v: &str) -> Option<(u64, u64, u64)> {
+    let (range, total) = v.strip_prefix("bytes ")?.split_once('/')?;
+    let (start, end) = range.split_once('-')?;
+    Some((start.parse().ok()?, end.parse().ok()?, total.parse().ok()?))
+}
+
+fn backend<E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static, R: std::fmt::Debug>(
+    err: SdkError<E, R>,
+) -> StorageError {
+    let detail = match err.code() {
+        Some(code) => format!("{code}: {}", err.message().unwrap_or("")),
+        None => aws_smithy_types::error::display::DisplayErrorContext(&err).to_string(),
+    };
+    StorageError::Backend(detail)
+}
+
+fn not_found_or_backend<E>(err: SdkError<E, HttpResponse>) -> StorageError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let status = err.raw_response().map(|r| r.status().as_u16());
+    match status {
+        Some(404) => StorageError::NotFound,
+        Some(416) => StorageError::InvalidRange,
+        _ => backend(err),
+    }
+}

@@ -1,0 +1,3 @@
+//! One job per file; this module only re-exports them.
+
+pub mod process;
