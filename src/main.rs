@@ -183,10 +183,10 @@ fn signing_secret(config: &Config) -> anyhow::Result<Secret> {
         return Ok(secret.clone());
     }
     let path = config.data_dir.join("signing.key");
-    if let Ok(existing) = std::fs::read_to_string(&path) {
-        if existing.trim().len() >= 16 {
-            return Ok(Secret::new(existing.trim()));
-        }
+    if let Ok(existing) = std::fs::read_to_string(&path)
+        && existing.trim().len() >= 16
+    {
+        return Ok(Secret::new(existing.trim()));
     }
     if !config.is_embedded() {
         tracing::warn!("MEDIAQ_SIGNING_SECRET is not set: signed links are only valid on this machine");

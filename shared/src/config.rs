@@ -236,10 +236,8 @@ fn s3_config(r: &Reader<'_>) -> Result<S3Config, ConfigError> {
         because: "MEDIAQ_STORAGE=s3".into(),
     })?;
     let endpoint = r.get("MEDIAQ_S3_ENDPOINT").map(str::to_owned);
-    if let Some(e) = &endpoint {
-        if !(e.starts_with("http://") || e.starts_with("https://")) {
-            return Err(invalid("MEDIAQ_S3_ENDPOINT", e, "expected an http:// or https:// URL"));
-        }
+    if let Some(e) = endpoint.as_ref().filter(|e| !(e.starts_with("http://") || e.starts_with("https://"))) {
+        return Err(invalid("MEDIAQ_S3_ENDPOINT", e, "expected an http:// or https:// URL"));
     }
     let access_key = r.get("MEDIAQ_S3_ACCESS_KEY").map(Secret::new);
     let secret_key = r.get("MEDIAQ_S3_SECRET_KEY").map(Secret::new);

@@ -1,1 +1,266 @@
+//! The end-to-end harness: starts the real `mediaq` binary on one of the
+//! two stacks and talks to it over HTTP, as a client would.
+//!
+//! - Embedded: `mediaq all` on SQLite + files + the SQLite queue, in a
+//!   temporary data dir.
+//! - Production: `mediaq serve` and two `mediaq work` processes on
+//!   PostgreSQL + Redis + S3, using the servers `scripts/test.sh` started
+//!   (`MEDIAQ_TEST_*`). Each stack gets its own database, Redis database
+//!   index and bucket, so tests run in parallel without sharing state.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::missing_panics_doc)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Embedded,
+    Production,
+}
+
+/// A running mediaq and everything it needs; stopped on drop.
+pub struct Stack {
+    pub kind: Kind,
+    pub base: String,
+    pub env: BTreeMap<String, String>,
+    pub data_dir: tempfile::TempDir,
+    /// `serve` / `all` first, then `work` processes.
+    pub processes: Vec<Child>,
+    pub http: reqwest::Client,
+}
+
+static NEXT_ID: AtomicUsize = AtomicUsize::new(0);
+
+/// The `mediaq` binary built next to this test binary.
+pub fn binary() -> PathBuf {
+    if let Ok(p) = std::env::var("MEDIAQ_BIN") {
+        return PathBuf::from(p);
+    }
+    // target/debug/deps/e2e-HASH → target/debug/mediaq
+    let exe = std::env::current_exe().unwrap();
+    let path = exe.parent().and_then(Path::parent).unwrap().join("mediaq");
+    assert!(path.exists(), "{} is missing: build it first with `cargo build --bin mediaq` (scripts/test.sh does)", path.display());
+    path
+}
+
+fn required(var: &str) -> String {
+    std::env::var(var).unwrap_or_else(|_| panic!("{var} is not set: run the suite with scripts/test.sh, which starts PostgreSQL, Redis and S3"))
+}
+
+/// The corpus of real media beside the repository.
+pub fn corpus(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus").join(name)
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Settings for a fresh production stack: a new database, a Redis
+/// database index and a bucket of its own.
+pub async fn production_env(data_dir: &Path) -> BTreeMap<String, String> {
+    let n = NEXT_ID.fetch_add(1, Ordering::SeqCst);
+    let tag = format!("t{}_{}", std::process::id(), n);
+    let pg = required("MEDIAQ_TEST_POSTGRES_URL");
+    let admin = sqlx::PgPool::connect(&format!("{pg}/mediaq_test_template")).await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {tag}"))).execute(&admin).await.unwrap();
+    admin.close().await;
+    let redis_db = (std::process::id() as usize * 7 + n) % 63 + 1;
+    let redis = format!("{}/{redis_db}", required("MEDIAQ_TEST_REDIS_URL"));
+    let client = redis::Client::open(redis.as_str()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    redis::cmd("FLUSHDB").query_async::<()>(&mut conn).await.unwrap();
+    let bucket = tag.replace('_', "-");
+    std::fs::create_dir_all(Path::new(&required("MEDIAQ_TEST_S3_ROOT")).join(&bucket)).unwrap();
+    [
+        ("MEDIAQ_DATABASE_URL", format!("{pg}/{tag}")),
+        ("MEDIAQ_QUEUE_URL", redis),
+        ("MEDIAQ_STORAGE", "s3".into()),
+        ("MEDIAQ_S3_ENDPOINT", required("MEDIAQ_TEST_S3_ENDPOINT")),
+        ("MEDIAQ_S3_BUCKET", bucket),
+        ("MEDIAQ_S3_REGION", "us-east-1".into()),
+        ("MEDIAQ_S3_ACCESS_KEY", required("MEDIAQ_TEST_S3_ACCESS_KEY")),
+        ("MEDIAQ_S3_SECRET_KEY", required("MEDIAQ_TEST_S3_SECRET_KEY")),
+        ("MEDIAQ_SIGNING_SECRET", "test-signing-secret-0123456789".into()),
+        ("MEDIAQ_DATA_DIR", data_dir.display().to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
+}
+
+impl Stack {
+    /// Starts a stack of `kind` with `extra` settings on top.
+    pub async fn start_with(kind: Kind, extra: &[(&str, &str)]) -> Self {
+        let data_dir = tempfile::tempdir().unwrap();
+        let mut env = match kind {
+            Kind::Embedded => BTreeMap::from([("MEDIAQ_DATA_DIR".to_owned(), data_dir.path().display().to_string())]),
+            Kind::Production => production_env(data_dir.path()).await,
+        };
+        let port = free_port();
+        env.insert("MEDIAQ_LISTEN".into(), format!("127.0.0.1:{port}"));
+        env.insert("MEDIAQ_UPLOAD_WAIT_SECS".into(), "60".into());
+        for (k, v) in extra {
+            env.insert((*k).to_owned(), (*v).to_owned());
+        }
+        let mut stack = Self {
+            kind,
+            base: format!("http://127.0.0.1:{port}"),
+            env,
+            data_dir,
+            processes: Vec::new(),
+            http: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+        };
+        match kind {
+            Kind::Embedded => {
+                stack.spawn(&["all"]);
+            }
+            Kind::Production => {
+                stack.spawn(&["serve"]);
+                stack.wait_ready().await;
+                stack.spawn(&["work"]);
+                stack.spawn(&["work"]);
+            }
+        }
+        stack.wait_ready().await;
+        stack
+    }
+
+    pub async fn start(kind: Kind) -> Self {
+        Self::start_with(kind, &[]).await
+    }
+
+    /// Starts `mediaq ARGS` with this stack's settings; returns its index.
+    pub fn spawn(&mut self, args: &[&str]) -> usize {
+        let log = std::fs::File::create(self.data_dir.path().join(format!("{}-{}.log", args.join("-"), self.processes.len()))).unwrap();
+        let child = self.command(args).stdout(Stdio::null()).stderr(log).spawn().unwrap();
+        self.processes.push(child);
+        self.processes.len() - 1
+    }
+
+    /// A `mediaq` command with this stack's environment (and nothing else
+    /// of ours: a developer's own MEDIAQ_* variables are cleared).
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(binary());
+        for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("MEDIAQ_")) {
+            cmd.env_remove(k);
+        }
+        cmd.args(args).envs(&self.env).env("MEDIAQ_LOG", "info,sqlx=warn");
+        cmd
+    }
+
+    /// Kills one process at once (SIGKILL: no cleanup, as in a crash).
+    pub fn kill(&mut self, index: usize) {
+        let child = &mut self.processes[index];
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+
+    pub async fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(r) = self.http.get(self.url("/readyz")).send().await
+                && r.status().is_success()
+            {
+                return;
+            }
+            assert!(Instant::now() < deadline, "mediaq did not become ready; logs:\n{}", self.logs());
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Creates a user (when missing) and returns a new API key for them.
+    pub fn key(&self, user: &str) -> String {
+        let out = self.command(&["key", "create", "--user", user]).output().unwrap();
+        assert!(out.status.success(), "key create failed: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    }
+
+    /// Everything the processes logged so far (for failure messages).
+    pub fn logs(&self) -> String {
+        let mut all = String::new();
+        for entry in std::fs::read_dir(self.data_dir.path()).unwrap().flatten() {
+            if entry.path().extension().is_some_and(|e| e == "log") {
+                all.push_str(&format!("--- {}\n{}\n", entry.path().display(), std::fs::read_to_string(entry.path()).unwrap_or_default()));
+            }
+        }
+        all
+    }
+
+    /// Uploads a file to the Chevereto endpoint with `key`, plus extra
+    /// form fields; returns the status and the JSON body.
+    pub async fn chevereto_upload(&self, key: &str, file: &Path, fields: &[(&str, &str)]) -> (u16, Value) {
+        let bytes = std::fs::read(file).unwrap();
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        let mut form = reqwest::multipart::Form::new().part("source", reqwest::multipart::Part::bytes(bytes).file_name(name));
+        for (k, v) in fields {
+            form = form.text((*k).to_owned(), (*v).to_owned());
+        }
+        let res = self.http.post(self.url("/api/1/upload")).header("X-API-Key", key).multipart(form).send().await.unwrap();
+        let status = res.status().as_u16();
+        let text = res.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}")))
+    }
+
+    /// GETs a URL; returns status, content type and bytes.
+    pub async fn fetch(&self, url: &str) -> (u16, String, Vec<u8>) {
+        let res = self.http.get(url).send().await.unwrap();
+        let status = res.status().as_u16();
+        let ct = res.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+        (status, ct, res.bytes().await.unwrap().to_vec())
+    }
+
+    /// Polls `GET /api/v1/files/{id}` until the status is settled.
+    pub async fn wait_settled(&self, key: &str, id: &str, within: Duration) -> Value {
+        let deadline = Instant::now() + within;
+        loop {
+            let res = self.http.get(self.url(&format!("/api/v1/files/{id}"))).bearer_auth(key).send().await.unwrap();
+            let body: Value = res.json().await.unwrap();
+            let status = body["status"].as_str().unwrap_or("").to_owned();
+            if status == "ready" || status == "failed" {
+                return body;
+            }
+            assert!(Instant::now() < deadline, "media {id} still {status} after {within:?}; logs:\n{}", self.logs());
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        for child in &mut self.processes {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Runs one async test body against both stacks, as two tests.
+#[macro_export]
+macro_rules! both_stacks {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn embedded() {
+                let stack = $crate::Stack::start($crate::Kind::Embedded).await;
+                ($body)(stack).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn production() {
+                let stack = $crate::Stack::start($crate::Kind::Production).await;
+                ($body)(stack).await;
+            }
+        }
+    };
+}

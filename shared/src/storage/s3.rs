@@ -61,7 +61,7 @@ impl S3Storage {
             .body(SdkBody::from(bytes))
             .send()
             .await
-            .map_err(backend)?;
+            .map_err(|e| backend(&e))?;
         Ok(())
     }
 
@@ -97,7 +97,7 @@ impl S3Storage {
                 .body(SdkBody::from(part))
                 .send()
                 .await
-                .map_err(backend)?;
+                .map_err(|e| backend(&e))?;
             parts.push(CompletedPart::builder().part_number(number).set_e_tag(done.e_tag).build());
         }
         Ok((parts, total))
@@ -138,7 +138,7 @@ impl Storage for S3Storage {
             .content_type(content_type)
             .send()
             .await
-            .map_err(backend)?;
+            .map_err(|e| backend(&e))?;
         let upload_id = created.upload_id.ok_or_else(|| StorageError::Backend("no upload id".into()))?;
         match self.put_parts(key, &upload_id, first, body).await {
             Ok((parts, total)) => {
@@ -150,7 +150,7 @@ impl Storage for S3Storage {
                     .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(parts)).build())
                     .send()
                     .await
-                    .map_err(backend)?;
+                    .map_err(|e| backend(&e))?;
                 Ok(total)
             }
             Err(e) => {
@@ -172,7 +172,7 @@ impl Storage for S3Storage {
             };
             req = req.range(header);
         }
-        let out = req.send().await.map_err(not_found_or_backend)?;
+        let out = req.send().await.map_err(|e| not_found_or_backend(&e))?;
         let len = out.content_length.and_then(|l| u64::try_from(l).ok()).unwrap_or(0);
         let (total, served) = match out.content_range.as_deref().and_then(parse_content_range) {
             Some((start, end, total)) => (total, Some((start, end))),
@@ -183,30 +183,30 @@ impl Storage for S3Storage {
     }
 
     async fn size(&self, key: &ObjectKey) -> Result<u64, StorageError> {
-        let out = self.client.head_object().bucket(&self.bucket).key(key.as_str()).send().await.map_err(not_found_or_backend)?;
+        let out = self.client.head_object().bucket(&self.bucket).key(key.as_str()).send().await.map_err(|e| not_found_or_backend(&e))?;
         Ok(out.content_length.and_then(|l| u64::try_from(l).ok()).unwrap_or(0))
     }
 
     async fn delete(&self, key: &ObjectKey) -> Result<(), StorageError> {
         // S3 answers 204 for a missing key too, so deletes are idempotent.
-        self.client.delete_object().bucket(&self.bucket).key(key.as_str()).send().await.map_err(backend)?;
+        self.client.delete_object().bucket(&self.bucket).key(key.as_str()).send().await.map_err(|e| backend(&e))?;
         Ok(())
     }
 
     async fn presign_put(&self, key: &ObjectKey, ttl: Duration) -> Result<PresignedUrl, StorageError> {
         let config = presigning(ttl)?;
-        let req = self.client.put_object().bucket(&self.bucket).key(key.as_str()).presigned(config).await.map_err(backend)?;
+        let req = self.client.put_object().bucket(&self.bucket).key(key.as_str()).presigned(config).await.map_err(|e| backend(&e))?;
         Ok(PresignedUrl { url: req.uri().to_owned(), expires_at: chrono::Utc::now() + ttl })
     }
 
     async fn presign_get(&self, key: &ObjectKey, ttl: Duration) -> Result<PresignedUrl, StorageError> {
         let config = presigning(ttl)?;
-        let req = self.client.get_object().bucket(&self.bucket).key(key.as_str()).presigned(config).await.map_err(backend)?;
+        let req = self.client.get_object().bucket(&self.bucket).key(key.as_str()).presigned(config).await.map_err(|e| backend(&e))?;
         Ok(PresignedUrl { url: req.uri().to_owned(), expires_at: chrono::Utc::now() + ttl })
     }
 
     async fn check(&self) -> Result<(), StorageError> {
-        self.client.head_bucket().bucket(&self.bucket).send().await.map_err(backend)?;
+        self.client.head_bucket().bucket(&self.bucket).send().await.map_err(|e| backend(&e))?;
         Ok(())
     }
 }
@@ -223,16 +223,16 @@ fn parse_content_range(v: &str) -> Option<(u64, u64, u64)> {
 }
 
 fn backend<E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static, R: std::fmt::Debug>(
-    err: SdkError<E, R>,
+    err: &SdkError<E, R>,
 ) -> StorageError {
     let detail = match err.code() {
         Some(code) => format!("{code}: {}", err.message().unwrap_or("")),
-        None => aws_smithy_types::error::display::DisplayErrorContext(&err).to_string(),
+        None => aws_smithy_types::error::display::DisplayErrorContext(err).to_string(),
     };
     StorageError::Backend(detail)
 }
 
-fn not_found_or_backend<E>(err: SdkError<E, HttpResponse>) -> StorageError
+fn not_found_or_backend<E>(err: &SdkError<E, HttpResponse>) -> StorageError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {

@@ -93,6 +93,7 @@ pub fn encode(img: &DynamicImage) -> Result<Rendered, MediaError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -1,0 +1,222 @@
+//! Contract tests: one body of assertions per trait, run against every
+//! backend (Repo: SQLite and PostgreSQL; Storage: fs and S3).
+
+use std::collections::BTreeMap;
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use chrono::TimeDelta;
+use mediaq_shared::config::Config;
+use mediaq_shared::domain::{Media, MediaId, MediaKind, MediaStatus, Role, Variant, VariantKind};
+use mediaq_shared::repo::{self, DynRepo, RepoError, now};
+use mediaq_shared::signing::UrlSigner;
+use mediaq_shared::storage::{self, ByteRange, DynStorage, ObjectKey, StorageError, collect, stream_of};
+use mediaq_tests::{free_port, production_env};
+
+fn config(pairs: &BTreeMap<String, String>) -> Config {
+    Config::from_map(pairs).unwrap()
+}
+
+fn embedded(dir: &std::path::Path, port: u16) -> Config {
+    config(&BTreeMap::from([
+        ("MEDIAQ_DATA_DIR".to_owned(), dir.display().to_string()),
+        ("MEDIAQ_LISTEN".to_owned(), format!("127.0.0.1:{port}")),
+    ]))
+}
+
+fn sample_media(owner: mediaq_shared::domain::UserId, at: chrono::DateTime<chrono::Utc>) -> Media {
+    let id = MediaId::generate();
+    Media {
+        original_key: ObjectKey::original(&id, "png").to_string(),
+        id,
+        owner_id: owner,
+        status: MediaStatus::Queued,
+        error: None,
+        kind: MediaKind::Image,
+        mime: "image/png".into(),
+        extension: "png".into(),
+        original_filename: "a b.png".into(),
+        title: Some("T".into()),
+        description: None,
+        tags: vec!["x".into(), "y z".into()],
+        album_id: None,
+        category_id: Some("3".into()),
+        nsfw: true,
+        is_public: false,
+        size: 1234,
+        width: None,
+        height: None,
+        duration_ms: None,
+        is_animated: false,
+        sha256: Some("ab".repeat(32)),
+        md5: Some("cd".repeat(16)),
+        source_md5: Some("cd".repeat(16)),
+        exif: None,
+        resize_width: Some(640),
+        views: 0,
+        created_at: at,
+        updated_at: at,
+        expires_at: Some(at + TimeDelta::days(3)),
+    }
+}
+
+async fn repo_contract(repo: DynRepo) {
+    repo.migrate().await.unwrap();
+    repo.migrate().await.expect("migrations are idempotent");
+    repo.ping().await.unwrap();
+
+    let alice = repo.ensure_user("alice", Role::User).await.unwrap();
+    assert_eq!(repo.ensure_user("alice", Role::User).await.unwrap().id, alice.id);
+    assert_eq!(repo.ensure_user("alice", Role::Admin).await.unwrap().role, Role::Admin);
+    let bob = repo.ensure_user("bob", Role::User).await.unwrap();
+    assert_ne!(alice.id, bob.id);
+
+    let key = repo.insert_api_key(bob.id, Some("laptop"), "mq_abc", &"f".repeat(64)).await.unwrap();
+    let (user, found) = repo.user_by_key_hash(&"f".repeat(64)).await.unwrap();
+    assert_eq!((user.id, found.id, found.label.as_deref()), (bob.id, key.id, Some("laptop")));
+    assert!(matches!(repo.user_by_key_hash(&"0".repeat(64)).await, Err(RepoError::NotFound)));
+    assert!(matches!(repo.insert_api_key(bob.id, None, "mq_abc", &"f".repeat(64)).await, Err(RepoError::Conflict(_))));
+
+    let first = sample_media(bob.id, now() - TimeDelta::seconds(10));
+    repo.insert_media(&first, Some("secret-hash")).await.unwrap();
+    let back = repo.media(&first.id).await.unwrap();
+    assert_eq!(format!("{back:?}"), format!("{first:?}"), "a media reads back exactly as written");
+    assert!(matches!(repo.insert_media(&first, None).await, Err(RepoError::Conflict(_))));
+    assert!(matches!(repo.media(&MediaId::generate()).await, Err(RepoError::NotFound)));
+
+    let mut done = back.clone();
+    done.status = MediaStatus::Ready;
+    done.width = Some(4000);
+    done.height = Some(3000);
+    done.duration_ms = Some(12_345);
+    done.exif = Some(serde_json::json!({"Make": "Canon"}));
+    repo.update_media(&done).await.unwrap();
+    let back = repo.media(&first.id).await.unwrap();
+    assert_eq!((back.status, back.width, back.height, back.duration_ms), (MediaStatus::Ready, Some(4000), Some(3000), Some(12_345)));
+    assert_eq!(back.exif, done.exif);
+    assert!(back.updated_at >= first.updated_at);
+    let ghost = sample_media(bob.id, now());
+    assert!(matches!(repo.update_media(&ghost).await, Err(RepoError::NotFound)));
+
+    let second = sample_media(bob.id, now());
+    repo.insert_media(&second, None).await.unwrap();
+    let listed: Vec<MediaId> = repo.list_media(bob.id, 0, 10).await.unwrap().into_iter().map(|m| m.id).collect();
+    assert_eq!(listed, vec![second.id.clone(), first.id.clone()], "newest first");
+    assert_eq!(repo.list_media(bob.id, 1, 10).await.unwrap().len(), 1);
+    assert!(repo.list_media(alice.id, 0, 10).await.unwrap().is_empty(), "only the owner's media");
+
+    let thumb = Variant { kind: VariantKind::Thumb, key: "k1".into(), mime: "image/jpeg".into(), extension: "jpg".into(), width: 160, height: 160, size: 10 };
+    repo.put_variant(&first.id, &thumb).await.unwrap();
+    let again = Variant { size: 11, key: "k2".into(), ..thumb.clone() };
+    repo.put_variant(&first.id, &again).await.unwrap();
+    let medium = Variant { kind: VariantKind::Medium, width: 500, height: 375, ..thumb };
+    repo.put_variant(&first.id, &medium).await.unwrap();
+    let variants = repo.variants(&first.id).await.unwrap();
+    assert_eq!(variants.len(), 2);
+    assert!(variants.contains(&again), "a second put replaces the first");
+    assert!(repo.variants(&second.id).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn repo_contract_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    repo_contract(repo::connect(&embedded(dir.path(), 8080)).await.unwrap()).await;
+}
+
+#[tokio::test]
+async fn repo_contract_postgres() {
+    let dir = tempfile::tempdir().unwrap();
+    repo_contract(repo::connect(&config(&production_env(dir.path()).await)).await.unwrap()).await;
+}
+
+/// A stream of `n` chunks of `size` bytes, each filled with its index.
+fn chunks(n: u8, size: usize) -> (storage::BodyStream<'static>, Vec<u8>) {
+    let parts: Vec<Bytes> = (0..n).map(|i| Bytes::from(vec![i; size])).collect();
+    let all = parts.concat();
+    (Box::pin(futures::stream::iter(parts.into_iter().map(Ok))), all)
+}
+
+async fn storage_contract(storage: DynStorage) {
+    storage.check().await.unwrap();
+    let id = MediaId::generate();
+    let key = ObjectKey::original(&id, "bin");
+    // 9 MiB in 1 MiB chunks: more than one multipart part on S3.
+    let (body, expected) = chunks(9, 1024 * 1024);
+    assert_eq!(storage.put(&key, body, "application/octet-stream").await.unwrap(), expected.len() as u64);
+    assert_eq!(storage.size(&key).await.unwrap(), expected.len() as u64);
+    let whole = storage.get(&key, None).await.unwrap();
+    assert_eq!((whole.len, whole.total, whole.range), (expected.len() as u64, expected.len() as u64, None));
+    assert!(collect(whole.stream).await.unwrap() == expected);
+
+    let part = storage.get(&key, Some(ByteRange { start: 1_048_570, end: Some(1_048_579) })).await.unwrap();
+    assert_eq!((part.len, part.total, part.range), (10, expected.len() as u64, Some((1_048_570, 1_048_579))));
+    assert_eq!(collect(part.stream).await.unwrap(), expected[1_048_570..=1_048_579]);
+    let tail = storage.get(&key, Some(ByteRange { start: expected.len() as u64 - 3, end: None })).await.unwrap();
+    assert_eq!(collect(tail.stream).await.unwrap(), expected[expected.len() - 3..]);
+    assert!(matches!(storage.get(&key, Some(ByteRange { start: 1 << 40, end: None })).await, Err(StorageError::InvalidRange)));
+
+    // A failing body leaves nothing, even after a full part went up.
+    let broken_key = ObjectKey::original(&MediaId::generate(), "bin");
+    let broken = futures::stream::iter(vec![Ok(Bytes::from(vec![1u8; 9 * 1024 * 1024])), Err(io::Error::other("client went away"))]);
+    assert!(matches!(storage.put(&broken_key, Box::pin(broken), "x/y").await, Err(StorageError::Body(_))));
+    assert!(matches!(storage.size(&broken_key).await, Err(StorageError::NotFound)));
+    assert!(matches!(storage.get(&broken_key, None).await, Err(StorageError::NotFound)));
+
+    // Small objects, replaced in place.
+    let small = ObjectKey::variant(&id, VariantKind::Thumb, "jpg");
+    storage.put(&small, stream_of(&b"first"[..]), "image/jpeg").await.unwrap();
+    storage.put(&small, stream_of(&b"second"[..]), "image/jpeg").await.unwrap();
+    assert_eq!(collect(storage.get(&small, None).await.unwrap().stream).await.unwrap(), b"second");
+
+    // Presigned PUT with a bare client (no signed headers), then GET.
+    let http = reqwest::Client::new();
+    let up_key = ObjectKey::upload(&id);
+    let put_url = storage.presign_put(&up_key, Duration::from_secs(300)).await.unwrap();
+    assert!(put_url.expires_at > chrono::Utc::now());
+    let res = http.put(&put_url.url).body(b"presigned bytes".to_vec()).send().await.unwrap();
+    assert!(res.status().is_success(), "presigned PUT: {} {}", res.status(), res.text().await.unwrap());
+    assert_eq!(storage.size(&up_key).await.unwrap(), 15);
+    let get_url = storage.presign_get(&up_key, Duration::from_secs(300)).await.unwrap();
+    let res = http.get(&get_url.url).send().await.unwrap();
+    assert!(res.status().is_success(), "presigned GET: {}", res.status());
+    assert_eq!(res.bytes().await.unwrap(), &b"presigned bytes"[..]);
+    // A signature for GET does not allow a PUT, and a tampered one fails.
+    let res = http.put(&get_url.url).body("evil").send().await.unwrap();
+    assert!(res.status().is_client_error(), "PUT with a GET signature: {}", res.status());
+    let tampered = put_url.url.replace("upload", "original.png");
+    let res = http.put(&tampered).body("evil").send().await.unwrap();
+    assert!(res.status().is_client_error(), "PUT to another key: {}", res.status());
+
+    for k in [&key, &small, &up_key] {
+        storage.delete(k).await.unwrap();
+        storage.delete(k).await.expect("deleting twice is fine");
+        assert!(matches!(storage.size(k).await, Err(StorageError::NotFound)));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn storage_contract_fs() {
+    // The embedded backend's presigned URLs are served by the API itself.
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let config = Arc::new(embedded(dir.path(), port));
+    let signer = UrlSigner::new(mediaq_shared::config::Secret::new("contract-test-secret"));
+    let storage = storage::connect(&config, signer.clone()).await.unwrap();
+    let repo = repo::connect(&config).await.unwrap();
+    repo.migrate().await.unwrap();
+    let queue = Arc::new(mediaq_shared::queue::Queues::connect(&config).await.unwrap());
+    let state = mediaq_api::AppState { config: config.clone(), repo, storage: storage.clone(), queue, signer };
+    let listener = tokio::net::TcpListener::bind(config.listen).await.unwrap();
+    tokio::spawn(mediaq_api::serve(listener, state, std::future::pending()));
+    storage_contract(storage).await;
+}
+
+#[tokio::test]
+async fn storage_contract_s3() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(&production_env(dir.path()).await);
+    let signer = UrlSigner::new(mediaq_shared::config::Secret::new("contract-test-secret"));
+    storage_contract(storage::connect(&config, signer).await.unwrap()).await;
+}

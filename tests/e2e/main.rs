@@ -1,0 +1,9 @@
+//! End-to-end tests: one binary, one module per area.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod compose;
+mod config;
+mod contracts;
+mod crash;
+mod upload;
