@@ -11,8 +11,8 @@ use tokio_util::sync::CancellationToken;
 
 use mediaq_api::AppState;
 use mediaq_shared::config::{Config, LogFormat, Secret};
-use mediaq_shared::queue::Queues;
-use mediaq_shared::repo::{self, DynRepo};
+use mediaq_shared::queue::{DynQueue, Queues};
+use mediaq_shared::repo;
 use mediaq_shared::signing::UrlSigner;
 use mediaq_shared::storage::{self, DynStorage};
 use mediaq_workers::{Env, QueueSet};
@@ -44,10 +44,15 @@ enum Command {
     Serve,
     /// Run workers only; several may consume the same queues.
     Work {
-        /// Comma-separated queues to consume (default: all). Known: process.
+        /// Comma-separated queues to consume (default: all): fetch (remote
+        /// URLs), image, video, purge. E.g. run `--queues video` on the
+        /// machines meant for video.
         #[arg(long, value_name = "LIST")]
         queues: Option<String>,
     },
+    /// Run one expiry sweep and exit: expired media lose their objects,
+    /// abandoned presigned uploads are removed.
+    Sweep,
     /// Apply database migrations and exit.
     Migrate,
     /// Manage API keys.
@@ -132,8 +137,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             repo.migrate().await.context("applying migrations")?;
             let (storage, queues, signer) = backends(&config).await?;
             let shutdown = shutdown_token();
-            let env = Env::new(config.clone(), repo.clone(), storage.clone());
-            let state = app_state(config.clone(), repo, storage, queues.clone(), signer);
+            let queue: DynQueue = Arc::new(queues.clone());
+            let env = Env::new(config.clone(), repo.clone(), storage.clone(), queue.clone());
+            let state = AppState { config: config.clone(), repo, storage, queue, signer };
             let api = serve_api(state, shutdown.clone());
             let workers = mediaq_workers::run(env, queues, QueueSet::all(), cancelled(shutdown.clone()));
             let (api, workers) = tokio::join!(api, workers);
@@ -144,7 +150,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Serve => {
             repo.migrate().await.context("applying migrations")?;
             let (storage, queues, signer) = backends(&config).await?;
-            serve_api(app_state(config, repo, storage, queues, signer), shutdown_token()).await
+            serve_api(AppState { config, repo, storage, queue: Arc::new(queues), signer }, shutdown_token()).await
         }
         Command::Work { queues: list } => {
             let set = match list {
@@ -152,8 +158,15 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 None => QueueSet::all(),
             };
             let (storage, queues, _) = backends(&config).await?;
-            let env = Env::new(config, repo, storage);
+            let env = Env::new(config, repo, storage, Arc::new(queues.clone()));
             mediaq_workers::run(env, queues, set, cancelled(shutdown_token())).await.context("workers")
+        }
+        Command::Sweep => {
+            let (storage, queues, _) = backends(&config).await?;
+            let env = Env::new(config, repo, storage, Arc::new(queues));
+            let swept = mediaq_workers::jobs::sweep::run(&env).await.map_err(|e| anyhow::anyhow!("sweep: {e}"))?;
+            println!("expired {} media, purged {} deleted media, removed {} abandoned uploads", swept.expired, swept.purged, swept.abandoned_uploads);
+            Ok(())
         }
     }
 }
@@ -163,10 +176,6 @@ async fn backends(config: &Config) -> anyhow::Result<(DynStorage, Queues, UrlSig
     let storage = storage::connect(config, signer.clone()).await.context("opening storage")?;
     let queues = Queues::connect(config).await.context("connecting to the job queue")?;
     Ok((storage, queues, signer))
-}
-
-fn app_state(config: Arc<Config>, repo: DynRepo, storage: DynStorage, queues: Queues, signer: UrlSigner) -> AppState {
-    AppState { config, repo, storage, queue: Arc::new(queues), signer }
 }
 
 async fn serve_api(state: AppState, shutdown: CancellationToken) -> anyhow::Result<()> {

@@ -7,22 +7,20 @@
 
 use std::io;
 
-use bytes::{Bytes, BytesMut};
 use chrono::{DateTime, Utc};
-use futures::{StreamExt, TryStreamExt};
-use md5::Md5;
+use futures::StreamExt;
 use sha2::{Digest, Sha256};
 
-use mediaq_shared::domain::{Media, MediaId, MediaKind, MediaStatus, User, extension_for_mime, random_token};
-use mediaq_shared::queue::ProcessMedia;
+use mediaq_shared::domain::{self, Media, MediaId, MediaKind, MediaStatus, User, random_token};
+use mediaq_shared::queue::Job;
 use mediaq_shared::repo::now;
-use mediaq_shared::storage::{BodyStream, ObjectKey, StorageError};
+use mediaq_shared::storage::{BodyStream, ObjectKey, StorageError, is_over_limit, put_hashed, read_head};
 
 use crate::error::ApiError;
 use crate::state::AppState;
 
 /// Bytes looked at to decide the type.
-const SNIFF_LEN: usize = 512;
+pub const SNIFF_LEN: usize = 512;
 
 /// What the client told us about the upload, besides its bytes.
 #[derive(Debug, Default, Clone)]
@@ -47,126 +45,130 @@ pub struct Ingested {
     pub delete_secret: String,
 }
 
-/// The marker inside the `io::Error` the counting stream fails with.
-#[derive(Debug, thiserror::Error)]
-#[error("upload exceeds the size limit")]
-struct LimitExceeded;
-
-#[derive(Default)]
-struct Digests {
-    sha256: Sha256,
-    md5: Md5,
-    len: u64,
-}
-
 /// An original in storage, not yet recorded: the form it came in may
 /// still hold the key or metadata.
 #[derive(Debug)]
 pub struct StoredOriginal {
-    id: MediaId,
-    key: ObjectKey,
-    mime: &'static str,
-    extension: &'static str,
-    kind: MediaKind,
-    size: u64,
-    sha256: String,
-    md5: String,
+    pub id: MediaId,
+    pub key: ObjectKey,
+    pub mime: &'static str,
+    pub extension: &'static str,
+    pub kind: MediaKind,
+    pub size: u64,
+    /// Known when the bytes came through the API; a presigned upload is
+    /// hashed by the worker.
+    pub sha256: Option<String>,
+    pub md5: Option<String>,
 }
 
 /// Sniffs, hashes and streams `body` to storage, within the size limit.
 #[tracing::instrument(skip_all)]
 pub async fn store(state: &AppState, mut body: BodyStream<'_>) -> Result<StoredOriginal, ApiError> {
-    let head = read_head(&mut body).await?;
+    let head = read_head(&mut body, SNIFF_LEN).await.map_err(|e| read_error(&e))?;
     if head.is_empty() {
         return Err(ApiError::EmptySource);
     }
-    let detected = infer::get(&head).map(|t| t.mime_type());
-    let (extension, kind) = detected
-        .and_then(extension_for_mime)
-        .ok_or_else(|| ApiError::UnsupportedType { detected: detected.map(str::to_owned) })?;
-    let mime = detected.unwrap_or_default();
-
+    let (mime, extension, kind) = sniff(&head)?;
     let id = MediaId::generate();
     let key = ObjectKey::original(&id, extension);
     let limit = state.config.max_upload_bytes;
-    let mut digests = Digests::default();
-    let counted = futures::stream::once(async { Ok(head) }).chain(body).map(|chunk| {
-        let chunk = chunk?;
-        digests.len += chunk.len() as u64;
-        if digests.len > limit {
-            return Err(io::Error::other(LimitExceeded));
-        }
-        digests.sha256.update(&chunk);
-        digests.md5.update(&chunk);
-        Ok(chunk)
-    });
-    let stored = state.storage.put(&key, Box::pin(counted), mime).await;
-    let size = stored.map_err(|e| body_error(e, limit))?;
-    Ok(StoredOriginal {
-        id,
-        key,
-        mime,
-        extension,
-        kind,
-        size,
-        sha256: hex::encode(digests.sha256.finalize()),
-        md5: hex::encode(digests.md5.finalize()),
-    })
+    let whole = Box::pin(futures::stream::once(async { Ok(head) }).chain(body));
+    let hashed = put_hashed(&state.storage, &key, whole, mime, limit).await.map_err(|e| body_error(e, limit))?;
+    Ok(StoredOriginal { id, key, mime, extension, kind, size: hashed.size, sha256: Some(hashed.sha256), md5: Some(hashed.md5) })
 }
 
-/// Records a stored original as a new media of `owner` and enqueues its
-/// processing. On failure the object is removed.
-#[tracing::instrument(skip_all, fields(owner = %owner.id, media = %stored.id))]
-pub async fn record(state: &AppState, owner: &User, stored: StoredOriginal, meta: UploadMeta) -> Result<Ingested, ApiError> {
-    let delete_secret = random_token(32);
+/// A new media row for `owner`, before its bytes are known.
+fn new_media(id: MediaId, owner: &User, meta: UploadMeta, extension: &str) -> Media {
     let at = now();
-    let media = Media {
-        id: stored.id.clone(),
+    Media {
+        id,
         owner_id: owner.id,
         status: MediaStatus::Queued,
         error: None,
-        kind: stored.kind,
-        mime: stored.mime.to_owned(),
-        extension: stored.extension.to_owned(),
-        original_filename: original_filename(meta.filename.as_deref(), stored.extension),
+        kind: MediaKind::Image,
+        mime: "application/octet-stream".into(),
+        extension: extension.to_owned(),
+        original_filename: original_filename(meta.filename.as_deref(), extension),
         title: meta.title,
         description: meta.description,
         tags: meta.tags,
         album_id: meta.album_id,
         category_id: meta.category_id,
         nsfw: meta.nsfw,
+        public_token: meta.is_public.then(|| random_token(PUBLIC_TOKEN_LEN)),
         is_public: meta.is_public,
-        size: stored.size,
+        size: 0,
         width: None,
         height: None,
         duration_ms: None,
         is_animated: false,
-        original_key: stored.key.to_string(),
-        sha256: Some(stored.sha256.clone()),
-        md5: Some(stored.md5.clone()),
-        source_md5: Some(stored.md5.clone()),
+        original_key: String::new(),
+        sha256: None,
+        md5: None,
+        source_md5: None,
         exif: None,
         resize_width: meta.resize_width,
         views: 0,
         created_at: at,
         updated_at: at,
         expires_at: meta.expires_at,
-    };
-    let secret_hash = hex::encode(Sha256::digest(delete_secret.as_bytes()));
-    if let Err(e) = state.repo.insert_media(&media, Some(&secret_hash)).await {
-        discard(state, stored).await;
-        return Err(e.into());
+        source_url: None,
     }
-    if let Err(e) = state.queue.enqueue_process(ProcessMedia { media_id: media.id.clone() }).await {
-        // Keep the record honest: the bytes are gone, the row says why.
-        discard(state, stored).await;
+}
+
+/// Characters of a public-link token: 32 base62 characters, ~190 bits.
+pub const PUBLIC_TOKEN_LEN: usize = 32;
+
+/// Records a stored original as a new media of `owner` and enqueues its
+/// processing. On failure the object is removed.
+#[tracing::instrument(skip_all, fields(owner = %owner.id, media = %stored.id))]
+pub async fn record(state: &AppState, owner: &User, stored: StoredOriginal, meta: UploadMeta) -> Result<Ingested, ApiError> {
+    let mut media = new_media(stored.id.clone(), owner, meta, stored.extension);
+    media.kind = stored.kind;
+    media.mime = stored.mime.to_owned();
+    media.size = stored.size;
+    media.original_key = stored.key.to_string();
+    media.sha256 = stored.sha256.clone();
+    media.md5 = stored.md5.clone();
+    media.source_md5 = stored.md5.clone();
+    let job = Job::Process(media.id.clone(), media.kind);
+    match insert_and_enqueue(state, media, job).await {
+        Ok(done) => {
+            tracing::info!(size = done.media.size, mime = %done.media.mime, "upload stored");
+            Ok(done)
+        }
+        Err(e) => {
+            discard(state, stored).await;
+            Err(e)
+        }
+    }
+}
+
+/// Records a remote-URL upload; a worker fetches it (SSRF-checked again
+/// there, after DNS resolution).
+#[tracing::instrument(skip_all, fields(owner = %owner.id))]
+pub async fn record_remote(state: &AppState, owner: &User, url: &url::Url, mut meta: UploadMeta) -> Result<Ingested, ApiError> {
+    if meta.filename.is_none() {
+        meta.filename = url.path_segments().and_then(|mut s| s.next_back()).filter(|s| !s.is_empty()).map(str::to_owned);
+    }
+    let mut media = new_media(MediaId::generate(), owner, meta, "bin");
+    media.source_url = Some(url.to_string());
+    let job = Job::Fetch(media.id.clone());
+    insert_and_enqueue(state, media, job).await
+}
+
+async fn insert_and_enqueue(state: &AppState, media: Media, job: Job) -> Result<Ingested, ApiError> {
+    let delete_secret = random_token(32);
+    let secret_hash = hex::encode(Sha256::digest(delete_secret.as_bytes()));
+    state.repo.insert_media(&media, Some(&secret_hash)).await?;
+    if let Err(e) = state.queue.enqueue(job).await {
+        // Keep the record honest: the row says why nothing will happen.
         let mut failed = media;
         failed.status = MediaStatus::Failed;
         failed.error = Some("could not be queued for processing".into());
         let _ = state.repo.update_media(&failed).await;
         return Err(e.into());
     }
-    tracing::info!(size = media.size, mime = %media.mime, "upload stored");
     Ok(Ingested { media, delete_secret })
 }
 
@@ -177,31 +179,21 @@ pub async fn discard(state: &AppState, stored: StoredOriginal) {
     }
 }
 
-/// Reads until `SNIFF_LEN` bytes (or the whole body, if shorter).
-async fn read_head(body: &mut BodyStream<'_>) -> Result<Bytes, ApiError> {
-    let mut head = BytesMut::new();
-    while head.len() < SNIFF_LEN {
-        match body.try_next().await {
-            Ok(Some(chunk)) => head.extend_from_slice(&chunk),
-            Ok(None) => break,
-            Err(e) => return Err(read_error(&e)),
-        }
-    }
-    Ok(head.freeze())
+/// The type of a file from its first bytes (never from its name or the
+/// client's Content-Type): MIME type, extension and kind.
+pub fn sniff(head: &[u8]) -> Result<(&'static str, &'static str, MediaKind), ApiError> {
+    domain::sniff(head).map_err(|detected| ApiError::UnsupportedType { detected: detected.map(str::to_owned) })
 }
 
 fn body_error(e: StorageError, limit: u64) -> ApiError {
     match e {
-        StorageError::Body(inner) if inner.get_ref().is_some_and(|i| i.is::<LimitExceeded>()) => ApiError::TooLarge { limit },
+        e if is_over_limit(&e) => ApiError::TooLarge { limit },
         StorageError::Body(inner) => read_error(&inner),
         other => other.into(),
     }
 }
 
 fn read_error(e: &io::Error) -> ApiError {
-    if e.get_ref().is_some_and(|i| i.is::<LimitExceeded>()) {
-        return ApiError::BadRequest("upload exceeds the size limit".into());
-    }
     ApiError::BadRequest(format!("the upload body could not be read: {e}"))
 }
 

@@ -7,7 +7,9 @@
 
 pub mod auth;
 pub mod error;
+pub mod idempotency;
 pub mod ingest;
+pub mod json;
 pub mod params;
 pub mod present;
 pub mod routes;
@@ -19,31 +21,62 @@ use std::time::Instant;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
-use axum::http::HeaderValue;
+use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{get, put};
+use axum::routing::{get, post, put};
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tokio::net::TcpListener;
 use tracing::Instrument;
 
+use mediaq_shared::config::CorsOrigins;
 use mediaq_shared::domain::random_token;
 
 pub use state::AppState;
 
 pub fn router(state: AppState) -> Router {
-    let upload = get(routes::chevereto::upload).post(routes::chevereto::upload);
+    use routes::{chevereto, files, health, pages, serve, signed, upload};
+    let chevereto_upload = get(chevereto::upload).post(chevereto::upload);
+    let delete_page = get(pages::delete).post(pages::delete).delete(pages::delete);
+    let cors = cors(&state.config.cors_origins);
+    let api = Router::new()
+        .route("/api/1/upload", chevereto_upload.clone())
+        .route("/api/1.1/upload", chevereto_upload)
+        .route("/api/v1/files", get(files::list).post(upload::create))
+        .route("/api/v1/files/initiate", post(upload::initiate))
+        .route("/api/v1/files/complete", post(upload::complete))
+        .route("/api/v1/files/{id}", get(files::get).patch(files::patch).delete(files::delete))
+        .route("/api/v1/files/{id}/download", get(files::download))
+        .route("/api/v1/public/files/{id}/download", get(files::public_download))
+        .route("/_storage/{*key}", put(signed::put).get(signed::get))
+        .layer(cors);
     Router::new()
-        .route("/healthz", get(routes::health::healthz))
-        .route("/readyz", get(routes::health::readyz))
-        .route("/api/1/upload", upload.clone())
-        .route("/api/1.1/upload", upload)
-        .route("/api/v1/files/{id}", get(routes::files::get))
-        .route("/images/{id}/{file}", get(routes::serve::image_file))
-        .route("/_storage/{*key}", put(routes::signed::put).get(routes::signed::get))
+        .merge(api)
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/images/{id}/{file}", get(serve::image_file))
+        .route("/image/{slug_id}", get(pages::viewer))
+        .route("/video/{slug_id}", get(pages::viewer))
+        .route("/image/{slug_id}/delete/{secret}", delete_page.clone())
+        .route("/video/{slug_id}/delete/{secret}", delete_page)
         // Upload routes count bytes themselves against MEDIAQ_MAX_UPLOAD_BYTES.
         .layer(DefaultBodyLimit::disable())
         .layer(middleware::from_fn(log_request))
         .with_state(state)
+}
+
+/// CORS for browser clients: API keys travel in headers, never cookies,
+/// so allowing any origin exposes nothing by default.
+fn cors(origins: &CorsOrigins) -> CorsLayer {
+    let layer = CorsLayer::new()
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE, Method::OPTIONS])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, HeaderName::from_static("x-api-key"), HeaderName::from_static("idempotency-key")])
+        .expose_headers([header::ETAG, header::LOCATION, HeaderName::from_static("x-request-id")])
+        .max_age(std::time::Duration::from_secs(3600));
+    match origins {
+        CorsOrigins::Any => layer.allow_origin(AllowOrigin::any()),
+        CorsOrigins::List(list) => layer.allow_origin(AllowOrigin::list(list.iter().filter_map(|o| HeaderValue::from_str(o).ok()))),
+    }
 }
 
 /// Serves `router(state)` on `listener` until `shutdown` resolves; requests

@@ -2,6 +2,9 @@
 //! names the parameter and what was expected: a bad value is a 400, never
 //! a silent default.
 
+use base64::Engine;
+use base64::alphabet;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use chrono::{DateTime, Months, TimeDelta, Utc};
 
 use crate::error::ApiError;
@@ -71,6 +74,27 @@ pub fn width(value: &str) -> Result<u32, ApiError> {
     }
 }
 
+/// Strict base64: the standard or URL-safe alphabet, line breaks allowed,
+/// anything else refused.
+pub fn base64(text: &str) -> Result<Vec<u8>, ApiError> {
+    let data = match text.strip_prefix("data:") {
+        Some(rest) => rest.split_once(";base64,").map(|(_, d)| d).ok_or(ApiError::InvalidBase64)?,
+        None => text,
+    };
+    let compact: String = data.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    [STANDARD, URL_SAFE].iter().find_map(|engine| engine.decode(&compact).ok()).ok_or(ApiError::InvalidBase64)
+}
+
+const LENIENT_PADDING: GeneralPurposeConfig = GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent);
+const STANDARD: GeneralPurpose = GeneralPurpose::new(&alphabet::STANDARD, LENIENT_PADDING);
+const URL_SAFE: GeneralPurpose = GeneralPurpose::new(&alphabet::URL_SAFE, LENIENT_PADDING);
+
+/// A remote source URL: http(s) only, and no address that is refused
+/// outright (the worker checks again after resolving DNS).
+pub fn remote_url(text: &str, allow_private: bool) -> Result<url::Url, ApiError> {
+    mediaq_shared::fetch::check_url(text.trim(), allow_private).map_err(|e| ApiError::UrlRefused(e.to_string()))
+}
+
 /// Comma-separated tags, trimmed, empty ones dropped.
 pub fn tags(value: &str) -> Vec<String> {
     value.split(',').map(str::trim).filter(|t| !t.is_empty()).map(|t| t.chars().take(64).collect()).collect()
@@ -79,6 +103,18 @@ pub fn tags(value: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn base64_in_every_client_spelling() {
+        let want = b"\x89PNG\r\n\x1a\n".to_vec();
+        assert_eq!(base64("iVBORw0KGgo=").unwrap(), want);
+        assert_eq!(base64("iVBORw0KGgo").unwrap(), want);
+        assert_eq!(base64("data:image/png;base64,iVBORw0KGgo=").unwrap(), want);
+        assert_eq!(base64("iVBO\nRw0K\r\nGgo=").unwrap(), want);
+        assert!(matches!(base64("iVBO*Rw0KGgo="), Err(ApiError::InvalidBase64)));
+        assert!(matches!(base64("data:image/png,iVBORw0KGgo="), Err(ApiError::InvalidBase64)));
+    }
+
 
     #[test]
     fn expirations_in_every_accepted_spelling() {

@@ -48,6 +48,8 @@ CREATE TABLE media (
     exif               TEXT,
     resize_width       BIGINT,
     delete_secret_hash TEXT,
+    source_url         TEXT,
+    public_token       TEXT UNIQUE,
     views              BIGINT NOT NULL DEFAULT 0,
     created_at         TEXT NOT NULL,
     updated_at         TEXT NOT NULL,
@@ -66,4 +68,27 @@ CREATE TABLE variants (
     height    BIGINT NOT NULL,
     size      BIGINT NOT NULL,
     PRIMARY KEY (media_id, kind)
+);
+
+-- Presigned uploads between initiate and complete.
+CREATE TABLE uploads (
+    id           TEXT PRIMARY KEY,
+    owner_id     BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    name         TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    size_bytes   BIGINT NOT NULL,
+    object_key   TEXT NOT NULL,
+    created_at   TEXT NOT NULL,
+    expires_at   TEXT NOT NULL
+);
+CREATE INDEX uploads_expires ON uploads (expires_at);
+
+-- Idempotency-Key: a retried ingest request returns the first result.
+CREATE TABLE idempotency_keys (
+    owner_id   BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    key        TEXT NOT NULL,
+    media_id   TEXT NOT NULL,
+    response   TEXT,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (owner_id, key)
 );

@@ -108,6 +108,23 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Seconds a presigned URL stays valid.
     pub presign_ttl: Duration,
+    /// Frames an animated image may have.
+    pub max_frames: u32,
+    /// Longest video accepted.
+    pub max_video_duration: Duration,
+    /// Remove EXIF (GPS included) from stored originals; the facts are
+    /// still read into `original_exifdata` first.
+    pub strip_exif: bool,
+    /// Total time a remote-URL fetch may take.
+    pub fetch_timeout: Duration,
+    /// Browser origins allowed by CORS.
+    pub cors_origins: CorsOrigins,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CorsOrigins {
+    Any,
+    List(Vec<String>),
 }
 
 /// The raw `name -> value` settings before parsing.
@@ -138,6 +155,11 @@ pub const KNOWN_VARIABLES: &[&str] = &[
     "MEDIAQ_SIGNING_SECRET",
     "MEDIAQ_LOG_FORMAT",
     "MEDIAQ_PRESIGN_TTL_SECS",
+    "MEDIAQ_MAX_FRAMES",
+    "MEDIAQ_MAX_VIDEO_SECONDS",
+    "MEDIAQ_STRIP_EXIF",
+    "MEDIAQ_FETCH_TIMEOUT_SECS",
+    "MEDIAQ_CORS_ORIGINS",
 ];
 
 impl Config {
@@ -220,6 +242,12 @@ impl Config {
                 other => return Err(invalid("MEDIAQ_LOG_FORMAT", other, "expected text or json")),
             },
             presign_ttl: Duration::from_secs(r.positive("MEDIAQ_PRESIGN_TTL_SECS", 3600)?),
+            max_frames: u32::try_from(r.positive("MEDIAQ_MAX_FRAMES", 10_000)?)
+                .map_err(|_| invalid("MEDIAQ_MAX_FRAMES", "", "must fit in 32 bits"))?,
+            max_video_duration: Duration::from_secs(r.positive("MEDIAQ_MAX_VIDEO_SECONDS", 4 * 3600)?),
+            strip_exif: r.bool("MEDIAQ_STRIP_EXIF", true)?,
+            fetch_timeout: Duration::from_secs(r.positive("MEDIAQ_FETCH_TIMEOUT_SECS", 120)?),
+            cors_origins: cors_origins(r.get("MEDIAQ_CORS_ORIGINS"))?,
             data_dir,
         })
     }
@@ -253,6 +281,18 @@ fn s3_config(r: &Reader<'_>) -> Result<S3Config, ConfigError> {
         access_key,
         secret_key,
     })
+}
+
+fn cors_origins(v: Option<&str>) -> Result<CorsOrigins, ConfigError> {
+    let Some(v) = v.filter(|v| *v != "*") else { return Ok(CorsOrigins::Any) };
+    let list: Vec<String> = v.split(',').map(|o| o.trim().trim_end_matches('/').to_owned()).filter(|o| !o.is_empty()).collect();
+    for origin in &list {
+        let ok = url::Url::parse(origin).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.path() == "/");
+        if !ok {
+            return Err(invalid("MEDIAQ_CORS_ORIGINS", origin, "expected * or a comma-separated list of origins like https://app.example.com"));
+        }
+    }
+    Ok(CorsOrigins::List(list))
 }
 
 fn parse_public_url(v: &str) -> Result<String, ConfigError> {

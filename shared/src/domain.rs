@@ -216,10 +216,28 @@ pub struct Media {
     pub exif: Option<serde_json::Value>,
     /// Requested resize width (Chevereto `width`).
     pub resize_width: Option<u32>,
+    /// The URL a remote-URL upload is fetched from.
+    pub source_url: Option<String>,
+    /// Token of the public download link, while the media is public.
+    pub public_token: Option<String>,
     pub views: u64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// A presigned upload between initiate and complete.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upload {
+    /// The id the media will have once completed.
+    pub id: MediaId,
+    pub owner_id: UserId,
+    pub name: String,
+    pub content_type: String,
+    pub size_bytes: u64,
+    pub object_key: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
 }
 
 /// A derivative as stored.
@@ -232,6 +250,15 @@ pub struct Variant {
     pub width: u32,
     pub height: u32,
     pub size: u64,
+}
+
+/// The type of a file from its first bytes (never from its name or a
+/// client's Content-Type): MIME type, extension and kind, or the MIME type
+/// that was detected (if any) when it is not one mediaq stores.
+pub fn sniff(head: &[u8]) -> Result<(&'static str, &'static str, MediaKind), Option<&'static str>> {
+    let detected = infer::get(head).map(|t| t.mime_type());
+    let (extension, kind) = detected.and_then(extension_for_mime).ok_or(detected)?;
+    Ok((detected.unwrap_or_default(), extension, kind))
 }
 
 /// File extension for a sniffed MIME type of the kinds mediaq stores.

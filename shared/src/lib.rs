@@ -1,8 +1,10 @@
 //! What the API and the workers share: configuration, domain types,
-//! storage, metadata repository and the job queue.
+//! storage, metadata repository, the job queue and the SSRF-safe remote
+//! fetcher.
 
 pub mod config;
 pub mod domain;
+pub mod fetch;
 pub mod keys;
 pub mod queue;
 pub mod repo;

@@ -59,6 +59,8 @@ fn sample_media(owner: mediaq_shared::domain::UserId, at: chrono::DateTime<chron
         created_at: at,
         updated_at: at,
         expires_at: Some(at + TimeDelta::days(3)),
+        source_url: None,
+        public_token: None,
     }
 }
 
@@ -117,6 +119,49 @@ async fn repo_contract(repo: DynRepo) {
     assert_eq!(variants.len(), 2);
     assert!(variants.contains(&again), "a second put replaces the first");
     assert!(repo.variants(&second.id).await.unwrap().is_empty());
+
+    // Expiry: only live media past their expiry are due; retiring is a
+    // claim exactly one caller wins.
+    let mut due = sample_media(bob.id, now() - TimeDelta::hours(1));
+    due.expires_at = Some(now() - TimeDelta::minutes(1));
+    due.public_token = Some("t".repeat(32));
+    due.source_url = Some("https://example.com/a.png".into());
+    repo.insert_media(&due, None).await.unwrap();
+    assert_eq!(repo.media(&due.id).await.unwrap().public_token, due.public_token);
+    let expired: Vec<MediaId> = repo.expired_media(now(), 10).await.unwrap().into_iter().map(|m| m.id).collect();
+    assert_eq!(expired, vec![due.id.clone()]);
+    assert!(repo.retire_media(&due.id, MediaStatus::Expired).await.unwrap());
+    assert!(!repo.retire_media(&due.id, MediaStatus::Expired).await.unwrap(), "a second sweeper loses");
+    assert!(repo.expired_media(now(), 10).await.unwrap().is_empty());
+    assert_eq!(repo.retired_media(10).await.unwrap(), vec![due.id.clone()]);
+    assert_eq!(repo.count_media(bob.id).await.unwrap(), 2, "retired media are not counted");
+    repo.delete_media(&first.id).await.unwrap();
+    assert!(matches!(repo.media(&first.id).await, Err(RepoError::NotFound)));
+    assert!(repo.variants(&first.id).await.unwrap().is_empty());
+
+    // Presigned uploads and idempotency keys.
+    let upload = mediaq_shared::domain::Upload {
+        id: MediaId::generate(),
+        owner_id: bob.id,
+        name: "x.jpg".into(),
+        content_type: "image/jpeg".into(),
+        size_bytes: 42,
+        object_key: "media/x/upload".into(),
+        created_at: now() - TimeDelta::hours(2),
+        expires_at: now() - TimeDelta::hours(1),
+    };
+    repo.insert_upload(&upload).await.unwrap();
+    assert_eq!(repo.upload(&upload.id).await.unwrap(), upload);
+    assert_eq!(repo.expired_uploads(now(), 10).await.unwrap(), vec![upload.clone()]);
+    repo.delete_upload(&upload.id).await.unwrap();
+    assert!(matches!(repo.upload(&upload.id).await, Err(RepoError::NotFound)));
+    repo.claim_idempotency_key(bob.id, "k", &second.id).await.unwrap();
+    assert!(matches!(repo.claim_idempotency_key(bob.id, "k", &first.id).await, Err(RepoError::Conflict(_))));
+    repo.claim_idempotency_key(alice.id, "k", &first.id).await.expect("keys are per owner");
+    repo.store_idempotent_response(bob.id, "k", "{}").await.unwrap();
+    assert_eq!(repo.idempotent_result(bob.id, "k").await.unwrap(), Some((second.id.clone(), Some("{}".into()))));
+    repo.release_idempotency_key(bob.id, "k").await.unwrap();
+    assert_eq!(repo.idempotent_result(bob.id, "k").await.unwrap(), None);
 }
 
 #[tokio::test]
@@ -189,11 +234,23 @@ async fn storage_contract(storage: DynStorage) {
     let res = http.put(&tampered).body("evil").send().await.unwrap();
     assert!(res.status().is_client_error(), "PUT to another key: {}", res.status());
 
-    for k in [&key, &small, &up_key] {
+    for k in [&key, &up_key] {
         storage.delete(k).await.unwrap();
         storage.delete(k).await.expect("deleting twice is fine");
         assert!(matches!(storage.size(k).await, Err(StorageError::NotFound)));
     }
+
+    // Purging a media removes everything under it, and nothing else.
+    let other = ObjectKey::original(&MediaId::generate(), "png");
+    storage.put(&other, stream_of(&b"keep me"[..]), "image/png").await.unwrap();
+    let medium = ObjectKey::variant(&id, VariantKind::Medium, "png");
+    storage.put(&medium, stream_of(&b"m"[..]), "image/png").await.unwrap();
+    storage.delete_media(&id).await.unwrap();
+    storage.delete_media(&id).await.expect("purging twice is fine");
+    for k in [&small, &medium] {
+        assert!(matches!(storage.size(k).await, Err(StorageError::NotFound)), "{k} survived the purge");
+    }
+    assert_eq!(storage.size(&other).await.unwrap(), 7);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -206,7 +263,7 @@ async fn storage_contract_fs() {
     let storage = storage::connect(&config, signer.clone()).await.unwrap();
     let repo = repo::connect(&config).await.unwrap();
     repo.migrate().await.unwrap();
-    let queue = Arc::new(mediaq_shared::queue::Queues::connect(&config).await.unwrap());
+    let queue: mediaq_shared::queue::DynQueue = Arc::new(mediaq_shared::queue::Queues::connect(&config).await.unwrap());
     let state = mediaq_api::AppState { config: config.clone(), repo, storage: storage.clone(), queue, signer };
     let listener = tokio::net::TcpListener::bind(config.listen).await.unwrap();
     tokio::spawn(mediaq_api::serve(listener, state, std::future::pending()));

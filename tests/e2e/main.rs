@@ -6,4 +6,6 @@ mod compose;
 mod config;
 mod contracts;
 mod crash;
+mod ingest;
+mod native;
 mod upload;

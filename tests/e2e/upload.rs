@@ -25,37 +25,55 @@ both_stacks!(jpeg_upload_comes_back_with_thumb_and_medium, |stack: Stack| async 
     let image = &body["image"];
     assert_eq!(image["processing_status"], "ready", "{image}");
     assert_eq!((image["width"].as_u64(), image["height"].as_u64()), (Some(2560), Some(1600)));
-    assert_eq!(image["size"].as_u64(), Some(original.len() as u64));
     assert_eq!(image["mime"], "image/jpeg");
     assert_eq!(image["extension"], "jpg");
     assert_eq!(image["original_filename"], "mate_Aqua.jpg");
     assert_eq!(image["title"], "Aqua");
     assert_eq!(image["tags"], serde_json::json!(["sea", "blue"]));
-    assert_eq!(image["checksum"].as_str().unwrap(), hex::encode(Md5::digest(&original)));
+    assert_eq!(image["source_checksum"].as_str().unwrap(), hex::encode(Md5::digest(&original)), "MD5 of the upload");
     assert_eq!(image["chain"], 15, "original, image, medium and thumb");
 
+    // Stored without its metadata (MEDIAQ_STRIP_EXIF defaults to true):
+    // `checksum` and `size` describe the bytes `url` serves.
     let (status, ct, bytes) = stack.fetch(image["url"].as_str().unwrap()).await;
     assert_eq!((status, ct.as_str()), (200, "image/jpeg"));
-    assert_eq!(bytes, original, "the original is served byte for byte");
+    assert_eq!(image["size"].as_u64(), Some(bytes.len() as u64));
+    assert_eq!(image["checksum"].as_str().unwrap(), hex::encode(Md5::digest(&bytes)));
+    let served = image::load_from_memory(&bytes).unwrap();
+    assert_eq!((served.width(), served.height()), (2560, 1600));
     check_variant(&stack, image, "thumb", 160, 160, "image/jpeg").await;
-    check_variant(&stack, image, "medium", 500, 312, "image/jpeg").await;
+    check_variant(&stack, image, "medium", 500, 313, "image/jpeg").await; // 312.5 rounds up
     assert!(image["frame"]["url"].is_null());
 });
 
 both_stacks!(alpha_png_keeps_alpha_and_small_images_get_no_medium, |stack: Stack| async move {
     let key = stack.key("bob");
-    let (status, body) = stack.chevereto_upload(&key, &corpus("skimage_logo_alpha.png"), &[]).await;
+    let (status, body) = stack.chevereto_upload(&key, &corpus("kde_Patak_1080_alpha.png"), &[]).await;
     assert_eq!(status, 200, "{body}");
     let image = &body["image"];
-    let (w, h) = (image["width"].as_u64().unwrap() as u32, image["height"].as_u64().unwrap() as u32);
-    check_variant(&stack, image, "thumb", 160, 160, "image/png").await;
-    if w <= 500 {
-        assert!(image["medium"]["url"].is_null(), "no medium for a {w}×{h} image");
-        assert_eq!(image["chain"], 13);
-    } else {
-        check_variant(&stack, image, "medium", 500, (u64::from(h) * 500 / u64::from(w)) as u32, "image/png").await;
-    }
+    assert_eq!((image["width"].as_u64(), image["height"].as_u64()), (Some(1080), Some(1920)));
+    check_variant(&stack, image, "medium", 500, 889, "image/png").await;
+    let medium = stack.fetch(image["medium"]["url"].as_str().unwrap()).await.2;
+    let rgba = image::load_from_memory(&medium).unwrap().to_rgba8();
+    assert!(rgba.pixels().any(|p| p.0[3] < 255), "the medium keeps its transparency");
+    // A small image gets no medium.
+    let (status, body) = stack.chevereto_upload(&key, &corpus("skimage_chelsea.png"), &[]).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["image"]["medium"]["url"].is_null(), "no medium for a 451 px wide image");
+    assert_eq!(body["image"]["chain"], 13);
+    check_variant(&stack, &body["image"], "thumb", 160, 160, "image/jpeg").await;
 });
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn originals_are_kept_byte_for_byte_when_metadata_stripping_is_off() {
+    let stack = Stack::start_with(mediaq_tests::Kind::Embedded, &[("MEDIAQ_STRIP_EXIF", "false")]).await;
+    let key = stack.key("alice");
+    let original = std::fs::read(corpus("mate_Aqua.jpg")).unwrap();
+    let (status, body) = stack.chevereto_upload(&key, &corpus("mate_Aqua.jpg"), &[]).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["image"]["checksum"], body["image"]["source_checksum"]);
+    assert_eq!(stack.fetch(body["image"]["url"].as_str().unwrap()).await.2, original);
+}
 
 both_stacks!(refused_uploads_say_why_and_store_nothing, |stack: Stack| async move {
     let key = stack.key("carol");

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use tokio::sync::Semaphore;
 
 use mediaq_shared::config::Config;
+use mediaq_shared::queue::DynQueue;
 use mediaq_shared::repo::DynRepo;
 use mediaq_shared::storage::DynStorage;
 
@@ -17,13 +18,15 @@ pub struct Env {
     pub config: Arc<Config>,
     pub repo: DynRepo,
     pub storage: DynStorage,
+    /// For jobs that queue the next step (a fetch queues processing).
+    pub queue: DynQueue,
     cpu: Arc<Semaphore>,
 }
 
 impl Env {
-    pub fn new(config: Arc<Config>, repo: DynRepo, storage: DynStorage) -> Self {
+    pub fn new(config: Arc<Config>, repo: DynRepo, storage: DynStorage, queue: DynQueue) -> Self {
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
-        Self { config, repo, storage, cpu: Arc::new(Semaphore::new(cores)) }
+        Self { config, repo, storage, queue, cpu: Arc::new(Semaphore::new(cores)) }
     }
 
     /// Runs `f` on the blocking pool once a core is free. A panic inside

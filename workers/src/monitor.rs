@@ -17,7 +17,13 @@ use apalis::layers::retry::backoff::{ExponentialBackoff, ExponentialBackoffMaker
 use apalis::layers::retry::{BackoffRetryPolicy, HasherRng, RetryPolicy};
 use apalis::prelude::*;
 
-use mediaq_shared::queue::{MAX_ATTEMPTS, POLL_INTERVAL, ProcessMedia, Queues};
+use std::str::FromStr;
+
+use apalis_cron::{CronScheduler, Tick};
+use mediaq_shared::domain::MediaId;
+use mediaq_shared::queue::{
+    FETCH_QUEUE, FetchRemote, IMAGE_QUEUE, MAX_ATTEMPTS, POLL_INTERVAL, PURGE_QUEUE, ProcessMedia, PurgeMedia, Queues, VIDEO_QUEUE,
+};
 
 use crate::env::Env;
 use crate::error::JobError;
@@ -29,27 +35,33 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 /// Which queues a `work` process consumes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueueSet {
-    pub process: bool,
+    pub fetch: bool,
+    pub image: bool,
+    pub video: bool,
+    pub purge: bool,
 }
 
 impl QueueSet {
-    pub const NAMES: &'static [&'static str] = &["process"];
+    pub const NAMES: &'static [&'static str] = &["fetch", "image", "video", "purge"];
 
     pub fn all() -> Self {
-        Self { process: true }
+        Self { fetch: true, image: true, video: true, purge: true }
     }
 
-    /// Parses `--queues process,…` (short names or full queue names).
+    /// Parses `--queues image,video,…` (short or full queue names).
     pub fn parse(list: &str) -> Result<Self, String> {
-        let mut set = Self { process: false };
+        let mut set = Self { fetch: false, image: false, video: false, purge: false };
         for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-            match name {
-                "process" | ProcessMedia::QUEUE => set.process = true,
+            match name.strip_prefix("mediaq.").unwrap_or(name) {
+                "fetch" => set.fetch = true,
+                "image" => set.image = true,
+                "video" => set.video = true,
+                "purge" => set.purge = true,
                 other => return Err(format!("unknown queue {other:?}; known queues: {}", Self::NAMES.join(", "))),
             }
         }
-        if set == (Self { process: false }) {
-            return Err("no queue named; known queues: process".into());
+        if !(set.fetch || set.image || set.video || set.purge) {
+            return Err(format!("no queue named; known queues: {}", Self::NAMES.join(", ")));
         }
         Ok(set)
     }
@@ -78,35 +90,104 @@ macro_rules! worker {
     };
 }
 
-/// Runs the workers for `set` until `shutdown` resolves.
+/// Registers the workers of one backend's storages, for the queues in `set`.
+macro_rules! register_all {
+    ($monitor:expr, $q:expr, $set:expr, $env:expr, $base:expr) => {{
+        let mut monitor = $monitor;
+        let workers = [
+            ($set.fetch, FETCH_QUEUE),
+            ($set.image, IMAGE_QUEUE),
+            ($set.video, VIDEO_QUEUE),
+            ($set.purge, PURGE_QUEUE),
+        ];
+        for (wanted, queue) in workers {
+            if !wanted {
+                continue;
+            }
+            let (q, env, name) = ($q.clone(), $env.clone(), format!("{queue}@{}", $base));
+            monitor = match queue {
+                FETCH_QUEUE => monitor.register(move |r| worker!(format!("{name}-{r}"), q.fetch, env, fetch_handler)),
+                IMAGE_QUEUE => monitor.register(move |r| worker!(format!("{name}-{r}"), q.image, env, process_handler)),
+                VIDEO_QUEUE => monitor.register(move |r| worker!(format!("{name}-{r}"), q.video, env, process_handler)),
+                _ => monitor.register(move |r| worker!(format!("{name}-{r}"), q.purge, env, purge_handler)),
+            };
+        }
+        monitor
+    }};
+}
+
+/// Runs the workers for `set`, and the expiry sweep every minute, until
+/// `shutdown` resolves.
 pub async fn run(env: Env, queues: Queues, set: QueueSet, shutdown: impl Future<Output = std::io::Result<()>> + Send + 'static) -> Result<(), MonitorError> {
     // Unique per process and per restart: apalis refuses a worker name
     // that is still registered, e.g. after a crash.
     let base = format!("{}-{}", std::process::id(), mediaq_shared::domain::random_token(6));
-    let mut monitor = Monitor::new()
+    let monitor = Monitor::new()
         .shutdown_timeout(SHUTDOWN_GRACE)
         // A backend outage ends a worker's stream; start it again.
         .should_restart(|ctx, err| {
             tracing::warn!(worker = %ctx.name(), error = %err, "worker stopped; restarting");
             true
         });
-    if set.process {
-        let name = format!("{}@{base}", ProcessMedia::QUEUE);
-        monitor = match queues {
-            Queues::Sqlite { process } => monitor.register(move |r| worker!(format!("{name}-{r}"), process, env, process_handler)),
-            Queues::Redis { process, .. } => monitor.register(move |r| worker!(format!("{name}-{r}"), process, env, process_handler)),
-        };
-    }
+    let monitor = match &queues {
+        Queues::Sqlite(q) => register_all!(monitor, q, set, env, base),
+        Queues::Redis(q) => register_all!(monitor, q, set, env, base),
+    };
+    let sweeper_env = env.clone();
+    let sweep_name = format!("mediaq.sweep@{base}");
+    let monitor = monitor.register(move |r| {
+        WorkerBuilder::new(format!("{sweep_name}-{r}")).backend(CronScheduler::new(every_minute())).data(sweeper_env.clone()).build(sweep_tick)
+    });
     tracing::info!(?set, "workers running");
     monitor.run_with_signal(shutdown).await
+}
+
+fn every_minute() -> cron::Schedule {
+    // A constant, valid expression (sec min hour dom month dow).
+    #[allow(clippy::expect_used)]
+    cron::Schedule::from_str("0 * * * * *").expect("valid cron expression")
+}
+
+async fn sweep_tick(_tick: Tick, env: Data<Env>) -> Result<(), BoxDynError> {
+    jobs::sweep::run(&env).await.map(drop).map_err(|e| -> BoxDynError {
+        tracing::warn!(error = %e, "sweep failed; the next tick retries");
+        e.to_string().into()
+    })
+}
+
+async fn fetch_handler(job: FetchRemote, env: Data<Env>, attempt: Attempt, task: TaskId) -> Result<(), BoxDynError> {
+    let started = Instant::now();
+    let result = jobs::fetch::run(&job, &env).await;
+    finish(FETCH_QUEUE, Some(&job.media_id), &env, &task, attempt.current(), started, result).await
 }
 
 async fn process_handler(job: ProcessMedia, env: Data<Env>, attempt: Attempt, task: TaskId) -> Result<(), BoxDynError> {
     let started = Instant::now();
     let result = jobs::process::run(&job, &env).await;
-    let outcome = settle(ProcessMedia::QUEUE, &task, attempt.current(), started, result);
-    if let Some(reason) = outcome.failed_reason() {
-        jobs::process::fail(&job, &env, &reason).await.map_err(|e| -> BoxDynError { e.to_string().into() })?;
+    finish(IMAGE_QUEUE, Some(&job.media_id), &env, &task, attempt.current(), started, result).await
+}
+
+async fn purge_handler(job: PurgeMedia, env: Data<Env>, attempt: Attempt, task: TaskId) -> Result<(), BoxDynError> {
+    let started = Instant::now();
+    let result = jobs::purge::run(&job.media_id, &env).await;
+    // A purge that gives up leaves the media retired: the sweep retries it.
+    finish(PURGE_QUEUE, None, &env, &task, attempt.current(), started, result).await
+}
+
+/// Logs the run, and when a job gives up, marks its media failed so no
+/// media stays `processing` forever.
+async fn finish(
+    queue: &str,
+    media: Option<&MediaId>,
+    env: &Env,
+    task: &TaskId,
+    attempt: usize,
+    started: Instant,
+    result: Result<(), JobError>,
+) -> Result<(), BoxDynError> {
+    let outcome = settle(queue, task, attempt, started, result);
+    if let (Some(reason), Some(id)) = (outcome.failed_reason(), media) {
+        jobs::process::fail(id, env, &reason).await.map_err(|e| -> BoxDynError { e.to_string().into() })?;
     }
     outcome.into_apalis()
 }

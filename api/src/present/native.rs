@@ -32,6 +32,8 @@ pub fn file(base: &str, media: &Media, variants: &[Variant]) -> Value {
         "isAnimated": media.is_animated,
         "isPublic": media.is_public,
         "url": media.is_public.then(|| urls.original()),
+        "publicUrl": media.public_token.as_ref().filter(|_| media.is_public).map(|t| format!("{base}/api/v1/public/files/{}/download?token={t}", media.id)),
+        "viewerUrl": media.is_public.then(|| urls.viewer()),
         "createdAt": media.created_at,
         "updatedAt": media.updated_at,
         "expiresAt": media.expires_at,

@@ -12,13 +12,10 @@ use std::io;
 use axum::extract::{FromRequest, Multipart, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use base64::Engine;
-use base64::alphabet;
-use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use futures::TryStreamExt;
-use serde_json::json;
+use serde_json::{Value, json};
 
-use mediaq_shared::domain::{MediaStatus, Role};
+use mediaq_shared::domain::{Media, MediaId, MediaStatus, Role, User};
 use mediaq_shared::storage::stream_of;
 
 use crate::auth::{authenticate, key_from_headers};
@@ -26,7 +23,7 @@ use crate::error::{ApiError, Chevereto};
 use crate::ingest::{self, Ingested, StoredOriginal, UploadMeta};
 use crate::present::chevereto::image;
 use crate::state::AppState;
-use crate::{params, wait};
+use crate::{idempotency, params, wait};
 
 /// Largest text field other than `source`.
 const MAX_FIELD_BYTES: usize = 64 * 1024;
@@ -134,7 +131,8 @@ pub async fn upload(State(state): State<AppState>, request: Request) -> Response
 }
 
 async fn handle(state: &AppState, request: Request, form: &mut Form) -> Result<Response, ApiError> {
-    let header_key = key_from_headers(request.headers());
+    let headers = request.headers().clone();
+    let header_key = key_from_headers(&headers);
     if let Some(query) = request.uri().query() {
         for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
             form.set(&k, v.into_owned())?;
@@ -165,11 +163,57 @@ async fn handle(state: &AppState, request: Request, form: &mut Form) -> Result<R
     {
         return Err(ApiError::Forbidden("use_file_date is for administrators only".into()));
     }
-    let (stored, filename) = match form.source.take() {
+    let idem = idempotency::key_from(&headers)?;
+    if let Some(key) = &idem
+        && let Some((first, response)) = state.repo.idempotent_result(caller.user.id, key).await?
+    {
+        if let Some(Source::File { stored, .. }) = form.source.take() {
+            ingest::discard(state, stored).await;
+        }
+        return replay(state, form, &first, response.as_deref()).await;
+    }
+    let (media, delete_secret) = match form.source.take() {
         None => return Err(ApiError::EmptySource),
-        Some(Source::File { stored, filename }) => (stored, filename),
-        Some(Source::Text(text)) => (store_text(state, &text).await?, None),
+        Some(Source::File { stored, filename }) => record_file(state, &caller.user, form, stored, filename, idem.as_deref()).await?,
+        Some(Source::Text(text)) if is_url(&text) => {
+            let url = params::remote_url(&text, state.config.fetch_allow_private)?;
+            let done = ingest::record_remote(state, &caller.user, &url, form.meta(None)?).await?;
+            if let Some(key) = &idem
+                && let idempotency::Claim::Lost(first) = idempotency::claim(state, &caller.user, key, &done.media.id).await?
+            {
+                crate::routes::files::retire(state, &done.media.id).await?;
+                return replay(state, form, &first, None).await;
+            }
+            (done.media, Some(done.delete_secret))
+        }
+        Some(Source::Text(text)) => {
+            let stored = store_base64(state, &text).await?;
+            record_file(state, &caller.user, form, stored, None, idem.as_deref()).await?
+        }
     };
+    let media = wait::until_settled(&state.repo, &media.id, state.config.upload_wait).await?;
+    if media.status == MediaStatus::Failed {
+        let why = media.error.unwrap_or_else(|| "processing failed".into());
+        return Err(ApiError::InvalidImage(format!("the file could not be processed: {why}")));
+    }
+    let variants = state.repo.variants(&media.id).await?;
+    let image = image(&state.config.public_url, &media, &variants, delete_secret.as_deref());
+    if let Some(key) = &idem {
+        state.repo.store_idempotent_response(caller.user.id, key, &image.to_string()).await?;
+    }
+    Ok(respond(form, &media.id, image))
+}
+
+/// Records a stored file, honouring the Idempotency-Key; returns the media
+/// and, for a new one, its delete secret.
+async fn record_file(
+    state: &AppState,
+    owner: &User,
+    form: &Form,
+    stored: StoredOriginal,
+    filename: Option<String>,
+    idem: Option<&str>,
+) -> Result<(Media, Option<String>), ApiError> {
     let meta = match form.meta(filename) {
         Ok(meta) => meta,
         Err(e) => {
@@ -177,20 +221,41 @@ async fn handle(state: &AppState, request: Request, form: &mut Form) -> Result<R
             return Err(e);
         }
     };
-    let Ingested { media, delete_secret } = ingest::record(state, &caller.user, stored, meta).await?;
-    let media = wait::until_settled(&state.repo, &media.id, state.config.upload_wait).await?;
-    if media.status == MediaStatus::Failed {
-        let why = media.error.unwrap_or_else(|| "processing failed".into());
-        return Err(ApiError::InvalidImage(format!("the file could not be processed: {why}")));
+    if let Some(key) = idem
+        && let idempotency::Claim::Lost(first) = idempotency::claim(state, owner, key, &stored.id).await?
+    {
+        ingest::discard(state, stored).await;
+        return Ok((state.repo.media(&first).await?, None));
     }
-    let variants = state.repo.variants(&media.id).await?;
-    let mut image = image(&state.config.public_url, &media, &variants, Some(&delete_secret));
-    Ok(match form.format {
+    match ingest::record(state, owner, stored, meta).await {
+        Ok(Ingested { media, delete_secret }) => Ok((media, Some(delete_secret))),
+        Err(e) => {
+            if let Some(key) = idem {
+                idempotency::release(state, owner, key).await;
+            }
+            Err(e)
+        }
+    }
+}
+
+/// The answer to a retried request: the first answer when it was stored,
+/// else the media as it stands (without the delete URL, shown only once).
+async fn replay(state: &AppState, form: &Form, first: &MediaId, stored: Option<&str>) -> Result<Response, ApiError> {
+    if let Some(image) = stored.and_then(|s| serde_json::from_str::<Value>(s).ok()) {
+        return Ok(respond(form, first, image));
+    }
+    let media = wait::until_settled(&state.repo, first, state.config.upload_wait).await?;
+    let variants = state.repo.variants(first).await?;
+    Ok(respond(form, first, image(&state.config.public_url, &media, &variants, None)))
+}
+
+fn respond(form: &Form, id: &MediaId, mut image: Value) -> Response {
+    match form.format {
         Format::Txt => (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], image["url"].as_str().unwrap_or("").to_owned())
             .into_response(),
         Format::Redirect => Redirect::to(image["path_viewer"].as_str().unwrap_or("/")).into_response(),
         Format::Json if form.imgbb => {
-            image["id"] = json!(media.id.as_str());
+            image["id"] = json!(id.as_str());
             axum::Json(json!({
                 "status_code": 200, "status": 200,
                 "success": { "message": "image uploaded", "code": 200 },
@@ -204,7 +269,7 @@ async fn handle(state: &AppState, request: Request, form: &mut Form) -> Result<R
             "image": image, "status_txt": "OK",
         }))
         .into_response(),
-    })
+    }
 }
 
 /// Largest request body accepted: the upload limit, plus room for base64
@@ -246,49 +311,20 @@ async fn read_text(mut field: axum::extract::multipart::Field<'_>, limit: usize,
     String::from_utf8(buf).map_err(|_| ApiError::BadRequest(format!("form field '{name}' is not valid UTF-8")))
 }
 
-/// A text `source`: base64 (plain or `data:` URL) or a remote URL.
-async fn store_text(state: &AppState, text: &str) -> Result<StoredOriginal, ApiError> {
+fn is_url(text: &str) -> bool {
+    let t = text.trim_start().to_ascii_lowercase();
+    t.starts_with("http://") || t.starts_with("https://") || t.contains("://")
+}
+
+/// A base64 `source` (plain or `data:` URL).
+async fn store_base64(state: &AppState, text: &str) -> Result<StoredOriginal, ApiError> {
     let text = text.trim();
     if text.is_empty() {
         return Err(ApiError::EmptySource);
     }
-    if text.starts_with("http://") || text.starts_with("https://") {
-        return Err(ApiError::UrlRefused("remote URL uploads are not available on this server yet".into()));
-    }
-    let bytes = decode_base64(text)?;
+    let bytes = params::base64(text)?;
     if bytes.is_empty() {
         return Err(ApiError::EmptySource);
     }
     ingest::store(state, stream_of(bytes)).await
-}
-
-/// Strict base64: the standard or URL-safe alphabet, line breaks allowed,
-/// anything else refused.
-fn decode_base64(text: &str) -> Result<Vec<u8>, ApiError> {
-    let data = match text.strip_prefix("data:") {
-        Some(rest) => rest.split_once(";base64,").map(|(_, d)| d).ok_or(ApiError::InvalidBase64)?,
-        None => text,
-    };
-    let compact: String = data.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-    [STANDARD, URL_SAFE].iter().find_map(|engine| engine.decode(&compact).ok()).ok_or(ApiError::InvalidBase64)
-}
-
-const LENIENT_PADDING: GeneralPurposeConfig = GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent);
-const STANDARD: GeneralPurpose = GeneralPurpose::new(&alphabet::STANDARD, LENIENT_PADDING);
-const URL_SAFE: GeneralPurpose = GeneralPurpose::new(&alphabet::URL_SAFE, LENIENT_PADDING);
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn base64_in_every_client_spelling() {
-        let want = b"\x89PNG\r\n\x1a\n".to_vec();
-        assert_eq!(decode_base64("iVBORw0KGgo=").unwrap(), want);
-        assert_eq!(decode_base64("iVBORw0KGgo").unwrap(), want);
-        assert_eq!(decode_base64("data:image/png;base64,iVBORw0KGgo=").unwrap(), want);
-        assert_eq!(decode_base64("iVBO\nRw0K\r\nGgo=").unwrap(), want);
-        assert!(matches!(decode_base64("iVBO*Rw0KGgo="), Err(ApiError::InvalidBase64)));
-        assert!(matches!(decode_base64("data:image/png,iVBORw0KGgo="), Err(ApiError::InvalidBase64)));
-    }
 }

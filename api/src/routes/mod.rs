@@ -3,5 +3,7 @@
 pub mod chevereto;
 pub mod files;
 pub mod health;
+pub mod pages;
 pub mod serve;
 pub mod signed;
+pub mod upload;

@@ -30,16 +30,13 @@ pub struct Servable {
 pub async fn image_file(State(state): State<AppState>, Path((id, file)): Path<(String, String)>, headers: HeaderMap) -> Result<Response, ApiError> {
     let id = MediaId::parse(&id).ok_or(ApiError::NotFound)?;
     let media = state.repo.media(&id).await?;
-    if !media.is_public || !is_live(&media) {
+    // Only finished media: processing may still replace the original
+    // (resize, EXIF removal), and these URLs are cached as immutable.
+    if !media.is_public || !is_live(&media) || media.status != MediaStatus::Ready {
         return Err(ApiError::NotFound);
     }
     let object = match variant_of(&file) {
-        None => Servable {
-            key: ObjectKey::parse(&media.original_key).ok_or(ApiError::NotFound)?,
-            mime: media.mime.clone(),
-            size: media.size,
-            etag: format!("\"{}\"", media.sha256.as_deref().unwrap_or(media.id.as_str())),
-        },
+        None => original(&media)?,
         Some(kind) => {
             let variants = state.repo.variants(&media.id).await?;
             let v = variants.into_iter().find(|v| v.kind == kind).ok_or(ApiError::NotFound)?;
@@ -52,6 +49,16 @@ pub async fn image_file(State(state): State<AppState>, Path((id, file)): Path<(S
         }
     };
     send(&state, &object, &headers).await
+}
+
+/// The original of a media, ready to send.
+pub fn original(media: &Media) -> Result<Servable, ApiError> {
+    Ok(Servable {
+        key: ObjectKey::parse(&media.original_key).ok_or(ApiError::NotFound)?,
+        mime: media.mime.clone(),
+        size: media.size,
+        etag: format!("\"{}\"", media.sha256.as_deref().unwrap_or(media.id.as_str())),
+    })
 }
 
 /// Whether a media may be served now: not deleted, not past its expiry

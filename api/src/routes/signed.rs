@@ -10,11 +10,11 @@ use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use futures::{StreamExt, TryStreamExt};
+use futures::TryStreamExt;
 use serde::Deserialize;
 
 use mediaq_shared::signing::SignatureError;
-use mediaq_shared::storage::{ObjectKey, StorageError};
+use mediaq_shared::storage::{ObjectKey, StorageError, is_over_limit, limited};
 
 use super::serve::{Servable, send};
 use crate::error::ApiError;
@@ -39,15 +39,10 @@ fn verify(state: &AppState, method: &str, key: &str, sig: &Signature) -> Result<
 pub async fn put(State(state): State<AppState>, Path(key): Path<String>, Query(sig): Query<Signature>, body: Body) -> Result<Response, ApiError> {
     let key = verify(&state, "PUT", &key, &sig)?;
     let limit = state.config.max_upload_bytes;
-    let mut seen = 0u64;
-    let stream = body.into_data_stream().map_err(io::Error::other).map(move |chunk| {
-        let chunk = chunk?;
-        seen += chunk.len() as u64;
-        if seen > limit { Err(io::Error::other(format!("body exceeds {limit} bytes"))) } else { Ok(chunk) }
-    });
-    match state.storage.put(&key, Box::pin(stream), "application/octet-stream").await {
+    let stream = limited(Box::pin(body.into_data_stream().map_err(io::Error::other)), limit);
+    match state.storage.put(&key, stream, "application/octet-stream").await {
         Ok(_) => Ok(StatusCode::OK.into_response()),
-        Err(StorageError::Body(e)) if e.to_string().starts_with("body exceeds") => Err(ApiError::TooLarge { limit }),
+        Err(e) if is_over_limit(&e) => Err(ApiError::TooLarge { limit }),
         Err(StorageError::Body(e)) => Err(ApiError::BadRequest(format!("the upload body could not be read: {e}"))),
         Err(e) => Err(e.into()),
     }

@@ -17,8 +17,9 @@ use apalis_redis::{ConnectionManager, RedisStorage};
 use apalis_sqlite::SqliteStorage;
 use async_trait::async_trait;
 
-use super::{JobQueue, ProcessMedia, QueueError};
+use super::{FETCH_QUEUE, FetchRemote, IMAGE_QUEUE, Job, JobQueue, PURGE_QUEUE, ProcessMedia, PurgeMedia, QueueError, VIDEO_QUEUE};
 use crate::config::{Config, DatabaseConfig, QueueConfig};
+use crate::domain::MediaKind;
 use crate::repo::open_sqlite_pool;
 
 pub const HEARTBEAT: Duration = Duration::from_secs(5);
@@ -28,11 +29,28 @@ pub const POLL_INTERVAL: Duration = Duration::from_millis(200);
 /// media failed on the last one).
 pub const MAX_ATTEMPTS: usize = 5;
 
-/// One storage per job type, on the configured backend. Cheap to clone.
+#[derive(Clone)]
+pub struct SqliteQueues {
+    pub fetch: SqliteStorage<FetchRemote>,
+    pub image: SqliteStorage<ProcessMedia>,
+    pub video: SqliteStorage<ProcessMedia>,
+    pub purge: SqliteStorage<PurgeMedia>,
+}
+
+#[derive(Clone)]
+pub struct RedisQueues {
+    pub fetch: RedisStorage<FetchRemote>,
+    pub image: RedisStorage<ProcessMedia>,
+    pub video: RedisStorage<ProcessMedia>,
+    pub purge: RedisStorage<PurgeMedia>,
+    conn: ConnectionManager,
+}
+
+/// Every queue, on the configured backend. Cheap to clone.
 #[derive(Clone)]
 pub enum Queues {
-    Sqlite { process: SqliteStorage<ProcessMedia> },
-    Redis { process: RedisStorage<ProcessMedia>, conn: ConnectionManager },
+    Sqlite(SqliteQueues),
+    Redis(RedisQueues),
 }
 
 impl Queues {
@@ -40,28 +58,37 @@ impl Queues {
         match (&config.queue, &config.database) {
             (QueueConfig::Redis { url }, _) => {
                 let conn = apalis_redis::connect(url.expose()).await.map_err(|e| QueueError(format!("redis: {e}")))?;
-                let redis_config = |queue: &str| {
+                let cfg = |queue: &str| {
                     apalis_redis::Config::default()
                         .queue(queue)
                         .batch_size(1)
                         .heartbeat_interval(HEARTBEAT)
                         .missed_heartbeats(MISSED_HEARTBEATS)
                 };
-                let process = RedisStorage::new(conn.clone()).with_config(redis_config(ProcessMedia::QUEUE));
-                Ok(Self::Redis { process, conn })
+                Ok(Self::Redis(RedisQueues {
+                    fetch: RedisStorage::new(conn.clone()).with_config(cfg(FETCH_QUEUE)),
+                    image: RedisStorage::new(conn.clone()).with_config(cfg(IMAGE_QUEUE)),
+                    video: RedisStorage::new(conn.clone()).with_config(cfg(VIDEO_QUEUE)),
+                    purge: RedisStorage::new(conn.clone()).with_config(cfg(PURGE_QUEUE)),
+                    conn,
+                }))
             }
             (QueueConfig::Sqlite, DatabaseConfig::Sqlite { url }) => {
                 let pool = open_sqlite_pool(url).await.map_err(|e| QueueError(e.to_string()))?;
                 SqliteStorage::setup(&pool).await.map_err(|e| QueueError(format!("sqlite queue setup: {e}")))?;
-                let sqlite_config = |queue: &str| {
+                let cfg = |queue: &str| {
                     apalis_sqlite::Config::default()
                         .queue(queue)
                         .batch_size(1)
                         .heartbeat_interval(HEARTBEAT)
                         .missed_heartbeats(MISSED_HEARTBEATS)
                 };
-                let process = SqliteStorage::new(&pool).with_config(sqlite_config(ProcessMedia::QUEUE));
-                Ok(Self::Sqlite { process })
+                Ok(Self::Sqlite(SqliteQueues {
+                    fetch: SqliteStorage::new(&pool).with_config(cfg(FETCH_QUEUE)),
+                    image: SqliteStorage::new(&pool).with_config(cfg(IMAGE_QUEUE)),
+                    video: SqliteStorage::new(&pool).with_config(cfg(VIDEO_QUEUE)),
+                    purge: SqliteStorage::new(&pool).with_config(cfg(PURGE_QUEUE)),
+                }))
             }
             (QueueConfig::Sqlite, DatabaseConfig::Postgres { .. }) => {
                 Err(QueueError("the SQLite queue needs a SQLite database; set MEDIAQ_QUEUE_URL to a redis:// URL".into()))
@@ -70,9 +97,8 @@ impl Queues {
     }
 }
 
-
-/// Pushes `job` to `storage` with the common delivery limit. (A macro:
-/// the two storages' task types differ, and naming `TaskSink`'s bounds
+/// Pushes `$job` to `$storage` with the common delivery limit. (A macro:
+/// the storages' task types differ, and naming `TaskSink`'s bounds
 /// generically costs more than it saves.)
 macro_rules! push {
     ($storage:expr, $job:expr) => {{
@@ -82,30 +108,41 @@ macro_rules! push {
     }};
 }
 
+/// Routes a job to its queue on one backend's set of storages.
+macro_rules! route {
+    ($q:expr, $job:expr) => {
+        match $job {
+            Job::Fetch(media_id) => push!($q.fetch, FetchRemote { media_id }),
+            Job::Process(media_id, MediaKind::Image) => push!($q.image, ProcessMedia { media_id }),
+            Job::Process(media_id, MediaKind::Video) => push!($q.video, ProcessMedia { media_id }),
+            Job::Purge(media_id) => push!($q.purge, PurgeMedia { media_id }),
+        }
+    };
+}
+
 #[async_trait]
 impl JobQueue for Queues {
     fn backend(&self) -> &'static str {
         match self {
-            Self::Sqlite { .. } => "sqlite",
-            Self::Redis { .. } => "redis",
+            Self::Sqlite(_) => "sqlite",
+            Self::Redis(_) => "redis",
         }
     }
 
-    async fn enqueue_process(&self, job: ProcessMedia) -> Result<(), QueueError> {
+    async fn enqueue(&self, job: Job) -> Result<(), QueueError> {
         match self {
-            Self::Sqlite { process } => push!(process, job),
-            Self::Redis { process, .. } => push!(process, job),
+            Self::Sqlite(q) => route!(q, job),
+            Self::Redis(q) => route!(q, job),
         }
     }
 
     async fn check(&self) -> Result<(), QueueError> {
         match self {
-            Self::Sqlite { .. } => Ok(()), // Same file as the database, which readiness checks.
-            Self::Redis { conn, .. } => {
-                let mut conn = conn.clone();
+            Self::Sqlite(_) => Ok(()), // Same file as the database, which readiness checks.
+            Self::Redis(q) => {
+                let mut conn = q.conn.clone();
                 redis::cmd("PING").query_async::<String>(&mut conn).await.map(drop).map_err(|e| QueueError(format!("redis: {e}")))
             }
         }
     }
 }
-

@@ -1,28 +1,53 @@
 //! The job queue as the API sees it: typed payloads with stable queue
-//! names and one `enqueue` per job, behind [`DynQueue`]. The apalis
-//! storages (SQLite embedded, Redis in production) are in [`apalis`];
-//! the handlers live in the `workers` crate.
+//! names, pushed through [`JobQueue::enqueue`] behind [`DynQueue`]. The
+//! apalis storages (SQLite embedded, Redis in production) are in
+//! [`apalis`]; the handlers live in the `workers` crate.
+//!
+//! Queues (stable names: renaming one strands the jobs in it):
+//! `mediaq.fetch` (remote-URL downloads), `mediaq.image` and `mediaq.video`
+//! (processing, split so video can run on other machines), `mediaq.purge`
+//! (removing a deleted or expired media's objects).
 
 mod apalis;
-
-pub use self::apalis::{HEARTBEAT, MAX_ATTEMPTS, MISSED_HEARTBEATS, POLL_INTERVAL, Queues};
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::MediaId;
+pub use self::apalis::{HEARTBEAT, MAX_ATTEMPTS, MISSED_HEARTBEATS, POLL_INTERVAL, Queues, RedisQueues, SqliteQueues};
+use crate::domain::{MediaId, MediaKind};
 
-/// Turn a stored original into a finished media (probe, variants, facts).
+/// Download a remote-URL upload into storage, then queue its processing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FetchRemote {
+    pub media_id: MediaId,
+}
+
+/// Turn a stored original into a finished media (checksum, probe,
+/// variants, facts).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProcessMedia {
     pub media_id: MediaId,
 }
 
-impl ProcessMedia {
-    /// Stable queue name: renaming it strands queued jobs.
-    pub const QUEUE: &'static str = "mediaq.process";
+/// Remove every object of a deleted or expired media, then its rows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PurgeMedia {
+    pub media_id: MediaId,
+}
+
+pub const FETCH_QUEUE: &str = "mediaq.fetch";
+pub const IMAGE_QUEUE: &str = "mediaq.image";
+pub const VIDEO_QUEUE: &str = "mediaq.video";
+pub const PURGE_QUEUE: &str = "mediaq.purge";
+
+/// A job to push, with what decides its queue.
+#[derive(Debug, Clone)]
+pub enum Job {
+    Fetch(MediaId),
+    Process(MediaId, MediaKind),
+    Purge(MediaId),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -34,7 +59,7 @@ pub trait JobQueue: Send + Sync + 'static {
     /// `sqlite` or `redis`.
     fn backend(&self) -> &'static str;
 
-    async fn enqueue_process(&self, job: ProcessMedia) -> Result<(), QueueError>;
+    async fn enqueue(&self, job: Job) -> Result<(), QueueError>;
 
     /// Readiness: can jobs be pushed right now?
     async fn check(&self) -> Result<(), QueueError>;

@@ -21,7 +21,7 @@ pub use postgres::PostgresRepo;
 pub use sqlite::{SqliteRepo, open_pool as open_sqlite_pool};
 
 use crate::config::{Config, DatabaseConfig};
-use crate::domain::{ApiKey, Media, MediaId, Role, User, UserId, Variant};
+use crate::domain::{ApiKey, Media, MediaId, MediaStatus, Role, Upload, User, UserId, Variant};
 
 pub type DynRepo = Arc<dyn Repo>;
 
@@ -99,6 +99,44 @@ pub trait Repo: Send + Sync + 'static {
     async fn put_variant(&self, media: &MediaId, variant: &Variant) -> Result<(), RepoError>;
 
     async fn variants(&self, media: &MediaId) -> Result<Vec<Variant>, RepoError>;
+
+    /// How many listable (not deleted or expired) media the owner has.
+    async fn count_media(&self, owner: UserId) -> Result<u64, RepoError>;
+
+    /// Moves a live media to `status` (`Deleted` or `Expired`); false when
+    /// it was already in one of those states, so of several concurrent
+    /// callers exactly one wins.
+    async fn retire_media(&self, id: &MediaId, status: MediaStatus) -> Result<bool, RepoError>;
+
+    /// Removes the media row and its variants (after its objects are gone).
+    async fn delete_media(&self, id: &MediaId) -> Result<(), RepoError>;
+
+    /// Removes the media's variant rows (after their objects are gone).
+    async fn delete_variants(&self, id: &MediaId) -> Result<(), RepoError>;
+
+    /// Live media whose expiry has passed, oldest first.
+    async fn expired_media(&self, now: DateTime<Utc>, limit: u64) -> Result<Vec<Media>, RepoError>;
+
+    /// Media retired (deleted, or expired with objects left) whose purge
+    /// is still to do.
+    async fn retired_media(&self, limit: u64) -> Result<Vec<MediaId>, RepoError>;
+
+    /// The stored hash of the media's delete-URL secret.
+    async fn delete_secret_hash(&self, id: &MediaId) -> Result<Option<String>, RepoError>;
+
+    async fn insert_upload(&self, upload: &Upload) -> Result<(), RepoError>;
+    async fn upload(&self, id: &MediaId) -> Result<Upload, RepoError>;
+    async fn delete_upload(&self, id: &MediaId) -> Result<(), RepoError>;
+    async fn expired_uploads(&self, now: DateTime<Utc>, limit: u64) -> Result<Vec<Upload>, RepoError>;
+
+    /// Records that `owner`'s request with Idempotency-Key `key` made
+    /// `media`; `Conflict` when the key was used already.
+    async fn claim_idempotency_key(&self, owner: UserId, key: &str, media: &MediaId) -> Result<(), RepoError>;
+    /// The media (and stored response, once known) of an earlier request.
+    async fn idempotent_result(&self, owner: UserId, key: &str) -> Result<Option<(MediaId, Option<String>)>, RepoError>;
+    async fn store_idempotent_response(&self, owner: UserId, key: &str, response: &str) -> Result<(), RepoError>;
+    /// Forgets a key whose request failed.
+    async fn release_idempotency_key(&self, owner: UserId, key: &str) -> Result<(), RepoError>;
 }
 
 /// Connects to the configured database (creating a SQLite file and its

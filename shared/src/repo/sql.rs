@@ -13,7 +13,7 @@ pub(crate) const MIGRATIONS_TABLE: &str = "_mediaq_migrations";
 /// Columns of `media`, in the order `media_from_row` and the insert use.
 pub(crate) const MEDIA_COLUMNS: &str = "id, owner_id, status, error, kind, mime, extension, original_filename, title, \
      description, tags, album_id, category_id, nsfw, is_public, size, width, height, duration_ms, is_animated, \
-     original_key, sha256, md5, source_md5, exif, resize_width, views, created_at, updated_at, expires_at";
+     original_key, sha256, md5, source_md5, exif, resize_width, views, created_at, updated_at, expires_at, source_url, public_token";
 
 pub(crate) const USER_COLUMNS: &str = "id, username, role, status, created_at";
 
@@ -42,9 +42,10 @@ macro_rules! sql_repo {
         use async_trait::async_trait;
         use sqlx::Row;
 
-        use crate::domain::{ApiKey, Media, MediaId, Role, User, UserId, Variant};
+        use crate::domain::{ApiKey, Media, MediaId, MediaStatus, Role, Upload, User, UserId, Variant};
         use crate::repo::sql::{MEDIA_COLUMNS, USER_COLUMNS, parse_enum, split_tags, to_i64, to_u32, to_u64};
         use crate::repo::{Repo, RepoError, now};
+        use chrono::{DateTime, Utc};
 
         type DbRow = <$db as sqlx::Database>::Row;
 
@@ -102,6 +103,21 @@ macro_rules! sql_repo {
                 views: to_u64(row.try_get("views")?),
                 created_at: row.try_get("created_at")?,
                 updated_at: row.try_get("updated_at")?,
+                expires_at: row.try_get("expires_at")?,
+                source_url: row.try_get("source_url")?,
+                public_token: row.try_get("public_token")?,
+            })
+        }
+
+        fn upload_from_row(row: &DbRow) -> Result<Upload, RepoError> {
+            Ok(Upload {
+                id: MediaId::parse(&row.try_get::<String, _>("id")?).ok_or_else(|| RepoError::Corrupt("upload id".into()))?,
+                owner_id: UserId(row.try_get("owner_id")?),
+                name: row.try_get("name")?,
+                content_type: row.try_get("content_type")?,
+                size_bytes: to_u64(row.try_get("size_bytes")?),
+                object_key: row.try_get("object_key")?,
+                created_at: row.try_get("created_at")?,
                 expires_at: row.try_get("expires_at")?,
             })
         }
@@ -189,7 +205,7 @@ macro_rules! sql_repo {
                 let sql = format!(
                     "INSERT INTO media ({MEDIA_COLUMNS}, delete_secret_hash) VALUES \
                      ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
-                      $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31)"
+                      $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33)"
                 );
                 sqlx::query(sqlx::AssertSqlSafe(sql))
                     .bind(m.id.as_str())
@@ -222,6 +238,8 @@ macro_rules! sql_repo {
                     .bind(m.created_at)
                     .bind(m.updated_at)
                     .bind(m.expires_at)
+                    .bind(&m.source_url)
+                    .bind(&m.public_token)
                     .bind(delete_secret_hash)
                     .execute(&self.pool)
                     .await?;
@@ -239,8 +257,8 @@ macro_rules! sql_repo {
                     "UPDATE media SET status = $2, error = $3, kind = $4, mime = $5, extension = $6, title = $7, \
                      description = $8, tags = $9, album_id = $10, category_id = $11, nsfw = $12, is_public = $13, \
                      size = $14, width = $15, height = $16, duration_ms = $17, is_animated = $18, original_key = $19, \
-                     sha256 = $20, md5 = $21, source_md5 = $22, exif = $23, expires_at = $24, updated_at = $25 \
-                     WHERE id = $1",
+                     sha256 = $20, md5 = $21, source_md5 = $22, exif = $23, expires_at = $24, updated_at = $25, \
+                     source_url = $26, public_token = $27, original_filename = $28 WHERE id = $1",
                 )
                 .bind(m.id.as_str())
                 .bind(m.status.as_str())
@@ -267,6 +285,9 @@ macro_rules! sql_repo {
                 .bind(m.exif.as_ref().map(|e| e.to_string()))
                 .bind(m.expires_at)
                 .bind(now())
+                .bind(&m.source_url)
+                .bind(&m.public_token)
+                .bind(&m.original_filename)
                 .execute(&self.pool)
                 .await?;
                 if done.rows_affected() == 0 {
@@ -310,6 +331,130 @@ macro_rules! sql_repo {
                     .fetch_all(&self.pool)
                     .await?;
                 rows.iter().map(variant_from_row).collect()
+            }
+
+            async fn count_media(&self, owner: UserId) -> Result<u64, RepoError> {
+                let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM media WHERE owner_id = $1 AND status NOT IN ('deleted', 'expired')")
+                    .bind(owner.0)
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok(to_u64(n))
+            }
+
+            async fn retire_media(&self, id: &MediaId, status: MediaStatus) -> Result<bool, RepoError> {
+                let done = sqlx::query("UPDATE media SET status = $2, updated_at = $3 WHERE id = $1 AND status NOT IN ('deleted', 'expired')")
+                    .bind(id.as_str())
+                    .bind(status.as_str())
+                    .bind(now())
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn delete_variants(&self, id: &MediaId) -> Result<(), RepoError> {
+                sqlx::query("DELETE FROM variants WHERE media_id = $1").bind(id.as_str()).execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn delete_media(&self, id: &MediaId) -> Result<(), RepoError> {
+                sqlx::query("DELETE FROM variants WHERE media_id = $1").bind(id.as_str()).execute(&self.pool).await?;
+                sqlx::query("DELETE FROM media WHERE id = $1").bind(id.as_str()).execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn expired_media(&self, at: DateTime<Utc>, limit: u64) -> Result<Vec<Media>, RepoError> {
+                let sql = format!(
+                    "SELECT {MEDIA_COLUMNS} FROM media WHERE expires_at IS NOT NULL AND expires_at <= $1 \
+                     AND status NOT IN ('deleted', 'expired') ORDER BY expires_at LIMIT $2"
+                );
+                let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(at).bind(to_i64(limit)).fetch_all(&self.pool).await?;
+                rows.iter().map(media_from_row).collect()
+            }
+
+            async fn retired_media(&self, limit: u64) -> Result<Vec<MediaId>, RepoError> {
+                let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM media WHERE status = 'deleted' OR (status = 'expired' AND original_key <> '') ORDER BY updated_at LIMIT $1")
+                    .bind(to_i64(limit))
+                    .fetch_all(&self.pool)
+                    .await?;
+                Ok(ids.iter().filter_map(|s| MediaId::parse(s)).collect())
+            }
+
+            async fn delete_secret_hash(&self, id: &MediaId) -> Result<Option<String>, RepoError> {
+                Ok(sqlx::query_scalar("SELECT delete_secret_hash FROM media WHERE id = $1").bind(id.as_str()).fetch_one(&self.pool).await?)
+            }
+
+            async fn insert_upload(&self, u: &Upload) -> Result<(), RepoError> {
+                sqlx::query(
+                    "INSERT INTO uploads (id, owner_id, name, content_type, size_bytes, object_key, created_at, expires_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(u.id.as_str())
+                .bind(u.owner_id.0)
+                .bind(&u.name)
+                .bind(&u.content_type)
+                .bind(to_i64(u.size_bytes))
+                .bind(&u.object_key)
+                .bind(u.created_at)
+                .bind(u.expires_at)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn upload(&self, id: &MediaId) -> Result<Upload, RepoError> {
+                let row = sqlx::query("SELECT * FROM uploads WHERE id = $1").bind(id.as_str()).fetch_one(&self.pool).await?;
+                upload_from_row(&row)
+            }
+
+            async fn delete_upload(&self, id: &MediaId) -> Result<(), RepoError> {
+                sqlx::query("DELETE FROM uploads WHERE id = $1").bind(id.as_str()).execute(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn expired_uploads(&self, at: DateTime<Utc>, limit: u64) -> Result<Vec<Upload>, RepoError> {
+                let rows = sqlx::query("SELECT * FROM uploads WHERE expires_at <= $1 ORDER BY expires_at LIMIT $2")
+                    .bind(at)
+                    .bind(to_i64(limit))
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter().map(upload_from_row).collect()
+            }
+
+            async fn claim_idempotency_key(&self, owner: UserId, key: &str, media: &MediaId) -> Result<(), RepoError> {
+                sqlx::query("INSERT INTO idempotency_keys (owner_id, key, media_id, created_at) VALUES ($1, $2, $3, $4)")
+                    .bind(owner.0)
+                    .bind(key)
+                    .bind(media.as_str())
+                    .bind(now())
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn idempotent_result(&self, owner: UserId, key: &str) -> Result<Option<(MediaId, Option<String>)>, RepoError> {
+                let row = sqlx::query("SELECT media_id, response FROM idempotency_keys WHERE owner_id = $1 AND key = $2")
+                    .bind(owner.0)
+                    .bind(key)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                let Some(row) = row else { return Ok(None) };
+                let id = MediaId::parse(&row.try_get::<String, _>("media_id")?).ok_or_else(|| RepoError::Corrupt("media id".into()))?;
+                Ok(Some((id, row.try_get("response")?)))
+            }
+
+            async fn store_idempotent_response(&self, owner: UserId, key: &str, response: &str) -> Result<(), RepoError> {
+                sqlx::query("UPDATE idempotency_keys SET response = $3 WHERE owner_id = $1 AND key = $2")
+                    .bind(owner.0)
+                    .bind(key)
+                    .bind(response)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn release_idempotency_key(&self, owner: UserId, key: &str) -> Result<(), RepoError> {
+                sqlx::query("DELETE FROM idempotency_keys WHERE owner_id = $1 AND key = $2").bind(owner.0).bind(key).execute(&self.pool).await?;
+                Ok(())
             }
         }
     };

@@ -16,7 +16,7 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 use tokio_util::io::ReaderStream;
 
 use super::{BodyStream, ByteRange, ObjectBody, ObjectKey, PresignedUrl, Storage, StorageError};
-use crate::domain::random_token;
+use crate::domain::{MediaId, random_token};
 use crate::signing::UrlSigner;
 
 /// The API route that serves presigned requests for this backend.
@@ -111,6 +111,13 @@ impl Storage for FsStorage {
             let _ = fs::remove_dir(dir).await;
         }
         Ok(())
+    }
+
+    async fn delete_media(&self, media: &MediaId) -> Result<(), StorageError> {
+        match fs::remove_dir_all(self.root.join(ObjectKey::media_prefix(media))).await {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e.into()),
+            _ => Ok(()),
+        }
     }
 
     async fn presign_put(&self, key: &ObjectKey, ttl: Duration) -> Result<PresignedUrl, StorageError> {

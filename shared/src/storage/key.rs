@@ -25,6 +25,11 @@ impl ObjectKey {
         Self(format!("media/{id}/{kind}.{extension}"))
     }
 
+    /// The common prefix of every object of a media (`media/{id}/`).
+    pub fn media_prefix(id: &MediaId) -> String {
+        format!("media/{id}/")
+    }
+
     /// A key read back from the database or a signed URL. Refuses anything
     /// that could escape the storage root or is not one of our shapes.
     pub fn parse(s: &str) -> Option<Self> {

@@ -6,6 +6,7 @@
 //! constructors; nothing above this module formats a key by hand.
 
 mod fs;
+mod hashed;
 mod key;
 mod s3;
 
@@ -20,10 +21,12 @@ use chrono::{DateTime, Utc};
 use futures::Stream;
 
 pub use fs::FsStorage;
+pub use hashed::{Hashed, LimitExceeded, is_over_limit, limited, put_hashed, read_head};
 pub use key::ObjectKey;
 pub use s3::S3Storage;
 
 use crate::config::{Config, StorageConfig};
+use crate::domain::MediaId;
 use crate::signing::UrlSigner;
 
 /// A body on its way into storage; it may borrow from the request.
@@ -106,6 +109,11 @@ pub trait Storage: Send + Sync + 'static {
     /// Removes the object; removing a missing one is not an error, so
     /// retried purges are safe.
     async fn delete(&self, key: &ObjectKey) -> Result<(), StorageError>;
+
+    /// Removes every object of a media (original, upload, variants, and
+    /// anything a crashed job wrote), so a purge leaves no orphan. Safe to
+    /// repeat.
+    async fn delete_media(&self, media: &MediaId) -> Result<(), StorageError>;
 
     /// A URL a client can `PUT` the bytes to, signing no header the
     /// client does not send (a bare `curl -X PUT --data-binary` works).

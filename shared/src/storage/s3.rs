@@ -26,6 +26,7 @@ use tokio_util::io::ReaderStream;
 
 use super::{BodyStream, ByteRange, ObjectBody, ObjectKey, PresignedUrl, Storage, StorageError};
 use crate::config::S3Config;
+use crate::domain::MediaId;
 
 /// Size of one multipart part (S3 requires at least 5 MiB but the last).
 const PART_SIZE: usize = 8 * 1024 * 1024;
@@ -191,6 +192,31 @@ impl Storage for S3Storage {
         // S3 answers 204 for a missing key too, so deletes are idempotent.
         self.client.delete_object().bucket(&self.bucket).key(key.as_str()).send().await.map_err(|e| backend(&e))?;
         Ok(())
+    }
+
+    async fn delete_media(&self, media: &MediaId) -> Result<(), StorageError> {
+        let prefix = ObjectKey::media_prefix(media);
+        let mut token = None;
+        loop {
+            let page = self
+                .client
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .prefix(&prefix)
+                .set_continuation_token(token)
+                .send()
+                .await
+                .map_err(|e| backend(&e))?;
+            // One DELETE per object: a media has a handful, and DeleteObjects
+            // needs a Content-MD5 not every S3-compatible server checks alike.
+            for key in page.contents().iter().filter_map(|o| o.key()) {
+                self.client.delete_object().bucket(&self.bucket).key(key).send().await.map_err(|e| backend(&e))?;
+            }
+            token = page.next_continuation_token().map(str::to_owned);
+            if token.is_none() {
+                return Ok(());
+            }
+        }
     }
 
     async fn presign_put(&self, key: &ObjectKey, ttl: Duration) -> Result<PresignedUrl, StorageError> {

@@ -1,3 +1,6 @@
 //! One job per file; this module only re-exports them.
 
+pub mod fetch;
 pub mod process;
+pub mod purge;
+pub mod sweep;

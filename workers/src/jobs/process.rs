@@ -1,8 +1,16 @@
-//! `ProcessMedia`: turn a stored original into a finished media.
+//! `ProcessMedia`: turn a stored original into a finished media —
+//! checksum (when the bytes never passed through the API), probe, the
+//! stored image's resize / EXIF removal, derivatives, facts — then `ready`.
 //!
-//! Idempotent: every object it writes has a fixed key and every row write
-//! replaces the last, so a second run (a redelivery after a crash) yields
-//! the same objects and row. A media already settled is left alone.
+//! Idempotent: every object it writes has a fixed key, every row write
+//! replaces the last, and a media already settled is left alone, so a
+//! redelivery after a crash yields the same objects and row.
+
+use std::io::Write;
+
+use futures::TryStreamExt;
+use md5::Md5;
+use sha2::{Digest, Sha256};
 
 use mediaq_shared::domain::{Media, MediaKind, MediaStatus, Variant, VariantKind};
 use mediaq_shared::queue::ProcessMedia;
@@ -11,7 +19,9 @@ use mediaq_shared::storage::{ObjectKey, collect, stream_of};
 
 use crate::env::Env;
 use crate::error::JobError;
-use crate::media::{Rendered, image};
+use crate::media::image::{self, ImageOptions};
+use crate::media::video::{self, VideoOptions};
+use crate::media::Rendered;
 
 #[tracing::instrument(skip_all, fields(media = %job.media_id))]
 pub async fn run(job: &ProcessMedia, env: &Env) -> Result<(), JobError> {
@@ -28,9 +38,13 @@ pub async fn run(job: &ProcessMedia, env: &Env) -> Result<(), JobError> {
         media.status = MediaStatus::Processing;
         env.repo.update_media(&media).await?;
     }
+    let key = original_key(&media)?;
+    if media.sha256.is_none() {
+        checksum(&mut media, env, &key).await?;
+    }
     match media.kind {
-        MediaKind::Image => process_image(&mut media, env).await?,
-        MediaKind::Video => return Err(JobError::Permanent("video processing is not available yet".into())),
+        MediaKind::Image => process_image(&mut media, env, &key).await?,
+        MediaKind::Video => process_video(&mut media, env, &key).await?,
     }
     media.status = MediaStatus::Ready;
     media.error = None;
@@ -39,17 +53,96 @@ pub async fn run(job: &ProcessMedia, env: &Env) -> Result<(), JobError> {
     Ok(())
 }
 
-async fn process_image(media: &mut Media, env: &Env) -> Result<(), JobError> {
-    let key = ObjectKey::parse(&media.original_key).ok_or_else(|| JobError::Permanent("the stored key is not valid".into()))?;
+fn original_key(media: &Media) -> Result<ObjectKey, JobError> {
+    ObjectKey::parse(&media.original_key).ok_or_else(|| JobError::Permanent("the stored original is missing".into()))
+}
+
+/// SHA-256 and MD5 of an original that reached storage directly (a
+/// presigned PUT), streamed: memory stays flat whatever the size.
+async fn checksum(media: &mut Media, env: &Env, key: &ObjectKey) -> Result<(), JobError> {
+    let mut body = env.storage.get(key, None).await?.stream;
+    let (mut sha256, mut md5) = (Sha256::new(), Md5::new());
+    while let Some(chunk) = body.try_next().await.map_err(|e| JobError::Retryable(format!("reading the original: {e}")))? {
+        sha256.update(&chunk);
+        md5.update(&chunk);
+    }
+    let md5 = hex::encode(md5.finalize());
+    media.sha256 = Some(hex::encode(sha256.finalize()));
+    media.source_md5 = Some(md5.clone());
+    media.md5 = Some(md5);
+    Ok(())
+}
+
+async fn process_image(media: &mut Media, env: &Env, key: &ObjectKey) -> Result<(), JobError> {
     // The original is bounded by MEDIAQ_MAX_UPLOAD_BYTES; decoding needs it whole.
-    let body = env.storage.get(&key, None).await?;
+    let body = env.storage.get(key, None).await?;
     let bytes = collect(body.stream).await.map_err(|e| JobError::Retryable(format!("reading the original: {e}")))?;
-    let max_pixels = env.config.max_pixels;
-    let out = env.cpu(move || image::process(&bytes, max_pixels).map_err(JobError::from)).await?;
+    let opts = ImageOptions {
+        max_pixels: env.config.max_pixels,
+        max_frames: env.config.max_frames,
+        resize_width: media.resize_width,
+        strip_exif: env.config.strip_exif,
+    };
+    let out = env.cpu(move || image::process(&bytes, &opts).map_err(JobError::from)).await?;
     media.width = Some(out.width);
     media.height = Some(out.height);
+    media.is_animated = out.is_animated;
+    media.exif = out.exif;
+    if let Some(replacement) = out.replacement {
+        replace_original(media, env, key, replacement).await?;
+    }
     store_variant(media, env, VariantKind::Thumb, out.thumb).await?;
     if let Some(medium) = out.medium {
+        store_variant(media, env, VariantKind::Medium, medium).await?;
+    }
+    Ok(())
+}
+
+/// Stores the resized or EXIF-stripped image as the original. Its
+/// checksum changes; `source_md5` keeps the upload's.
+async fn replace_original(media: &mut Media, env: &Env, old: &ObjectKey, r: Rendered) -> Result<(), JobError> {
+    let key = ObjectKey::original(&media.id, r.extension);
+    media.sha256 = Some(hex::encode(Sha256::digest(&r.bytes)));
+    media.md5 = Some(hex::encode(Md5::digest(&r.bytes)));
+    media.size = r.bytes.len() as u64;
+    r.mime.clone_into(&mut media.mime);
+    r.extension.clone_into(&mut media.extension);
+    env.storage.put(&key, stream_of(r.bytes), r.mime).await?;
+    media.original_key = key.to_string();
+    if &key != old {
+        // Record the new key first: a crash here leaves an extra object
+        // under the media's prefix (purged with it), never a dangling row.
+        env.repo.update_media(media).await?;
+        env.storage.delete(old).await?;
+    }
+    Ok(())
+}
+
+async fn process_video(media: &mut Media, env: &Env, key: &ObjectKey) -> Result<(), JobError> {
+    // ffmpeg reads from a file: copy the original to a temporary one.
+    let mut body = env.storage.get(key, None).await?.stream;
+    let tmp = tempfile::NamedTempFile::new().map_err(|e| JobError::Retryable(format!("temporary file: {e}")))?;
+    let mut file = tmp.reopen().map_err(|e| JobError::Retryable(format!("temporary file: {e}")))?;
+    while let Some(chunk) = body.try_next().await.map_err(|e| JobError::Retryable(format!("reading the original: {e}")))? {
+        file.write_all(&chunk).map_err(|e| JobError::Retryable(format!("temporary file: {e}")))?;
+    }
+    let path = tmp.path().to_owned();
+    let opts = VideoOptions {
+        max_pixels: env.config.max_pixels,
+        max_duration_ms: u64::try_from(env.config.max_video_duration.as_millis()).unwrap_or(u64::MAX),
+    };
+    let out = env.cpu(move || video::process(&path, &opts).map_err(JobError::from)).await?;
+    drop(tmp);
+    media.width = Some(out.width);
+    media.height = Some(out.height);
+    media.duration_ms = Some(out.duration_ms);
+    // Thumb and medium come from the frame, as Chevereto makes them.
+    let frame_bytes = out.frame.bytes.clone();
+    let opts = ImageOptions { max_pixels: env.config.max_pixels, max_frames: 1, resize_width: None, strip_exif: false };
+    let stills = env.cpu(move || image::process(&frame_bytes, &opts).map_err(JobError::from)).await?;
+    store_variant(media, env, VariantKind::Frame, out.frame).await?;
+    store_variant(media, env, VariantKind::Thumb, stills.thumb).await?;
+    if let Some(medium) = stills.medium {
         store_variant(media, env, VariantKind::Medium, medium).await?;
     }
     Ok(())
@@ -74,12 +167,15 @@ async fn store_variant(media: &Media, env: &Env, kind: VariantKind, r: Rendered)
 
 /// Marks the media failed with `reason` (a permanent failure, or the
 /// last delivery of a retryable one).
-pub async fn fail(job: &ProcessMedia, env: &Env, reason: &str) -> Result<(), JobError> {
-    let mut media = match env.repo.media(&job.media_id).await {
+pub async fn fail(id: &mediaq_shared::domain::MediaId, env: &Env, reason: &str) -> Result<(), JobError> {
+    let mut media = match env.repo.media(id).await {
         Ok(m) => m,
         Err(RepoError::NotFound) => return Ok(()),
         Err(e) => return Err(e.into()),
     };
+    if matches!(media.status, MediaStatus::Deleted | MediaStatus::Expired) {
+        return Ok(());
+    }
     media.status = MediaStatus::Failed;
     media.error = Some(reason.to_owned());
     env.repo.update_media(&media).await?;

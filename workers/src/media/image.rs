@@ -1,139 +1,333 @@
-//! Still images: read the dimensions from the header before any decode,
-//! refuse what exceeds the pixel limit, then decode once (with allocation
-//! limits) and render Chevereto's derivatives from that one decode:
-//! a 160×160 thumb cropped to fill, and a 500 px wide medium only when the
-//! image is wider. Opaque results are JPEG; results with alpha are PNG.
+//! Images as Chevereto makes them: probe the headers and refuse what is
+//! over the limits, read the EXIF, decode once — no larger than the
+//! largest output needs — and render from that one decode the 160×160
+//! thumb (cropped to fill), the 500 px wide medium (only for wider
+//! images) and, when asked, a resized or metadata-stripped replacement of
+//! the stored original.
+//!
+//! Sizes are as seen: EXIF orientation is applied to every derivative and
+//! to a resized original, and the reported width and height are upright.
+//! Opaque outputs are JPEG; outputs with transparency are PNG.
 
-use std::io::Cursor;
-
-use image::codecs::jpeg::JpegEncoder;
-use image::codecs::png::PngEncoder;
-use image::imageops::FilterType;
-use image::{DynamicImage, ImageEncoder, ImageReader, Limits};
-
-use super::{MediaError, Rendered};
+use super::decode::{self, Need, Pixels};
+use super::probe::{self, Format, Limits, Probe};
+use super::resize::{self, Fit, Orientation};
+use super::{MediaError, Rendered, encode, exif, strip};
 
 pub const THUMB_SIZE: u32 = 160;
 pub const MEDIUM_WIDTH: u32 = 500;
-const JPEG_QUALITY: u8 = 85;
+/// JPEG quality of thumbs and mediums.
+pub const JPEG_QUALITY: u8 = 85;
+/// JPEG quality of a resized original: it replaces the upload, so it is
+/// kept closer to it than the derivatives.
+pub const STORED_JPEG_QUALITY: u8 = 90;
+/// A sensible default for [`ImageOptions::max_frames`].
+pub const DEFAULT_MAX_FRAMES: u32 = 5000;
 
-/// Facts read from an image and the derivatives made from it.
+/// What the caller allows and asks for.
+#[derive(Debug, Clone)]
+pub struct ImageOptions {
+    /// Refuse images (or GIF frames) with more pixels than this, from the
+    /// header, before decoding.
+    pub max_pixels: u64,
+    /// Refuse animations with more frames than this; counting stops there.
+    pub max_frames: u32,
+    /// Chevereto's `width`: the stored image is resized to this width
+    /// (height following), only ever down and never for animations.
+    pub resize_width: Option<u32>,
+    /// Store the original without EXIF/XMP/IPTC (GPS included), keeping
+    /// only its orientation; the reported EXIF then leaves out GPS tags.
+    pub strip_exif: bool,
+}
+
+/// Facts read from an image and the files made from it.
 #[derive(Debug)]
 pub struct ImageOutput {
+    /// Upright size of the image as stored after this run (after a resize).
     pub width: u32,
     pub height: u32,
+    /// MIME type of the image as stored after this run (the upload's,
+    /// from its magic bytes, or the replacement's).
+    pub mime: &'static str,
+    /// Frames of an animation; 1 for a still image.
+    pub frames: u32,
+    pub is_animated: bool,
+    /// EXIF as Chevereto's `original_exifdata` (tag name → value).
+    pub exif: Option<serde_json::Value>,
+    /// New bytes for the stored original (resized and/or stripped); `None`
+    /// keeps the upload as it is. A resized original is re-encoded with
+    /// its orientation applied and carries no metadata.
+    pub replacement: Option<Rendered>,
     pub thumb: Rendered,
     pub medium: Option<Rendered>,
 }
 
-fn reader(bytes: &[u8]) -> Result<ImageReader<Cursor<&[u8]>>, MediaError> {
-    ImageReader::new(Cursor::new(bytes)).with_guessed_format().map_err(|e| MediaError::Corrupt(e.to_string()))
+/// The outputs to render, as upright sizes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Plan {
+    thumb: u32,
+    medium: Option<(u32, u32)>,
+    resized: Option<(u32, u32)>,
 }
 
-/// Width and height from the header alone; no pixel is decoded.
-pub fn dimensions(bytes: &[u8]) -> Result<(u32, u32), MediaError> {
-    reader(bytes)?.into_dimensions().map_err(|e| MediaError::Corrupt(e.to_string()))
+/// `height * width / of`, rounded, at least 1.
+fn scale(height: u32, width: u32, of: u32) -> u32 {
+    let h = (u64::from(height) * u64::from(width) + u64::from(of) / 2) / u64::from(of).max(1);
+    u32::try_from(h).unwrap_or(u32::MAX).max(1)
 }
 
-/// Probes, checks against `max_pixels`, decodes and renders.
-pub fn process(bytes: &[u8], max_pixels: u64) -> Result<ImageOutput, MediaError> {
-    let (width, height) = dimensions(bytes)?;
-    let pixels = u64::from(width) * u64::from(height);
-    if pixels == 0 {
-        return Err(MediaError::Corrupt("the image has no pixels".into()));
+impl Plan {
+    fn new((w, h): (u32, u32), resize_width: Option<u32>, animated: bool) -> Self {
+        let resized = resize_width.filter(|&rw| rw > 0 && rw < w && !animated).map(|rw| (rw, scale(h, rw, w)));
+        let (sw, sh) = resized.unwrap_or((w, h));
+        let medium = (sw > MEDIUM_WIDTH).then(|| (MEDIUM_WIDTH, scale(sh, MEDIUM_WIDTH, sw)));
+        Self { thumb: THUMB_SIZE.min(sw).min(sh), medium, resized }
     }
-    if pixels > max_pixels {
-        return Err(MediaError::OverLimit(format!(
-            "the image is {width}×{height} ({pixels} pixels), more than the limit of {max_pixels} pixels"
-        )));
+
+    /// The smallest decode (in stored orientation) that covers every output.
+    fn need(&self, o: Orientation) -> Need {
+        let (mut width, mut height) = (self.thumb, self.thumb);
+        for (w, h) in [self.medium, self.resized].into_iter().flatten() {
+            let (w, h) = o.apply_to_size((w, h));
+            (width, height) = (width.max(w), height.max(h));
+        }
+        Need { width, height }
     }
-    let mut reader = reader(bytes)?;
-    let mut limits = Limits::default();
-    limits.max_image_width = Some(width);
-    limits.max_image_height = Some(height);
-    // Room for the decoded image at 16 bits per channel RGBA, no more.
-    limits.max_alloc = Some(pixels.saturating_mul(8).saturating_add(64 * 1024 * 1024));
-    reader.limits(limits);
-    let img = reader.decode().map_err(|e| MediaError::Corrupt(e.to_string()))?;
-    Ok(ImageOutput { width, height, thumb: thumb(&img)?, medium: medium(&img)? })
 }
 
-/// The 160×160 thumb, cropped to fill around the centre.
-fn thumb(img: &DynamicImage) -> Result<Rendered, MediaError> {
-    let (w, h) = (img.width(), img.height());
-    let side = w.min(h);
-    let square = img.crop_imm((w - side) / 2, (h - side) / 2, side, side);
-    let size = THUMB_SIZE.min(side);
-    encode(&square.resize_exact(size, size, FilterType::Triangle))
+/// Probes, checks the limits, reads the EXIF, decodes once and renders.
+pub fn process(bytes: &[u8], opts: &ImageOptions) -> Result<ImageOutput, MediaError> {
+    let probe = probe::probe(bytes, Limits { max_pixels: opts.max_pixels, max_frames: opts.max_frames })?;
+    let exif = exif::read(bytes, probe.format, !opts.strip_exif);
+    let o = exif.orientation;
+    let upright = o.apply_to_size((probe.width, probe.height));
+    let plan = Plan::new(upright, opts.resize_width, probe.is_animated());
+    let mut pixels = decode::decode(bytes, &probe, plan.need(o))?;
+    let transparent = pixels.has_transparency();
+    if transparent {
+        resize::premultiply(&mut pixels)?;
+    }
+    let render = |(w, h): (u32, u32), fit: Fit| -> Result<Pixels, MediaError> {
+        let (rw, rh) = o.apply_to_size((w, h));
+        Ok(resize::orient(resize::resize(&pixels, rw, rh, fit, transparent)?, o))
+    };
+    let derivative = |p: Pixels| if transparent { encode::png(&p) } else { encode::jpeg(&p, JPEG_QUALITY) };
+    let thumb = derivative(render((plan.thumb, plan.thumb), Fit::Cover)?)?;
+    let medium = plan.medium.map(|size| render(size, Fit::Stretch).and_then(derivative)).transpose()?;
+    let replacement = match plan.resized {
+        Some(size) => Some(stored(&render(size, Fit::Stretch)?, &probe, transparent)?),
+        None if opts.strip_exif => stripped(bytes, &probe, o)?,
+        None => None,
+    };
+    let (width, height) = plan.resized.unwrap_or(upright);
+    Ok(ImageOutput {
+        width,
+        height,
+        mime: replacement.as_ref().map_or(mime(probe.format), |r| r.mime),
+        frames: probe.frames,
+        is_animated: probe.is_animated(),
+        exif: exif.json,
+        replacement,
+        thumb,
+        medium,
+    })
 }
 
-/// 500 px wide, height following the ratio; only for wider images.
-fn medium(img: &DynamicImage) -> Result<Option<Rendered>, MediaError> {
-    if img.width() <= MEDIUM_WIDTH {
-        return Ok(None);
-    }
-    let height = (u64::from(img.height()) * u64::from(MEDIUM_WIDTH) / u64::from(img.width())).max(1);
-    let height = u32::try_from(height).unwrap_or(u32::MAX);
-    encode(&img.resize_exact(MEDIUM_WIDTH, height, FilterType::Triangle)).map(Some)
+/// A resized original: PNG where there is transparency or the upload was
+/// lossless (PNG, GIF, BMP, lossless WebP), JPEG otherwise.
+fn stored(p: &Pixels, probe: &Probe, transparent: bool) -> Result<Rendered, MediaError> {
+    if transparent || probe.lossless { encode::png(p) } else { encode::jpeg(p, STORED_JPEG_QUALITY) }
 }
 
-/// JPEG for opaque images, PNG where there is alpha.
-pub fn encode(img: &DynamicImage) -> Result<Rendered, MediaError> {
-    let mut bytes = Vec::new();
-    let (width, height) = (img.width(), img.height());
-    let failed = |e: image::ImageError| MediaError::Corrupt(format!("encoding a derivative failed: {e}"));
-    if img.color().has_alpha() {
-        let rgba = img.to_rgba8();
-        PngEncoder::new(&mut bytes).write_image(&rgba, width, height, image::ExtendedColorType::Rgba8).map_err(failed)?;
-        return Ok(Rendered { bytes, mime: "image/png", extension: "png", width, height });
+fn stripped(bytes: &[u8], probe: &Probe, o: Orientation) -> Result<Option<Rendered>, MediaError> {
+    let Some(bytes) = strip::strip(bytes, probe.format, o)? else { return Ok(None) };
+    let (mime, extension) = (mime(probe.format), extension(probe.format));
+    let (width, height) = o.apply_to_size((probe.width, probe.height));
+    Ok(Some(Rendered { bytes, mime, extension, width, height }))
+}
+
+pub fn mime(format: Format) -> &'static str {
+    match format {
+        Format::Jpeg => "image/jpeg",
+        Format::Png => "image/png",
+        Format::Gif => "image/gif",
+        Format::Webp => "image/webp",
+        Format::Bmp => "image/bmp",
     }
-    let rgb = img.to_rgb8();
-    JpegEncoder::new_with_quality(&mut bytes, JPEG_QUALITY).write_image(&rgb, width, height, image::ExtendedColorType::Rgb8).map_err(failed)?;
-    Ok(Rendered { bytes, mime: "image/jpeg", extension: "jpg", width, height })
+}
+
+pub fn extension(format: Format) -> &'static str {
+    match format {
+        Format::Jpeg => "jpg",
+        Format::Png => "png",
+        Format::Gif => "gif",
+        Format::Webp => "webp",
+        Format::Bmp => "bmp",
+    }
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::media::testutil::{corpus, is_red, jpeg_with_exif, quadrant, test_exif};
 
-    fn corpus(name: &str) -> Vec<u8> {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus").join(name);
-        std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    fn opts() -> ImageOptions {
+        ImageOptions { max_pixels: 100_000_000, max_frames: 1000, resize_width: None, strip_exif: false }
+    }
+
+    fn decoded(r: &Rendered) -> ::image::DynamicImage {
+        let img = ::image::load_from_memory(&r.bytes).unwrap();
+        assert_eq!((img.width(), img.height()), (r.width, r.height), "{}", r.mime);
+        img
     }
 
     #[test]
-    fn jpeg_gets_a_square_thumb_and_a_medium() {
-        let out = process(&corpus("skimage_chelsea.png"), 100_000_000).unwrap();
-        assert_eq!((out.width, out.height), (451, 300));
-        assert_eq!((out.thumb.width, out.thumb.height), (160, 160));
-        assert!(out.medium.is_none(), "451 px is not wider than 500");
-
-        let out = process(&corpus("mate_Aqua.jpg"), 100_000_000).unwrap();
-        assert_eq!(out.thumb.mime, "image/jpeg");
+    fn a_photo_gets_a_square_jpeg_thumb_and_a_500px_medium() {
+        let out = process(&corpus("mate_Aqua.jpg"), &opts()).unwrap();
+        assert_eq!((out.width, out.height, out.mime, out.frames, out.is_animated), (2560, 1600, "image/jpeg", 1, false));
+        assert_eq!((out.thumb.mime, out.thumb.width, out.thumb.height), ("image/jpeg", 160, 160));
+        decoded(&out.thumb);
         let medium = out.medium.unwrap();
-        assert_eq!(medium.width, 500);
-        assert_eq!(image::load_from_memory(&medium.bytes).unwrap().width(), 500);
+        assert_eq!((medium.width, medium.height), (500, 313));
+        decoded(&medium);
+        assert!(out.replacement.is_none());
     }
 
     #[test]
-    fn alpha_stays_alpha() {
-        let out = process(&corpus("skimage_logo_alpha.png"), 100_000_000).unwrap();
+    fn no_medium_for_images_up_to_500px_wide() {
+        let out = process(&corpus("skimage_chelsea.png"), &opts()).unwrap();
+        assert_eq!((out.width, out.height), (451, 300));
+        assert_eq!((out.thumb.width, out.thumb.height, out.thumb.mime), (160, 160, "image/jpeg"));
+        assert!(out.medium.is_none());
+    }
+
+    #[test]
+    fn transparency_stays_png_with_alpha() {
+        let out = process(&corpus("kde_Patak_1080_alpha.png"), &opts()).unwrap();
         assert_eq!(out.thumb.mime, "image/png");
-        assert!(image::load_from_memory(&out.thumb.bytes).unwrap().color().has_alpha());
+        assert!(decoded(&out.thumb).color().has_alpha());
+        let medium = out.medium.unwrap();
+        assert_eq!((medium.mime, medium.width, medium.height), ("image/png", 500, 889));
+        assert!(decoded(&medium).color().has_alpha());
     }
 
     #[test]
-    fn pixel_limit_is_checked_before_decoding() {
-        let err = process(&corpus("kde_Altai_5120.png"), 1_000_000).unwrap_err();
+    fn width_resizes_the_stored_image_down_only() {
+        let o = ImageOptions { resize_width: Some(1000), ..opts() };
+        let out = process(&corpus("mate_Aqua.jpg"), &o).unwrap();
+        let stored = out.replacement.unwrap();
+        assert_eq!((out.width, out.height, stored.width, stored.height), (1000, 625, 1000, 625));
+        assert_eq!(stored.mime, "image/jpeg");
+        decoded(&stored);
+        assert_eq!(out.medium.map(|m| (m.width, m.height)), Some((500, 313)));
+
+        let o = ImageOptions { resize_width: Some(400), ..opts() };
+        let out = process(&corpus("skimage_logo_alpha.png"), &o).unwrap();
+        let stored = out.replacement.unwrap();
+        assert_eq!((stored.mime, stored.width, stored.height), ("image/png", 400, 400));
+        assert!(out.medium.is_none(), "the stored image is no longer wider than 500");
+
+        let o = ImageOptions { resize_width: Some(5000), ..opts() };
+        let out = process(&corpus("mate_Aqua.jpg"), &o).unwrap();
+        assert!(out.replacement.is_none() && out.width == 2560);
+    }
+
+    #[test]
+    fn animations_keep_their_original_and_get_a_still_thumb() {
+        let o = ImageOptions { resize_width: Some(200), ..opts() };
+        let out = process(&corpus("derived_Path_anim.gif"), &o).unwrap();
+        assert_eq!((out.frames, out.is_animated, out.width, out.height), (24, true, 480, 300));
+        assert!(out.replacement.is_none(), "animations are never resized");
+        assert_eq!((out.thumb.width, out.thumb.height), (160, 160));
+        decoded(&out.thumb);
+        let o = ImageOptions { max_frames: 10, ..opts() };
+        let err = process(&corpus("derived_Path_anim.gif"), &o).unwrap_err();
         assert!(matches!(err, MediaError::OverLimit(_)), "{err}");
-        assert!(err.to_string().contains("5120×2880"), "{err}");
     }
 
     #[test]
-    fn garbage_and_truncation_fail_cleanly() {
-        assert!(process(b"definitely not an image", 1_000_000).is_err());
+    fn webp_and_bmp_are_handled() {
+        let out = process(&corpus("derived_TwoWings.webp"), &opts()).unwrap();
+        assert_eq!((out.width, out.height, out.mime), (2560, 1600, "image/webp"));
+        decoded(&out.medium.unwrap());
+        let q = quadrant(300, 200);
+        let mut bmp = std::io::Cursor::new(Vec::new());
+        ::image::RgbImage::from_raw(300, 200, q.data).unwrap().write_to(&mut bmp, ::image::ImageFormat::Bmp).unwrap();
+        let out = process(bmp.get_ref(), &opts()).unwrap();
+        assert_eq!((out.width, out.height, out.mime, out.thumb.width), (300, 200, "image/bmp", 160));
+    }
+
+    /// A 1200×800 JPEG stored on its side: EXIF 6 turns it 90° clockwise,
+    /// so its red top-left quadrant is seen at the top right.
+    fn sideways_jpeg(gps: bool) -> Vec<u8> {
+        let jpeg = encode::jpeg(&quadrant(1200, 800), 90).unwrap().bytes;
+        let with_exif = jpeg_with_exif(&test_exif(6, gps));
+        // Swap the small fixture's image data for the large one, keeping the APP1.
+        let app1_end = 4 + usize::from(u16::from_be_bytes([with_exif[4], with_exif[5]]));
+        [&with_exif[..app1_end], &jpeg[2..]].concat()
+    }
+
+    #[test]
+    fn exif_orientation_is_applied_to_sizes_and_derivatives() {
+        let out = process(&sideways_jpeg(false), &opts()).unwrap();
+        assert_eq!((out.width, out.height), (800, 1200));
+        let medium = decoded(out.medium.as_ref().unwrap()).to_rgb8();
+        assert_eq!(medium.dimensions(), (500, 750));
+        assert!(is_red(&medium.get_pixel(450, 50).0) && !is_red(&medium.get_pixel(50, 50).0));
+        let thumb = decoded(&out.thumb).to_rgb8();
+        assert!(is_red(&thumb.get_pixel(150, 10).0) && !is_red(&thumb.get_pixel(10, 10).0));
+
+        let o = ImageOptions { resize_width: Some(400), ..opts() };
+        let out = process(&sideways_jpeg(false), &o).unwrap();
+        let stored = decoded(out.replacement.as_ref().unwrap()).to_rgb8();
+        assert_eq!(stored.dimensions(), (400, 600));
+        assert!(is_red(&stored.get_pixel(390, 10).0));
+    }
+
+    #[test]
+    fn strip_exif_drops_gps_from_the_file_and_the_json() {
+        let jpeg = sideways_jpeg(true);
+        let out = process(&jpeg, &opts()).unwrap();
+        assert!(out.exif.unwrap().get("GPSLatitude").is_some());
+        let out = process(&jpeg, &ImageOptions { strip_exif: true, ..opts() }).unwrap();
+        let json = out.exif.unwrap();
+        assert!(json.get("GPSLatitude").is_none() && json["Orientation"] == 6, "{json}");
+        let stored = out.replacement.unwrap();
+        assert_eq!((stored.mime, stored.width, stored.height), ("image/jpeg", 800, 1200));
+        let again = exif::read(&stored.bytes, Format::Jpeg, true);
+        assert_eq!(again.orientation, Orientation::from_exif(6), "still displays upright");
+        assert!(again.json.unwrap().get("GPSLatitude").is_none());
+    }
+
+    fn png_with_ihdr(width: u32, height: u32) -> Vec<u8> {
+        let mut png = corpus("skimage_chelsea.png");
+        png[16..20].copy_from_slice(&width.to_be_bytes());
+        png[20..24].copy_from_slice(&height.to_be_bytes());
+        let crc = crc32fast::hash(&png[12..29]);
+        png[29..33].copy_from_slice(&crc.to_be_bytes());
+        png
+    }
+
+    #[test]
+    fn hostile_files_fail_cleanly() {
+        let random: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+        assert!(matches!(process(&random, &opts()), Err(MediaError::Unsupported(_))));
         let jpeg = corpus("skimage_rocket.jpg");
-        assert!(process(&jpeg[..200], 100_000_000).is_err());
+        for cut in [3, 200, jpeg.len() / 3] {
+            assert!(process(&jpeg[..cut], &opts()).is_err(), "JPEG cut at {cut}");
+        }
+        let err = process(&png_with_ihdr(60_000, 60_000), &opts()).unwrap_err();
+        assert!(matches!(err, MediaError::OverLimit(_)) && err.to_string().contains("60000×60000"), "{err}");
+        // Header lies both ways: data for 451×300 under a header of 100×100 or of 9000×9000.
+        for (w, h) in [(100, 100), (9000, 9000)] {
+            match process(&png_with_ihdr(w, h), &opts()) {
+                Ok(out) => assert_eq!((out.width, out.height), (w, h)),
+                Err(e) => assert!(matches!(e, MediaError::Corrupt(_)), "{e}"),
+            }
+        }
+        let mut junk_jpeg = jpeg;
+        junk_jpeg.truncate(600);
+        junk_jpeg.extend(std::iter::repeat_n(0x5A, 4000));
+        assert!(process(&junk_jpeg, &opts()).is_err());
     }
 }

@@ -1,15 +1,36 @@
 //! Synchronous media code, testable on files: probing and rendering
 //! derivatives. Nothing here does I/O beyond the bytes it is given.
+//!
+//! `image::process` is the entry point for still and animated images; the
+//! other modules are its steps: `probe` (headers only, limits), `exif`
+//! (metadata and orientation), `decode` (shrink-on-load), `resize`,
+//! `encode` and `strip` (lossless metadata removal), over `container`
+//! (JPEG/PNG/RIFF structure walkers).
 
+mod container;
+mod decode;
+mod encode;
+mod exif;
+mod gif_probe;
 pub mod image;
+pub mod video;
+pub mod probe;
+mod resize;
+mod strip;
+#[cfg(test)]
+mod testutil;
 
-/// Why a file cannot become a finished media.
+/// Why a file cannot become a finished media. The text is meant for a
+/// person reading why their upload failed.
 #[derive(Debug, thiserror::Error)]
 pub enum MediaError {
-    #[error("the file is not a valid image: {0}")]
+    /// The bytes are not a valid file of the format they claim to be.
+    #[error("the file is not a valid image or video: {0}")]
     Corrupt(String),
+    /// Valid, but larger than the configured limits (pixels, frames).
     #[error("{0}")]
     OverLimit(String),
+    /// Not a format (or a feature of a format) this service handles.
     #[error("{0}")]
     Unsupported(String),
 }

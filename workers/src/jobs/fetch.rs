@@ -1,0 +1,81 @@
+//! `FetchRemote`: download a remote-URL upload into storage (SSRF-checked
+//! after DNS resolution, on every redirect; size and time capped while
+//! streaming), hashing it on the way, then queue its processing.
+//!
+//! Idempotent: the object key depends only on the media id and the sniffed
+//! type, and a media already fetched only has its processing re-queued.
+
+use futures::StreamExt;
+
+use mediaq_shared::domain::{MediaStatus, sniff};
+use mediaq_shared::fetch::{FetchError, FetchPolicy, fetch};
+use mediaq_shared::queue::{FetchRemote, Job};
+use mediaq_shared::repo::RepoError;
+use mediaq_shared::storage::{BodyStream, ObjectKey, is_over_limit, put_hashed, read_head};
+
+use crate::env::Env;
+use crate::error::JobError;
+
+const SNIFF_LEN: usize = 512;
+
+#[tracing::instrument(skip_all, fields(media = %job.media_id))]
+pub async fn run(job: &FetchRemote, env: &Env) -> Result<(), JobError> {
+    let mut media = match env.repo.media(&job.media_id).await {
+        Ok(m) => m,
+        Err(RepoError::NotFound) => return Ok(()),
+        Err(e) => return Err(e.into()),
+    };
+    if media.status.is_settled() {
+        return Ok(());
+    }
+    if !media.original_key.is_empty() {
+        // Fetched before a crash: only the hand-over is left.
+        return enqueue_processing(env, &media.id, media.kind).await;
+    }
+    let url = media.source_url.clone().ok_or_else(|| JobError::Permanent("the media has no source URL".into()))?;
+    media.status = MediaStatus::Processing;
+    env.repo.update_media(&media).await?;
+
+    let limit = env.config.max_upload_bytes;
+    let policy = FetchPolicy { allow_private: env.config.fetch_allow_private, max_bytes: limit, total_timeout: env.config.fetch_timeout, ..FetchPolicy::default() };
+    let fetched = fetch(&url, &policy).await.map_err(|e| fetch_error(&url, &e))?;
+    let mut body = fetched.stream;
+    let head = read_head(&mut body, SNIFF_LEN).await.map_err(|e| JobError::Retryable(format!("reading {url}: {e}")))?;
+    if head.is_empty() {
+        return Err(JobError::Permanent(format!("{url} answered with an empty body")));
+    }
+    let (mime, extension, kind) = sniff(&head).map_err(|detected| {
+        JobError::Permanent(format!("{url} is not a supported image or video (detected {})", detected.unwrap_or("unknown data")))
+    })?;
+    let key = ObjectKey::original(&media.id, extension);
+    let whole: BodyStream<'_> = Box::pin(futures::stream::once(async { Ok(head) }).chain(body));
+    let hashed = match put_hashed(&env.storage, &key, whole, mime, limit).await {
+        Ok(h) => h,
+        Err(e) if is_over_limit(&e) => return Err(JobError::Permanent(format!("{url} is larger than the limit of {limit} bytes"))),
+        Err(e) => return Err(JobError::Retryable(format!("fetching {url}: {e}"))),
+    };
+    media.kind = kind;
+    mime.clone_into(&mut media.mime);
+    extension.clone_into(&mut media.extension);
+    media.size = hashed.size;
+    media.original_key = key.to_string();
+    media.sha256 = Some(hashed.sha256);
+    media.source_md5 = Some(hashed.md5.clone());
+    media.md5 = Some(hashed.md5);
+    if let Some(name) = fetched.filename.filter(|n| !n.is_empty()) {
+        media.original_filename = name;
+    }
+    media.status = MediaStatus::Queued;
+    env.repo.update_media(&media).await?;
+    tracing::info!(size = media.size, mime = %media.mime, "remote source fetched");
+    enqueue_processing(env, &media.id, kind).await
+}
+
+async fn enqueue_processing(env: &Env, id: &mediaq_shared::domain::MediaId, kind: mediaq_shared::domain::MediaKind) -> Result<(), JobError> {
+    env.queue.enqueue(Job::Process(id.clone(), kind)).await.map_err(|e| JobError::Retryable(e.to_string()))
+}
+
+fn fetch_error(url: &str, e: &FetchError) -> JobError {
+    let reason = format!("could not fetch {url}: {e}");
+    if e.is_permanent() { JobError::Permanent(reason) } else { JobError::Retryable(reason) }
+}

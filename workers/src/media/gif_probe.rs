@@ -1,0 +1,162 @@
+//! GIF probing: the logical screen from the header, then a walk over the
+//! block structure that hops from sub-block length to sub-block length
+//! without running the LZW decoder, counting frames and stopping one past
+//! the frame limit.
+
+use super::MediaError;
+use super::probe::{Format, Limits, Probe, check, check_pixels, frames_over};
+
+struct Walker<'a> {
+    b: &'a [u8],
+    pos: usize,
+}
+
+impl Walker<'_> {
+    fn byte(&mut self) -> Option<u8> {
+        let v = *self.b.get(self.pos)?;
+        self.pos += 1;
+        Some(v)
+    }
+
+    fn u16(&mut self) -> Option<u16> {
+        Some(u16::from_le_bytes([self.byte()?, self.byte()?]))
+    }
+
+    fn skip(&mut self, n: usize) -> Option<()> {
+        let end = self.pos.checked_add(n).filter(|&e| e <= self.b.len())?;
+        self.pos = end;
+        Some(())
+    }
+
+    /// Skips a colour table when the packed flags byte announces one.
+    fn skip_color_table(&mut self, packed: u8) -> Option<()> {
+        if packed & 0x80 != 0 { self.skip(3 << ((packed & 0x07) + 1)) } else { Some(()) }
+    }
+
+    /// Skips a run of data sub-blocks up to its zero-length terminator,
+    /// returning the first sub-block's bytes (an extension's header).
+    fn sub_blocks(&mut self) -> Option<&[u8]> {
+        let mut first: Option<(usize, usize)> = None;
+        loop {
+            let len = usize::from(self.byte()?);
+            if len == 0 {
+                let (s, e) = first.unwrap_or((self.pos, self.pos));
+                return self.b.get(s..e);
+            }
+            first.get_or_insert((self.pos, self.pos + len));
+            self.skip(len)?;
+        }
+    }
+}
+
+/// What one top-level block of a GIF was.
+enum Block {
+    Frame { width: u16, height: u16 },
+    Extension { transparent: bool },
+    Trailer,
+}
+
+fn next_block(w: &mut Walker<'_>) -> Option<Block> {
+    match w.byte()? {
+        0x2C => {
+            let (_left, _top) = (w.u16()?, w.u16()?);
+            let (width, height) = (w.u16()?, w.u16()?);
+            let packed = w.byte()?;
+            w.skip_color_table(packed)?;
+            let _lzw_min_code_size = w.byte()?;
+            w.sub_blocks()?;
+            Some(Block::Frame { width, height })
+        }
+        0x21 => {
+            let label = w.byte()?;
+            let first = w.sub_blocks()?;
+            // A graphic control extension's first byte carries the transparency flag.
+            let transparent = label == 0xF9 && first.first().is_some_and(|p| p & 1 == 1);
+            Some(Block::Extension { transparent })
+        }
+        0x3B => Some(Block::Trailer),
+        _ => None,
+    }
+}
+
+/// Size, frame count and transparency of a GIF. A file that ends early or
+/// holds junk after at least one whole frame counts the frames before it,
+/// as browsers do; one without a whole frame is corrupt.
+pub fn gif(bytes: &[u8], limits: Limits) -> Result<Probe, MediaError> {
+    let mut w = Walker { b: bytes, pos: 6 };
+    let header = (|| Some((w.u16()?, w.u16()?, w.byte()?)))();
+    let (width, height, packed) = header.ok_or_else(|| MediaError::Corrupt("the GIF header is truncated".into()))?;
+    let mut probe = Probe {
+        format: Format::Gif,
+        width: u32::from(width),
+        height: u32::from(height),
+        frames: 0,
+        alpha: false,
+        lossless: true,
+    };
+    check(&Probe { frames: 1, ..probe }, limits)?;
+    w.pos = 13;
+    if w.skip_color_table(packed).is_none() {
+        return Err(MediaError::Corrupt("the GIF colour table is truncated".into()));
+    }
+    while let Some(block) = next_block(&mut w) {
+        match block {
+            Block::Frame { width, height } => {
+                check_pixels("GIF frame", width.into(), height.into(), limits.max_pixels)?;
+                probe.frames += 1;
+                if probe.frames > limits.max_frames {
+                    return Err(frames_over("GIF", limits.max_frames));
+                }
+            }
+            Block::Extension { transparent } => probe.alpha |= transparent,
+            Block::Trailer => break,
+        }
+    }
+    if probe.frames == 0 {
+        return Err(MediaError::Corrupt("the GIF holds no complete frame".into()));
+    }
+    Ok(probe)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 2×2 GIF of `frames` identical one-colour frames.
+    pub fn many_frames(frames: usize) -> Vec<u8> {
+        let mut g = b"GIF89a\x02\x00\x02\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff".to_vec();
+        for _ in 0..frames {
+            g.extend_from_slice(b"\x21\xf9\x04\x00\x01\x00\x00\x00");
+            g.extend_from_slice(b"\x2c\x00\x00\x00\x00\x02\x00\x02\x00\x00\x02\x02\x44\x01\x00");
+        }
+        g.push(0x3B);
+        g
+    }
+
+    const LIMITS: Limits = Limits { max_pixels: 1_000_000, max_frames: 1000 };
+
+    #[test]
+    fn frames_are_counted_and_the_limit_refuses_early() {
+        assert_eq!(gif(&many_frames(3), LIMITS).unwrap().frames, 3);
+        let err = gif(&many_frames(100_000), LIMITS).unwrap_err();
+        assert!(matches!(err, MediaError::OverLimit(_)), "{err}");
+        assert!(err.to_string().contains("1000 frames"), "{err}");
+    }
+
+    #[test]
+    fn truncation_keeps_whole_frames_or_fails() {
+        let g = many_frames(3);
+        assert_eq!(gif(&g[..g.len() - 5], LIMITS).unwrap().frames, 2);
+        assert!(gif(&g[..30], LIMITS).is_err());
+        assert!(gif(&g[..9], LIMITS).is_err());
+    }
+
+    #[test]
+    fn a_frame_larger_than_the_pixel_limit_is_refused() {
+        let mut g = many_frames(1);
+        // The frame descriptor's width and height (after the GCE): 65535×65535.
+        let at = g.iter().position(|&b| b == 0x2C).unwrap() + 5;
+        g[at..at + 4].copy_from_slice(&[0xFF; 4]);
+        assert!(matches!(gif(&g, LIMITS), Err(MediaError::OverLimit(_))));
+    }
+}

@@ -1,0 +1,298 @@
+//! Probing: the format from magic bytes, then width, height, frame count
+//! and alpha from the headers alone, before any pixel is decoded. Frame
+//! counting walks GIF blocks and WebP chunks without decompressing them and
+//! stops one past the limit, so a 100 000-frame GIF fails in microseconds.
+
+use super::MediaError;
+use super::container::{png_chunks, webp_chunks};
+
+/// The still-image formats this module reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Jpeg,
+    Png,
+    Gif,
+    Webp,
+    Bmp,
+}
+
+impl Format {
+    /// The format from the first bytes of the file, or `None`.
+    pub fn sniff(bytes: &[u8]) -> Option<Self> {
+        match bytes {
+            [0xFF, 0xD8, 0xFF, ..] => Some(Self::Jpeg),
+            [0x89, b'P', b'N', b'G', ..] => Some(Self::Png),
+            [b'G', b'I', b'F', b'8', b'7' | b'9', b'a', ..] => Some(Self::Gif),
+            [b'R', b'I', b'F', b'F', _, _, _, _, b'W', b'E', b'B', b'P', ..] => Some(Self::Webp),
+            [b'B', b'M', ..] => Some(Self::Bmp),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Jpeg => "JPEG",
+            Self::Png => "PNG",
+            Self::Gif => "GIF",
+            Self::Webp => "WebP",
+            Self::Bmp => "BMP",
+        }
+    }
+}
+
+/// What the headers say about an image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Probe {
+    pub format: Format,
+    /// Canvas size as stored (before any EXIF orientation).
+    pub width: u32,
+    pub height: u32,
+    /// Frames of an animation (APNG, GIF, WebP); 1 for a still image.
+    pub frames: u32,
+    /// The header declares an alpha channel or transparency.
+    pub alpha: bool,
+    /// The pixels are stored losslessly (PNG, GIF, BMP, lossless WebP).
+    pub lossless: bool,
+}
+
+impl Probe {
+    pub fn pixels(&self) -> u64 {
+        u64::from(self.width) * u64::from(self.height)
+    }
+
+    pub fn is_animated(&self) -> bool {
+        self.frames > 1
+    }
+}
+
+/// The limits a probe is checked against.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_pixels: u64,
+    pub max_frames: u32,
+}
+
+/// Reads the headers and checks them against `limits`; nothing is decoded.
+pub fn probe(bytes: &[u8], limits: Limits) -> Result<Probe, MediaError> {
+    let format = Format::sniff(bytes).ok_or_else(|| {
+        MediaError::Unsupported("the file is not a supported image (JPEG, PNG, GIF, WebP or BMP)".into())
+    })?;
+    let probe = match format {
+        Format::Jpeg => jpeg(bytes)?,
+        Format::Png => png(bytes, limits)?,
+        Format::Gif => super::gif_probe::gif(bytes, limits)?,
+        Format::Webp => webp(bytes, limits)?,
+        Format::Bmp => bmp(bytes)?,
+    };
+    check(&probe, limits)?;
+    Ok(probe)
+}
+
+/// Refuses empty images and those over the pixel or frame limit.
+pub fn check(p: &Probe, limits: Limits) -> Result<(), MediaError> {
+    let name = p.format.name();
+    if p.width == 0 || p.height == 0 {
+        return Err(MediaError::Corrupt(format!("the {name} header gives no pixels ({}×{})", p.width, p.height)));
+    }
+    check_pixels(name, p.width, p.height, limits.max_pixels)?;
+    if p.frames > limits.max_frames {
+        return Err(frames_over(name, limits.max_frames));
+    }
+    Ok(())
+}
+
+pub fn check_pixels(name: &str, width: u32, height: u32, max_pixels: u64) -> Result<(), MediaError> {
+    let pixels = u64::from(width) * u64::from(height);
+    if pixels > max_pixels {
+        return Err(MediaError::OverLimit(format!(
+            "the {name} is {width}×{height} ({pixels} pixels), more than the limit of {max_pixels} pixels"
+        )));
+    }
+    Ok(())
+}
+
+pub fn frames_over(name: &str, max_frames: u32) -> MediaError {
+    MediaError::OverLimit(format!("the {name} animation has more than the limit of {max_frames} frames"))
+}
+
+/// The size from the first start-of-frame segment.
+fn jpeg(bytes: &[u8]) -> Result<Probe, MediaError> {
+    for seg in super::container::jpeg_segments(bytes)? {
+        let seg = seg?;
+        // SOF0..SOF15, except DHT (C4), JPG (C8) and DAC (CC).
+        let is_sof = (0xC0..=0xCF).contains(&seg.marker) && ![0xC4, 0xC8, 0xCC].contains(&seg.marker);
+        if is_sof {
+            let p = seg.payload;
+            let (Some(h), Some(w)) = (p.get(1..3), p.get(3..5)) else {
+                return Err(MediaError::Corrupt("the JPEG frame header is truncated".into()));
+            };
+            let height = u32::from(u16::from_be_bytes([h[0], h[1]]));
+            let width = u32::from(u16::from_be_bytes([w[0], w[1]]));
+            return Ok(Probe { format: Format::Jpeg, width, height, frames: 1, alpha: false, lossless: false });
+        }
+        if seg.marker == super::container::SOS {
+            break;
+        }
+    }
+    Err(MediaError::Corrupt("the JPEG has no frame header before its first scan".into()))
+}
+
+/// IHDR for the size; acTL (before the first IDAT) for an APNG's frames.
+fn png(bytes: &[u8], limits: Limits) -> Result<Probe, MediaError> {
+    let mut chunks = png_chunks(bytes)?;
+    let ihdr = match chunks.next() {
+        Some(Ok(c)) if &c.kind == b"IHDR" && c.data.len() == 13 => c.data,
+        Some(Err(e)) => return Err(e),
+        _ => return Err(MediaError::Corrupt("the PNG does not start with a valid IHDR".into())),
+    };
+    let width = u32::from_be_bytes([ihdr[0], ihdr[1], ihdr[2], ihdr[3]]);
+    let height = u32::from_be_bytes([ihdr[4], ihdr[5], ihdr[6], ihdr[7]]);
+    let mut probe = Probe { format: Format::Png, width, height, frames: 1, alpha: matches!(ihdr[9], 4 | 6), lossless: true };
+    // Only the first dimensions are needed to refuse a bomb: check before walking on.
+    check(&probe, limits)?;
+    for chunk in chunks {
+        let chunk = chunk?;
+        match &chunk.kind {
+            b"tRNS" => probe.alpha = true,
+            b"acTL" if chunk.data.len() >= 4 => {
+                let d = chunk.data;
+                probe.frames = u32::from_be_bytes([d[0], d[1], d[2], d[3]]).max(1);
+            }
+            b"IDAT" => break,
+            _ => {}
+        }
+    }
+    Ok(probe)
+}
+
+fn u24(d: &[u8], at: usize) -> Option<u32> {
+    d.get(at..at + 3).map(|s| u32::from_le_bytes([s[0], s[1], s[2], 0]))
+}
+
+/// VP8X for the canvas and flags, counting ANMF frames; otherwise the
+/// VP8 or VP8L bitstream header.
+fn webp(bytes: &[u8], limits: Limits) -> Result<Probe, MediaError> {
+    let bad = |what: &str| MediaError::Corrupt(format!("the WebP {what} header is invalid"));
+    let mut probe: Option<Probe> = None;
+    let mut frames = 0u32;
+    for chunk in webp_chunks(bytes)? {
+        let chunk = chunk?;
+        let d = chunk.data;
+        match (&chunk.kind, probe.as_mut()) {
+            (b"VP8X", None) => {
+                let flags = *d.first().ok_or_else(|| bad("VP8X"))?;
+                let w = u24(d, 4).ok_or_else(|| bad("VP8X"))? + 1;
+                let h = u24(d, 7).ok_or_else(|| bad("VP8X"))? + 1;
+                let p = Probe { format: Format::Webp, width: w, height: h, frames: 1, alpha: flags & 0x10 != 0, lossless: false };
+                check(&p, limits)?;
+                probe = Some(p);
+            }
+            (b"VP8 ", None) => return finish(vp8(d).ok_or_else(|| bad("VP8"))?, frames),
+            (b"VP8L", None) => return finish(vp8l(d).ok_or_else(|| bad("VP8L"))?, frames),
+            (b"VP8L", Some(p)) => p.lossless = true,
+            (b"ANMF", Some(p)) => {
+                frames += 1;
+                if frames > limits.max_frames {
+                    return Err(frames_over("WebP", limits.max_frames));
+                }
+                anmf_fits(d, p).ok_or_else(|| bad("ANMF"))?;
+            }
+            _ => {}
+        }
+    }
+    probe.map_or_else(|| Err(MediaError::Corrupt("the WebP has no image data".into())), |p| finish(p, frames))
+}
+
+/// An animation frame must lie inside the canvas (offsets are stored
+/// halved), so no frame buffer is ever larger than the checked canvas.
+fn anmf_fits(d: &[u8], canvas: &Probe) -> Option<()> {
+    let (x, y) = (u24(d, 0)? * 2, u24(d, 3)? * 2);
+    let (w, h) = (u24(d, 6)? + 1, u24(d, 9)? + 1);
+    (x + w <= canvas.width && y + h <= canvas.height).then_some(())
+}
+
+fn finish(mut p: Probe, frames: u32) -> Result<Probe, MediaError> {
+    p.frames = frames.max(1);
+    Ok(p)
+}
+
+/// A lossy frame: tag (3 bytes), start code, then 14-bit width and height.
+fn vp8(d: &[u8]) -> Option<Probe> {
+    if d.get(3..6)? != [0x9D, 0x01, 0x2A] {
+        return None;
+    }
+    let w = u32::from(u16::from_le_bytes([*d.get(6)?, *d.get(7)?]) & 0x3FFF);
+    let h = u32::from(u16::from_le_bytes([*d.get(8)?, *d.get(9)?]) & 0x3FFF);
+    Some(Probe { format: Format::Webp, width: w, height: h, frames: 1, alpha: false, lossless: false })
+}
+
+/// A lossless frame: signature 0x2F, then 14-bit width-1, height-1, alpha bit.
+fn vp8l(d: &[u8]) -> Option<Probe> {
+    if *d.first()? != 0x2F {
+        return None;
+    }
+    let bits = u32::from_le_bytes([*d.get(1)?, *d.get(2)?, *d.get(3)?, *d.get(4)?]);
+    let (w, h) = ((bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1);
+    Some(Probe { format: Format::Webp, width: w, height: h, frames: 1, alpha: bits >> 28 & 1 == 1, lossless: true })
+}
+
+/// BITMAPFILEHEADER, then an OS/2 core header (16-bit sizes) or a
+/// BITMAPINFOHEADER and its successors (signed 32-bit; negative height
+/// means top-down rows).
+fn bmp(bytes: &[u8]) -> Result<Probe, MediaError> {
+    let bad = || MediaError::Corrupt("the BMP header is truncated or invalid".into());
+    let le16 = |at: usize| bytes.get(at..at + 2).map(|s| u16::from_le_bytes([s[0], s[1]]));
+    let le32 = |at: usize| bytes.get(at..at + 4).map(|s| i32::from_le_bytes([s[0], s[1], s[2], s[3]]));
+    let header_size = le32(14).ok_or_else(bad)?;
+    let (width, height, bits) = if header_size == 12 {
+        (u32::from(le16(18).ok_or_else(bad)?), u32::from(le16(20).ok_or_else(bad)?), le16(24).ok_or_else(bad)?)
+    } else {
+        let w = le32(18).ok_or_else(bad)?;
+        let h = le32(22).ok_or_else(bad)?;
+        (u32::try_from(w).map_err(|_| bad())?, h.unsigned_abs(), le16(28).ok_or_else(bad)?)
+    };
+    Ok(Probe { format: Format::Bmp, width, height, frames: 1, alpha: bits == 32, lossless: true })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::media::testutil::corpus;
+
+    const LIMITS: Limits = Limits { max_pixels: 100_000_000, max_frames: 1000 };
+
+    #[test]
+    fn corpus_headers_give_the_sizes_vips_reports() {
+        let cases = [
+            ("mate_Aqua.jpg", Format::Jpeg, 2560, 1600, 1),
+            ("kde_Volna_5120.jpg", Format::Jpeg, 5120, 2880, 1),
+            ("kde_Patak_1080_alpha.png", Format::Png, 1080, 1920, 1),
+            ("skimage_camera.png", Format::Png, 512, 512, 1),
+            ("derived_TwoWings.webp", Format::Webp, 2560, 1600, 1),
+            ("derived_Path_anim.gif", Format::Gif, 480, 300, 24),
+        ];
+        for (name, format, w, h, frames) in cases {
+            let p = probe(&corpus(name), LIMITS).unwrap();
+            assert_eq!((p.format, p.width, p.height, p.frames), (format, w, h, frames), "{name}");
+        }
+        assert!(probe(&corpus("kde_Patak_1080_alpha.png"), LIMITS).unwrap().alpha);
+    }
+
+    #[test]
+    fn a_png_claiming_60000_squared_is_refused_from_its_header() {
+        let mut png = corpus("skimage_chelsea.png");
+        png[16..24].copy_from_slice(&[0, 0, 0xEA, 0x60, 0, 0, 0xEA, 0x60]);
+        let err = probe(&png, LIMITS).unwrap_err();
+        assert!(matches!(err, MediaError::OverLimit(_)), "{err}");
+        assert!(err.to_string().contains("60000×60000"), "{err}");
+    }
+
+    #[test]
+    fn unknown_bytes_are_unsupported() {
+        let err = probe(b"\x00\x01definitely not an image", LIMITS).unwrap_err();
+        assert!(matches!(err, MediaError::Unsupported(_)), "{err}");
+        assert!(probe(&[], LIMITS).is_err());
+        assert!(probe(b"BM", LIMITS).is_err());
+        assert!(probe(b"RIFF\x04\0\0\0WEBP", LIMITS).is_err());
+    }
+}
