@@ -8,4 +8,5 @@ mod contracts;
 mod crash;
 mod ingest;
 mod native;
+mod processing;
 mod upload;
