@@ -87,7 +87,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    init_logging(config.log_format);
+    init_logging(config.log_format, config.log_filter.as_deref());
     for name in unknown {
         tracing::warn!(variable = %name, "unknown setting ignored (a typo?)");
     }
@@ -108,9 +108,12 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("MEDIAQ_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,aws_config=warn,aws_smithy_runtime=warn"));
+fn init_logging(format: LogFormat, filter: Option<&str>) {
+    let default = "info,sqlx=warn,aws_config=warn,aws_smithy_runtime=warn";
+    let filter = tracing_subscriber::EnvFilter::try_new(filter.unwrap_or(default)).unwrap_or_else(|e| {
+        eprintln!("mediaq: MEDIAQ_LOG is not a valid filter ({e}); using {default:?}");
+        tracing_subscriber::EnvFilter::new(default)
+    });
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     match format {
         LogFormat::Json => builder.json().init(),

@@ -106,6 +106,8 @@ pub struct Config {
     /// links). Generated and kept in the data dir when not set.
     pub signing_secret: Option<Secret>,
     pub log_format: LogFormat,
+    /// tracing `EnvFilter` directives (`MEDIAQ_LOG`), e.g. `debug,sqlx=warn`.
+    pub log_filter: Option<String>,
     /// Seconds a presigned URL stays valid.
     pub presign_ttl: Duration,
     /// Frames an animated image may have.
@@ -154,6 +156,7 @@ pub const KNOWN_VARIABLES: &[&str] = &[
     "MEDIAQ_WORKER_CONCURRENCY",
     "MEDIAQ_SIGNING_SECRET",
     "MEDIAQ_LOG_FORMAT",
+    "MEDIAQ_LOG",
     "MEDIAQ_PRESIGN_TTL_SECS",
     "MEDIAQ_MAX_FRAMES",
     "MEDIAQ_MAX_VIDEO_SECONDS",
@@ -241,6 +244,7 @@ impl Config {
                 "json" => LogFormat::Json,
                 other => return Err(invalid("MEDIAQ_LOG_FORMAT", other, "expected text or json")),
             },
+            log_filter: r.get("MEDIAQ_LOG").map(str::to_owned),
             presign_ttl: Duration::from_secs(r.positive("MEDIAQ_PRESIGN_TTL_SECS", 3600)?),
             max_frames: u32::try_from(r.positive("MEDIAQ_MAX_FRAMES", 10_000)?)
                 .map_err(|_| invalid("MEDIAQ_MAX_FRAMES", "", "must fit in 32 bits"))?,

@@ -112,3 +112,23 @@ both_stacks!(health_and_readiness_answer, |stack: Stack| async move {
         assert_eq!(body["checks"][part]["ok"], true, "{body}");
     }
 });
+
+both_stacks!(width_resizes_the_stored_image_and_keeps_the_source_checksum, |stack: Stack| async move {
+    let key = stack.key("alice");
+    let original = std::fs::read(corpus("mate_Aqua.jpg")).unwrap();
+    let (status, body) = stack.chevereto_upload(&key, &corpus("mate_Aqua.jpg"), &[("width", "800")]).await;
+    assert_eq!(status, 200, "{body}");
+    let image = &body["image"];
+    assert_eq!((image["width"].as_u64(), image["height"].as_u64()), (Some(800), Some(500)));
+    assert_eq!(image["source_checksum"].as_str().unwrap(), hex::encode(Md5::digest(&original)));
+    let (_, _, served) = stack.fetch(image["url"].as_str().unwrap()).await;
+    assert_eq!(image["checksum"].as_str().unwrap(), hex::encode(Md5::digest(&served)));
+    let decoded = image::load_from_memory(&served).unwrap();
+    assert_eq!((decoded.width(), decoded.height()), (800, 500));
+    check_variant(&stack, image, "medium", 500, 313, "image/jpeg").await;
+    // Wider than the image: never upscaled. Nonsense: a clear 400.
+    let (_, body) = stack.chevereto_upload(&key, &corpus("skimage_chelsea.png"), &[("width", "4000")]).await;
+    assert_eq!(body["image"]["width"], 451);
+    let (status, body) = stack.chevereto_upload(&key, &corpus("skimage_chelsea.png"), &[("width", "wide")]).await;
+    assert_eq!(status, 400, "{body}");
+});

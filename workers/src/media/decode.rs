@@ -4,11 +4,12 @@
 //! scaling ("shrink on load"): the decoder is asked for the smallest 1/8
 //! multiple that still covers every output, so a 5120×2880 photo for a
 //! 500 px medium is decoded at 640×360. That is where most of the speed
-//! comes from: decoding is ~85–90 % of a thumbnailer's time. JPEGs that
-//! libjpeg-turbo refuses (CMYK, 12-bit, …) are retried with the pure-Rust
-//! decoder. PNG goes through the `png` crate straight to 8 bits per
-//! channel; GIF, WebP and BMP through the `image` crate. Every decoder gets
-//! allocation limits derived from the probed (already limit-checked) size.
+//! comes from: decoding is ~85–90 % of a thumbnailer's time. CMYK and
+//! YCCK JPEGs, which libjpeg-turbo cannot turn into RGB, go to the
+//! pure-Rust decoder instead. PNG goes through the `png` crate straight to
+//! 8 bits per channel, GIF through the `gif` crate, WebP and BMP through
+//! `image`. Every decoder gets allocation limits derived from the probed
+//! (already limit-checked) size.
 
 use std::io::Cursor;
 
@@ -83,7 +84,7 @@ pub fn decode(bytes: &[u8], probe: &Probe, need: Need) -> Result<Pixels, MediaEr
             other => other,
         },
         Format::Png => png(bytes, probe),
-        Format::Gif => with_image(bytes, ImageFormat::Gif, probe),
+        Format::Gif => super::gif::first_frame(bytes, probe),
         Format::Webp => with_image(bytes, ImageFormat::WebP, probe),
         Format::Bmp => with_image(bytes, ImageFormat::Bmp, probe),
     }?;
@@ -234,6 +235,22 @@ mod tests {
         assert_eq!((p.width, p.height, p.layout), (480, 300, Layout::Rgba));
         let p = decode_file("derived_TwoWings.webp", THUMB);
         assert_eq!((p.width, p.height, p.layout), (2560, 1600, Layout::Rgb));
+    }
+
+    #[test]
+    fn cmyk_jpegs_fall_back_to_the_rust_decoder() {
+        let cmyk = turbojpeg::Image {
+            pixels: &[0u8, 255, 255, 0].repeat(64)[..],
+            width: 8,
+            pitch: 32,
+            height: 8,
+            format: PixelFormat::CMYK,
+        };
+        let mut c = turbojpeg::Compressor::new().unwrap();
+        c.set_subsamp(turbojpeg::Subsamp::None).unwrap();
+        let bytes = c.compress_to_vec(cmyk).unwrap();
+        let p = decode(&bytes, &probe(&bytes, LIMITS).unwrap(), THUMB).unwrap();
+        assert_eq!((p.width, p.height, p.layout), (8, 8, Layout::Rgb));
     }
 
     #[test]

@@ -7,12 +7,13 @@
 //!
 //! Sizes are as seen: EXIF orientation is applied to every derivative and
 //! to a resized original, and the reported width and height are upright.
-//! Opaque outputs are JPEG; outputs with transparency are PNG.
+//! Opaque outputs are JPEG; outputs with transparency are PNG; both carry
+//! the upload's colour profile unless it is sRGB.
 
 use super::decode::{self, Need, Pixels};
 use super::probe::{self, Format, Limits, Probe};
 use super::resize::{self, Fit, Orientation};
-use super::{MediaError, Rendered, encode, exif, strip};
+use super::{MediaError, Rendered, encode, exif, icc, strip};
 
 pub const THUMB_SIZE: u32 = 160;
 pub const MEDIUM_WIDTH: u32 = 500;
@@ -99,6 +100,8 @@ impl Plan {
 pub fn process(bytes: &[u8], opts: &ImageOptions) -> Result<ImageOutput, MediaError> {
     let probe = probe::probe(bytes, Limits { max_pixels: opts.max_pixels, max_frames: opts.max_frames })?;
     let exif = exif::read(bytes, probe.format, !opts.strip_exif);
+    let icc = icc::profile(bytes, probe.format);
+    let icc = icc.as_deref();
     let o = exif.orientation;
     let upright = o.apply_to_size((probe.width, probe.height));
     let plan = Plan::new(upright, opts.resize_width, probe.is_animated());
@@ -111,11 +114,14 @@ pub fn process(bytes: &[u8], opts: &ImageOptions) -> Result<ImageOutput, MediaEr
         let (rw, rh) = o.apply_to_size((w, h));
         Ok(resize::orient(resize::resize(&pixels, rw, rh, fit, transparent)?, o))
     };
-    let derivative = |p: Pixels| if transparent { encode::png(&p) } else { encode::jpeg(&p, JPEG_QUALITY) };
+    let derivative = |p: Pixels| if transparent { encode::png(&p, icc) } else { encode::jpeg(&p, JPEG_QUALITY, icc) };
     let thumb = derivative(render((plan.thumb, plan.thumb), Fit::Cover)?)?;
     let medium = plan.medium.map(|size| render(size, Fit::Stretch).and_then(derivative)).transpose()?;
-    let replacement = match plan.resized {
-        Some(size) => Some(stored(&render(size, Fit::Stretch)?, &probe, transparent)?),
+    let resized = plan.resized.map(|size| render(size, Fit::Stretch)).transpose()?;
+    // The full decode is no longer needed: free it before encoding.
+    drop(pixels);
+    let replacement = match resized {
+        Some(p) => Some(stored(&p, &probe, transparent, icc)?),
         None if opts.strip_exif => stripped(bytes, &probe, o)?,
         None => None,
     };
@@ -135,8 +141,8 @@ pub fn process(bytes: &[u8], opts: &ImageOptions) -> Result<ImageOutput, MediaEr
 
 /// A resized original: PNG where there is transparency or the upload was
 /// lossless (PNG, GIF, BMP, lossless WebP), JPEG otherwise.
-fn stored(p: &Pixels, probe: &Probe, transparent: bool) -> Result<Rendered, MediaError> {
-    if transparent || probe.lossless { encode::png(p) } else { encode::jpeg(p, STORED_JPEG_QUALITY) }
+fn stored(p: &Pixels, probe: &Probe, transparent: bool, icc: Option<&[u8]>) -> Result<Rendered, MediaError> {
+    if transparent || probe.lossless { encode::png(p, icc) } else { encode::jpeg(p, STORED_JPEG_QUALITY, icc) }
 }
 
 fn stripped(bytes: &[u8], probe: &Probe, o: Orientation) -> Result<Option<Rendered>, MediaError> {
@@ -184,7 +190,10 @@ mod tests {
     #[test]
     fn a_photo_gets_a_square_jpeg_thumb_and_a_500px_medium() {
         let out = process(&corpus("mate_Aqua.jpg"), &opts()).unwrap();
-        assert_eq!((out.width, out.height, out.mime, out.frames, out.is_animated), (2560, 1600, "image/jpeg", 1, false));
+        assert_eq!(
+            (out.width, out.height, out.mime, out.frames, out.is_animated),
+            (2560, 1600, "image/jpeg", 1, false)
+        );
         assert_eq!((out.thumb.mime, out.thumb.width, out.thumb.height), ("image/jpeg", 160, 160));
         decoded(&out.thumb);
         let medium = out.medium.unwrap();
@@ -257,10 +266,21 @@ mod tests {
         assert_eq!((out.width, out.height, out.mime, out.thumb.width), (300, 200, "image/bmp", 160));
     }
 
+    #[test]
+    fn a_wide_gamut_profile_travels_to_the_derivatives() {
+        let rocket = corpus("skimage_rocket.jpg");
+        let adobe_rgb = icc::profile(&rocket, Format::Jpeg).unwrap();
+        let out = process(&rocket, &opts()).unwrap();
+        assert_eq!(icc::profile(&out.thumb.bytes, Format::Jpeg).as_ref(), Some(&adobe_rgb));
+        assert_eq!(icc::profile(&out.medium.unwrap().bytes, Format::Jpeg), Some(adobe_rgb.clone()));
+        let png = encode::png(&quadrant(8, 8), Some(&adobe_rgb)).unwrap();
+        assert_eq!(icc::profile(&png.bytes, Format::Png), Some(adobe_rgb));
+    }
+
     /// A 1200×800 JPEG stored on its side: EXIF 6 turns it 90° clockwise,
     /// so its red top-left quadrant is seen at the top right.
     fn sideways_jpeg(gps: bool) -> Vec<u8> {
-        let jpeg = encode::jpeg(&quadrant(1200, 800), 90).unwrap().bytes;
+        let jpeg = encode::jpeg(&quadrant(1200, 800), 90, None).unwrap().bytes;
         let with_exif = jpeg_with_exif(&test_exif(6, gps));
         // Swap the small fixture's image data for the large one, keeping the APP1.
         let app1_end = 4 + usize::from(u16::from_be_bytes([with_exif[4], with_exif[5]]));
@@ -329,5 +349,34 @@ mod tests {
         junk_jpeg.truncate(600);
         junk_jpeg.extend(std::iter::repeat_n(0x5A, 4000));
         assert!(process(&junk_jpeg, &opts()).is_err());
+    }
+
+    /// Corpus files with bytes overwritten, bits flipped or cut short: each
+    /// either processes or fails with an error, never a panic.
+    #[test]
+    fn mutated_files_never_panic() {
+        let inputs: Vec<Vec<u8>> =
+            ["skimage_rocket.jpg", "skimage_chelsea.png", "derived_TwoWings.webp", "skimage_camera.png"]
+                .into_iter()
+                .map(corpus)
+                .collect();
+        let o = ImageOptions { resize_width: Some(300), strip_exif: true, ..opts() };
+        let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for i in 0..200 {
+            let mut b = inputs[i % inputs.len()].clone();
+            let len = b.len() as u64;
+            match next() % 3 {
+                0 => (0..1 + next() % 8).for_each(|_| b[(next() % len.min(2000)) as usize] = next() as u8),
+                1 => (0..1 + next() % 20).for_each(|_| b[(next() % len) as usize] ^= 1 << (next() % 8)),
+                _ => b.truncate((next() % len) as usize),
+            }
+            let _ = std::panic::catch_unwind(|| process(&b, &o)).unwrap_or_else(|_| panic!("mutation {i} panicked"));
+        }
     }
 }

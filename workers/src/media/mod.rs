@@ -3,7 +3,7 @@
 //!
 //! `image::process` is the entry point for still and animated images; the
 //! other modules are its steps: `probe` (headers only, limits), `exif`
-//! (metadata and orientation), `decode` (shrink-on-load), `resize`,
+//! (metadata and orientation), `icc` (colour profiles), `decode` (shrink-on-load), `resize`,
 //! `encode` and `strip` (lossless metadata removal), over `container`
 //! (JPEG/PNG/RIFF structure walkers).
 
@@ -11,7 +11,8 @@ mod container;
 mod decode;
 mod encode;
 mod exif;
-mod gif_probe;
+mod gif;
+mod icc;
 pub mod image;
 pub mod video;
 pub mod probe;

@@ -80,7 +80,7 @@ pub fn probe(bytes: &[u8], limits: Limits) -> Result<Probe, MediaError> {
     let probe = match format {
         Format::Jpeg => jpeg(bytes)?,
         Format::Png => png(bytes, limits)?,
-        Format::Gif => super::gif_probe::gif(bytes, limits)?,
+        Format::Gif => super::gif::gif(bytes, limits)?,
         Format::Webp => webp(bytes, limits)?,
         Format::Bmp => bmp(bytes)?,
     };
@@ -147,7 +147,8 @@ fn png(bytes: &[u8], limits: Limits) -> Result<Probe, MediaError> {
     };
     let width = u32::from_be_bytes([ihdr[0], ihdr[1], ihdr[2], ihdr[3]]);
     let height = u32::from_be_bytes([ihdr[4], ihdr[5], ihdr[6], ihdr[7]]);
-    let mut probe = Probe { format: Format::Png, width, height, frames: 1, alpha: matches!(ihdr[9], 4 | 6), lossless: true };
+    let mut probe =
+        Probe { format: Format::Png, width, height, frames: 1, alpha: matches!(ihdr[9], 4 | 6), lossless: true };
     // Only the first dimensions are needed to refuse a bomb: check before walking on.
     check(&probe, limits)?;
     for chunk in chunks {
@@ -183,7 +184,14 @@ fn webp(bytes: &[u8], limits: Limits) -> Result<Probe, MediaError> {
                 let flags = *d.first().ok_or_else(|| bad("VP8X"))?;
                 let w = u24(d, 4).ok_or_else(|| bad("VP8X"))? + 1;
                 let h = u24(d, 7).ok_or_else(|| bad("VP8X"))? + 1;
-                let p = Probe { format: Format::Webp, width: w, height: h, frames: 1, alpha: flags & 0x10 != 0, lossless: false };
+                let p = Probe {
+                    format: Format::Webp,
+                    width: w,
+                    height: h,
+                    frames: 1,
+                    alpha: flags & 0x10 != 0,
+                    lossless: false,
+                };
                 check(&p, limits)?;
                 probe = Some(p);
             }
@@ -285,6 +293,24 @@ mod tests {
         let err = probe(&png, LIMITS).unwrap_err();
         assert!(matches!(err, MediaError::OverLimit(_)), "{err}");
         assert!(err.to_string().contains("60000×60000"), "{err}");
+    }
+
+    #[test]
+    fn animated_webp_and_apng_frames_are_counted() {
+        use crate::media::testutil::{animated_webp, apng};
+        let colors = [[200, 10, 10], [10, 200, 10], [10, 10, 200]];
+        for (bytes, format) in [(animated_webp(40, 30, &colors), Format::Webp), (apng(40, 30, &colors), Format::Png)] {
+            let p = probe(&bytes, LIMITS).unwrap();
+            assert_eq!((p.format, p.width, p.height, p.frames), (format, 40, 30, 3));
+            let err = probe(&bytes, Limits { max_frames: 2, ..LIMITS }).unwrap_err();
+            assert!(matches!(err, MediaError::OverLimit(_)), "{format:?}: {err}");
+            // The first frame is what gets decoded for the still thumb.
+            let first =
+                crate::media::decode::decode(&bytes, &p, crate::media::decode::Need { width: 1, height: 1 }).unwrap();
+            // (image-webp's frame compositing may round by one.)
+            let close = first.data[..3].iter().zip([200u8, 10, 10]).all(|(a, b)| a.abs_diff(b) <= 1);
+            assert!(close, "{format:?}: {:?}", &first.data[..3]);
+        }
     }
 
     #[test]

@@ -161,7 +161,7 @@ mod tests {
 
     #[test]
     fn jpeg_without_metadata_is_left_alone_and_upright_exif_goes_entirely() {
-        let plain = crate::media::encode::jpeg(&quadrant(64, 48), 85).unwrap().bytes;
+        let plain = crate::media::encode::jpeg(&quadrant(64, 48), 85, None).unwrap().bytes;
         assert_eq!(strip(&plain, Format::Jpeg, Orientation::UPRIGHT).unwrap(), None);
         let out = strip(&corpus("mate_Storm.jpg"), Format::Jpeg, Orientation::UPRIGHT).unwrap().unwrap();
         assert_eq!(raw_exif(&out, Format::Jpeg), None);

@@ -128,19 +128,13 @@ impl Facts {
         })
     }
 
-    /// Refuses what exceeds the limits, naming the limit.
+    /// Refuses what exceeds the limits, naming the limit. A size the headers
+    /// leave out (MPEG-4 Part 2 in MP4 keeps it in the bitstream) is checked
+    /// on the decoded frame instead, with FFmpeg's own guard in force until
+    /// then.
     pub fn check(&self, opts: &VideoOptions) -> Result<(), MediaError> {
-        let (w, h) = (self.width, self.height);
-        if w == 0 || h == 0 {
-            return Err(MediaError::Corrupt("the video stream does not state its frame size".into()));
-        }
-        let (dw, dh) = display_size(w, h, self.sample_aspect);
-        let pixels = (u64::from(w) * u64::from(h)).max(u64::from(dw) * u64::from(dh));
-        if pixels > opts.max_pixels {
-            return Err(MediaError::OverLimit(format!(
-                "the video is {w}×{h} ({pixels} pixels), more than the pixel limit of {}",
-                opts.max_pixels
-            )));
+        if self.width > 0 && self.height > 0 {
+            check_size(self.width, self.height, self.sample_aspect, opts.max_pixels)?;
         }
         if self.duration_ms > opts.max_duration_ms {
             return Err(MediaError::OverLimit(format!(
@@ -151,6 +145,19 @@ impl Facts {
         }
         Ok(())
     }
+}
+
+/// Refuses a frame of `width`×`height` whose coded or display size exceeds
+/// `max_pixels`.
+pub(super) fn check_size(width: u32, height: u32, sar: Rational, max_pixels: u64) -> Result<(), MediaError> {
+    let (dw, dh) = display_size(width, height, sar);
+    let pixels = (u64::from(width) * u64::from(height)).max(u64::from(dw) * u64::from(dh));
+    if pixels > max_pixels {
+        return Err(MediaError::OverLimit(format!(
+            "the video is {width}×{height} ({pixels} pixels), more than the pixel limit of {max_pixels}"
+        )));
+    }
+    Ok(())
 }
 
 fn video_stream(input: &Input) -> Result<Stream<'_>, MediaError> {
@@ -215,21 +222,31 @@ pub(super) fn quarter_turns_of(matrix: &[u8]) -> u8 {
 
 fn mime(input: &Input, path: &Path) -> Result<&'static str, MediaError> {
     let demuxer = input.format().name().to_owned();
-    if demuxer.starts_with("mov") {
-        // The ftyp brand tells MP4 from QuickTime; files without one are
-        // old QuickTime.
-        return Ok(match input.metadata().get("major_brand").map(str::trim) {
-            None | Some("qt") => "video/quicktime",
-            Some(b) if b.starts_with("3g2") => "video/3gpp2",
-            Some(b) if b.starts_with("3g") => "video/3gpp",
-            Some(_) => "video/mp4",
-        });
+    if !demuxer.starts_with("mov") && !demuxer.starts_with("matroska") {
+        return Err(MediaError::Unsupported(format!("the {demuxer} container is not supported")));
     }
+    // Read from the file, not FFmpeg's metadata: a brand is four arbitrary
+    // bytes, not always text.
+    let head = head(path).map_err(|e| MediaError::Corrupt(format!("the video could not be read: {e}")))?;
     if demuxer.starts_with("matroska") {
-        let head = head(path).map_err(|e| MediaError::Corrupt(format!("the video could not be read: {e}")))?;
         return Ok(if ebml_doctype(&head) == Some(b"webm".as_slice()) { "video/webm" } else { "video/x-matroska" });
     }
-    Err(MediaError::Unsupported(format!("the {demuxer} container is not supported")))
+    // The ftyp brand tells MP4 from QuickTime; files without one are old
+    // QuickTime.
+    Ok(match ftyp_brand(&head) {
+        None | Some(b"qt  ") => "video/quicktime",
+        Some([b'3', b'g', b'2', _]) => "video/3gpp2",
+        Some([b'3', b'g', _, _]) => "video/3gpp",
+        Some(_) => "video/mp4",
+    })
+}
+
+/// The major brand of an ISO/QuickTime file whose first box is `ftyp`.
+pub(super) fn ftyp_brand(head: &[u8]) -> Option<&[u8; 4]> {
+    if head.get(4..8)? != b"ftyp" {
+        return None;
+    }
+    head.get(8..12)?.try_into().ok()
 }
 
 /// The DocType of an EBML header ("webm" or "matroska"): element 0x4282,
@@ -274,6 +291,14 @@ mod tests {
         assert_eq!(display_size(640, 360, Rational::new(0, 1)), (640, 360), "unset");
         assert_eq!(display_size(640, 360, Rational::new(1000, 1)), (640, 360), "absurd");
         assert_eq!(display_size(1, 360, Rational::new(1, 3)), (1, 360), "never zero");
+    }
+
+    #[test]
+    fn ftyp_brand_tells_mp4_from_quicktime() {
+        assert_eq!(ftyp_brand(b"\0\0\0\x14ftypqt  \0\0\0\0"), Some(b"qt  "));
+        assert_eq!(ftyp_brand(b"\0\0\0\x20ftypisom"), Some(b"isom"));
+        assert_eq!(ftyp_brand(b"\0\0\0\x08wide\0\0\0\x08mdat"), None, "old QuickTime");
+        assert_eq!(ftyp_brand(b"\0\0\0\x20ftyp"), None, "cut short");
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use ::image::ExtendedColorType;
 use ::image::codecs::jpeg::JpegEncoder;
 use ffmpeg::format::Pixel;
-use ffmpeg::{filter, frame};
+use ffmpeg::{Rational, filter, frame};
 use ffmpeg_next as ffmpeg;
 
 use super::probe::{Facts, display_size};
@@ -30,9 +30,7 @@ pub(super) fn still(frame: &frame::Video, facts: &Facts) -> Result<Rendered, Med
 /// pick up the frame's colour matrix and range as the ffmpeg CLI does.
 fn to_rgb(frame: &frame::Video, facts: &Facts) -> Result<frame::Video, ffmpeg::Error> {
     let format = frame.format().descriptor().ok_or(ffmpeg::Error::InvalidData)?.name();
-    let own = frame.aspect_ratio();
-    let sar = if own.numerator() > 0 && own.denominator() > 0 { own } else { facts.sample_aspect };
-    let (w, h) = display_size(frame.width(), frame.height(), sar);
+    let (w, h) = display_size(frame.width(), frame.height(), sample_aspect(frame, facts));
     let turn = match facts.quarter_turns {
         1 => "transpose=clock,",
         2 => "hflip,vflip,",
@@ -54,6 +52,12 @@ fn to_rgb(frame: &frame::Video, facts: &Facts) -> Result<frame::Video, ffmpeg::E
     let mut rgb = frame::Video::empty();
     graph.get("out").ok_or(ffmpeg::Error::FilterNotFound)?.sink().frame(&mut rgb)?;
     Ok(rgb)
+}
+
+/// The frame's pixel aspect ratio, else the one the headers state.
+pub(super) fn sample_aspect(frame: &frame::Video, facts: &Facts) -> Rational {
+    let own = frame.aspect_ratio();
+    if own.numerator() > 0 && own.denominator() > 0 { own } else { facts.sample_aspect }
 }
 
 /// The RGB rows without FFmpeg's line padding.

@@ -1,9 +1,12 @@
-//! GIF probing: the logical screen from the header, then a walk over the
+//! GIF: probing — the logical screen from the header, then a walk over the
 //! block structure that hops from sub-block length to sub-block length
 //! without running the LZW decoder, counting frames and stopping one past
-//! the frame limit.
+//! the frame limit — and decoding the first frame for the still thumb.
+
+use std::io::Cursor;
 
 use super::MediaError;
+use super::decode::{Layout, Pixels};
 use super::probe::{Format, Limits, Probe, check, check_pixels, frames_over};
 
 struct Walker<'a> {
@@ -118,6 +121,32 @@ pub fn gif(bytes: &[u8], limits: Limits) -> Result<Probe, MediaError> {
     Ok(probe)
 }
 
+/// The first frame as RGBA, placed at its offset on a transparent canvas
+/// of the logical screen's size (the part outside the screen is cut, as
+/// browsers do). The `gif` crate is used directly: through `image` its
+/// fixed 50 MB frame limit would refuse large but valid GIFs.
+pub fn first_frame(bytes: &[u8], probe: &Probe) -> Result<Pixels, MediaError> {
+    let failed = |e: gif::DecodingError| MediaError::Corrupt(format!("GIF: {e}"));
+    let (width, height) = (probe.width as usize, probe.height as usize);
+    let mut options = gif::DecodeOptions::new();
+    options.set_color_output(gif::ColorOutput::RGBA);
+    // A first frame larger than the (limit-checked) screen is refused.
+    let limit = std::num::NonZeroU64::new(probe.pixels().saturating_mul(4))
+        .map_or(gif::MemoryLimit::Unlimited, gif::MemoryLimit::Bytes);
+    options.set_memory_limit(limit);
+    let mut decoder = options.read_info(Cursor::new(bytes)).map_err(failed)?;
+    let frame = decoder.read_next_frame().map_err(failed)?;
+    let frame = frame.ok_or_else(|| MediaError::Corrupt("the GIF holds no frame".into()))?;
+    let mut data = vec![0; width * height * 4];
+    let (left, top, fw) = (usize::from(frame.left), usize::from(frame.top), usize::from(frame.width));
+    let copy = fw.min(width.saturating_sub(left));
+    for (row, line) in frame.buffer.chunks_exact(fw * 4).enumerate().take(height.saturating_sub(top)) {
+        let at = ((top + row) * width + left) * 4;
+        data[at..at + copy * 4].copy_from_slice(&line[..copy * 4]);
+    }
+    Ok(Pixels { width: probe.width, height: probe.height, layout: Layout::Rgba, data })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,6 +178,39 @@ mod tests {
         assert_eq!(gif(&g[..g.len() - 5], LIMITS).unwrap().frames, 2);
         assert!(gif(&g[..30], LIMITS).is_err());
         assert!(gif(&g[..9], LIMITS).is_err());
+    }
+
+    fn encode(width: u16, height: u16, frame: &gif::Frame<'_>) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut e = gif::Encoder::new(&mut out, width, height, &[0, 0, 0, 255, 0, 0]).unwrap();
+        e.write_frame(frame).unwrap();
+        drop(e);
+        out
+    }
+
+    #[test]
+    fn the_first_frame_lands_at_its_offset_on_a_transparent_canvas() {
+        let frame =
+            gif::Frame { left: 2, top: 1, width: 2, height: 2, buffer: vec![1; 4].into(), ..Default::default() };
+        let bytes = encode(6, 4, &frame);
+        let p = first_frame(&bytes, &gif(&bytes, LIMITS).unwrap()).unwrap();
+        let px = |x: usize, y: usize| &p.data[(y * 6 + x) * 4..][..4];
+        assert_eq!((px(2, 1), px(3, 2)), (&[255, 0, 0, 255][..], &[255, 0, 0, 255][..]));
+        assert_eq!((px(0, 0), px(4, 1)), (&[0, 0, 0, 0][..], &[0, 0, 0, 0][..]));
+    }
+
+    #[test]
+    fn a_gif_over_50_megabytes_decoded_still_decodes() {
+        let (w, h) = (4000u16, 3300u16);
+        let frame = gif::Frame {
+            width: w,
+            height: h,
+            buffer: vec![1; usize::from(w) * usize::from(h)].into(),
+            ..Default::default()
+        };
+        let bytes = encode(w, h, &frame);
+        let p = first_frame(&bytes, &gif(&bytes, Limits { max_pixels: 100_000_000, max_frames: 10 }).unwrap()).unwrap();
+        assert_eq!((p.width, p.height, &p.data[..4]), (4000, 3300, &[255, 0, 0, 255][..]));
     }
 
     #[test]
