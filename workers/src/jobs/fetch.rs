@@ -10,7 +10,6 @@ use futures::StreamExt;
 use mediaq_shared::domain::{MediaStatus, sniff};
 use mediaq_shared::fetch::{FetchError, FetchPolicy, fetch};
 use mediaq_shared::queue::{FetchRemote, Job};
-use mediaq_shared::repo::RepoError;
 use mediaq_shared::storage::{BodyStream, ObjectKey, is_over_limit, put_hashed, read_head};
 
 use crate::env::Env;
@@ -20,14 +19,7 @@ const SNIFF_LEN: usize = 512;
 
 #[tracing::instrument(skip_all, fields(media = %job.media_id))]
 pub async fn run(job: &FetchRemote, env: &Env) -> Result<(), JobError> {
-    let mut media = match env.repo.media(&job.media_id).await {
-        Ok(m) => m,
-        Err(RepoError::NotFound) => return Ok(()),
-        Err(e) => return Err(e.into()),
-    };
-    if media.status.is_settled() {
-        return Ok(());
-    }
+    let Some(mut media) = super::unsettled(env, &job.media_id).await? else { return Ok(()) };
     if !media.original_key.is_empty() {
         // Fetched before a crash: only the hand-over is left.
         return enqueue_processing(env, &media.id, media.kind).await;

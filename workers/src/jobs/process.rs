@@ -25,15 +25,7 @@ use crate::media::Rendered;
 
 #[tracing::instrument(skip_all, fields(media = %job.media_id))]
 pub async fn run(job: &ProcessMedia, env: &Env) -> Result<(), JobError> {
-    let mut media = match env.repo.media(&job.media_id).await {
-        Ok(m) => m,
-        // Deleted before we got to it: nothing left to do.
-        Err(RepoError::NotFound) => return Ok(()),
-        Err(e) => return Err(e.into()),
-    };
-    if media.status.is_settled() {
-        return Ok(());
-    }
+    let Some(mut media) = super::unsettled(env, &job.media_id).await? else { return Ok(()) };
     if media.status != MediaStatus::Processing {
         media.status = MediaStatus::Processing;
         env.repo.update_media(&media).await?;
