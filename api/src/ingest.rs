@@ -35,6 +35,8 @@ pub struct UploadMeta {
     pub is_public: bool,
     pub resize_width: Option<u32>,
     pub expires_at: Option<DateTime<Utc>>,
+    /// Date the media by its EXIF date taken (admins only).
+    pub use_file_date: bool,
 }
 
 /// A stored, recorded and enqueued upload.
@@ -113,6 +115,7 @@ fn new_media(id: MediaId, owner: &User, meta: UploadMeta, extension: &str) -> Me
         updated_at: at,
         expires_at: meta.expires_at,
         source_url: None,
+        use_file_date: meta.use_file_date,
     }
 }
 

@@ -50,6 +50,7 @@ CREATE TABLE media (
     delete_secret_hash TEXT,
     source_url         TEXT,
     public_token       TEXT UNIQUE,
+    use_file_date      BOOLEAN NOT NULL DEFAULT FALSE,
     views              BIGINT NOT NULL DEFAULT 0,
     created_at         TIMESTAMPTZ NOT NULL,
     updated_at         TIMESTAMPTZ NOT NULL,

@@ -220,6 +220,9 @@ pub struct Media {
     pub source_url: Option<String>,
     /// Token of the public download link, while the media is public.
     pub public_token: Option<String>,
+    /// Date the media by its EXIF date taken, once known (Chevereto
+    /// `use_file_date`, admins only).
+    pub use_file_date: bool,
     pub views: u64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

@@ -61,6 +61,7 @@ fn sample_media(owner: mediaq_shared::domain::UserId, at: chrono::DateTime<chron
         expires_at: Some(at + TimeDelta::days(3)),
         source_url: None,
         public_token: None,
+        use_file_date: true,
     }
 }
 
@@ -99,6 +100,13 @@ async fn repo_contract(repo: DynRepo) {
     assert_eq!((back.status, back.width, back.height, back.duration_ms), (MediaStatus::Ready, Some(4000), Some(3000), Some(12_345)));
     assert_eq!(back.exif, done.exif);
     assert!(back.updated_at >= first.updated_at);
+    let mut redated = back.clone();
+    redated.created_at = now() - TimeDelta::days(400);
+    repo.update_media(&redated).await.unwrap();
+    assert_eq!(repo.media(&first.id).await.unwrap().created_at, redated.created_at, "use_file_date moves the date");
+    repo.add_view(&first.id).await.unwrap();
+    repo.add_view(&first.id).await.unwrap();
+    assert_eq!(repo.media(&first.id).await.unwrap().views, 2);
     let ghost = sample_media(bob.id, now());
     assert!(matches!(repo.update_media(&ghost).await, Err(RepoError::NotFound)));
 

@@ -116,6 +116,8 @@ both_stacks!(serving_headers_pages_and_the_delete_url, |stack: Stack| async move
         assert!(html.contains("Storm &lt;b&gt;&amp;&lt;/b&gt;") && !html.contains("<b>&</b>"), "{html}");
         assert!(html.contains(r#"property="og:image""#));
     }
+    let file: Value = stack.http.get(stack.url(&format!("/api/v1/files/{}", image["id_encoded"].as_str().unwrap()))).bearer_auth(&key).send().await.unwrap().json().await.unwrap();
+    assert_eq!(file["views"], 2, "each viewer page load counts a view");
     // The delete URL: a GET only asks; a POST deletes.
     let delete_url = image["delete_url"].as_str().unwrap();
     assert!(delete_url.starts_with(image["url_viewer"].as_str().unwrap()));

@@ -94,6 +94,9 @@ both_stacks!(refused_uploads_say_why_and_store_nothing, |stack: Stack| async mov
     let (status, body) = stack.chevereto_upload(&key, &corpus("skimage_camera.png"), &[("expiration", "soon")]).await;
     assert_eq!(status, 400, "{body}");
     assert!(body["error"]["message"].as_str().unwrap().contains("expiration"), "{body}");
+    // use_file_date is for administrators.
+    let (status, body) = stack.chevereto_upload(&key, &corpus("skimage_camera.png"), &[("use_file_date", "1")]).await;
+    assert_eq!(status, 403, "{body}");
     // None of it left an object behind.
     if stack.kind == mediaq_tests::Kind::Embedded {
         let objects = stack.data_dir.path().join("objects/media");

@@ -31,6 +31,7 @@ pub fn file(base: &str, media: &Media, variants: &[Variant]) -> Value {
         "durationMs": media.duration_ms,
         "isAnimated": media.is_animated,
         "isPublic": media.is_public,
+        "views": media.views,
         "url": media.is_public.then(|| urls.original()),
         "publicUrl": media.public_token.as_ref().filter(|_| media.is_public).map(|t| format!("{base}/api/v1/public/files/{}/download?token={t}", media.id)),
         "viewerUrl": media.is_public.then(|| urls.viewer()),

@@ -113,6 +113,7 @@ impl Form {
             is_public: true,
             resize_width: self.width.as_deref().map(params::width).transpose()?,
             expires_at: self.expiration.as_deref().map(|v| params::expiration(v, now)).transpose()?,
+            use_file_date: self.use_file_date.as_deref().map(|v| params::flag("use_file_date", v)).transpose()?.unwrap_or(false),
         })
     }
 }
@@ -158,9 +159,8 @@ async fn handle(state: &AppState, request: Request, form: &mut Form) -> Result<R
 
     let key = header_key.or_else(|| form.key.clone()).ok_or(ApiError::MissingKey)?;
     let caller = authenticate(state, &key).await?;
-    if form.use_file_date.as_deref().map(|v| params::flag("use_file_date", v)).transpose()? == Some(true)
-        && caller.user.role != Role::Admin
-    {
+    let use_file_date = form.use_file_date.as_deref().map(|v| params::flag("use_file_date", v)).transpose()? == Some(true);
+    if use_file_date && caller.user.role != Role::Admin {
         return Err(ApiError::Forbidden("use_file_date is for administrators only".into()));
     }
     let idem = idempotency::key_from(&headers)?;

@@ -41,6 +41,9 @@ pub async fn viewer(State(state): State<AppState>, Path(slug_id): Path<String>) 
         Ok(m) => m,
         Err(r) => return r,
     };
+    if let Err(e) = state.repo.add_view(&media.id).await {
+        tracing::warn!(error = %e, "view not counted");
+    }
     let variants = state.repo.variants(&media.id).await.unwrap_or_default();
     let urls = MediaUrls::new(&state.config.public_url, &media);
     let title = media.title.clone().unwrap_or_else(|| media.original_filename.clone());

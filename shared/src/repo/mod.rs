@@ -89,7 +89,8 @@ pub trait Repo: Send + Sync + 'static {
     async fn media(&self, id: &MediaId) -> Result<Media, RepoError>;
 
     /// Writes back every mutable fact of `media` (status, error, facts,
-    /// metadata) and bumps `updated_at`.
+    /// metadata, and `created_at`, which `use_file_date` may move to the
+    /// date taken) and bumps `updated_at`.
     async fn update_media(&self, media: &Media) -> Result<(), RepoError>;
 
     /// The owner's media, newest first.
@@ -110,6 +111,9 @@ pub trait Repo: Send + Sync + 'static {
 
     /// Removes the media row and its variants (after its objects are gone).
     async fn delete_media(&self, id: &MediaId) -> Result<(), RepoError>;
+
+    /// Counts one view of the media's page.
+    async fn add_view(&self, id: &MediaId) -> Result<(), RepoError>;
 
     /// Removes the media's variant rows (after their objects are gone).
     async fn delete_variants(&self, id: &MediaId) -> Result<(), RepoError>;

@@ -13,7 +13,7 @@ pub(crate) const MIGRATIONS_TABLE: &str = "_mediaq_migrations";
 /// Columns of `media`, in the order `media_from_row` and the insert use.
 pub(crate) const MEDIA_COLUMNS: &str = "id, owner_id, status, error, kind, mime, extension, original_filename, title, \
      description, tags, album_id, category_id, nsfw, is_public, size, width, height, duration_ms, is_animated, \
-     original_key, sha256, md5, source_md5, exif, resize_width, views, created_at, updated_at, expires_at, source_url, public_token";
+     original_key, sha256, md5, source_md5, exif, resize_width, views, created_at, updated_at, expires_at, source_url, public_token, use_file_date";
 
 pub(crate) const USER_COLUMNS: &str = "id, username, role, status, created_at";
 
@@ -106,6 +106,7 @@ macro_rules! sql_repo {
                 expires_at: row.try_get("expires_at")?,
                 source_url: row.try_get("source_url")?,
                 public_token: row.try_get("public_token")?,
+                use_file_date: row.try_get("use_file_date")?,
             })
         }
 
@@ -205,7 +206,7 @@ macro_rules! sql_repo {
                 let sql = format!(
                     "INSERT INTO media ({MEDIA_COLUMNS}, delete_secret_hash) VALUES \
                      ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
-                      $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33)"
+                      $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34)"
                 );
                 sqlx::query(sqlx::AssertSqlSafe(sql))
                     .bind(m.id.as_str())
@@ -240,6 +241,7 @@ macro_rules! sql_repo {
                     .bind(m.expires_at)
                     .bind(&m.source_url)
                     .bind(&m.public_token)
+                    .bind(m.use_file_date)
                     .bind(delete_secret_hash)
                     .execute(&self.pool)
                     .await?;
@@ -258,7 +260,7 @@ macro_rules! sql_repo {
                      description = $8, tags = $9, album_id = $10, category_id = $11, nsfw = $12, is_public = $13, \
                      size = $14, width = $15, height = $16, duration_ms = $17, is_animated = $18, original_key = $19, \
                      sha256 = $20, md5 = $21, source_md5 = $22, exif = $23, expires_at = $24, updated_at = $25, \
-                     source_url = $26, public_token = $27, original_filename = $28 WHERE id = $1",
+                     source_url = $26, public_token = $27, original_filename = $28, created_at = $29 WHERE id = $1",
                 )
                 .bind(m.id.as_str())
                 .bind(m.status.as_str())
@@ -288,6 +290,7 @@ macro_rules! sql_repo {
                 .bind(&m.source_url)
                 .bind(&m.public_token)
                 .bind(&m.original_filename)
+                .bind(m.created_at)
                 .execute(&self.pool)
                 .await?;
                 if done.rows_affected() == 0 {
@@ -349,6 +352,11 @@ macro_rules! sql_repo {
                     .execute(&self.pool)
                     .await?;
                 Ok(done.rows_affected() == 1)
+            }
+
+            async fn add_view(&self, id: &MediaId) -> Result<(), RepoError> {
+                sqlx::query("UPDATE media SET views = views + 1 WHERE id = $1").bind(id.as_str()).execute(&self.pool).await?;
+                Ok(())
             }
 
             async fn delete_variants(&self, id: &MediaId) -> Result<(), RepoError> {

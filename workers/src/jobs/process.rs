@@ -80,6 +80,11 @@ async fn process_image(media: &mut Media, env: &Env, key: &ObjectKey) -> Result<
     media.height = Some(out.height);
     media.is_animated = out.is_animated;
     media.exif = out.exif;
+    if media.use_file_date
+        && let Some(taken) = date_taken(media.exif.as_ref())
+    {
+        media.created_at = taken;
+    }
     if let Some(replacement) = out.replacement {
         replace_original(media, env, key, replacement).await?;
     }
@@ -108,6 +113,14 @@ async fn replace_original(media: &mut Media, env: &Env, old: &ObjectKey, r: Rend
         env.storage.delete(old).await?;
     }
     Ok(())
+}
+
+/// EXIF `DateTimeOriginal` ("2019:05:01 12:30:00"), taken as UTC: EXIF
+/// rarely says its zone.
+fn date_taken(exif: Option<&serde_json::Value>) -> Option<chrono::DateTime<chrono::Utc>> {
+    let text = exif?.get("DateTimeOriginal")?.as_str()?;
+    let naive = chrono::NaiveDateTime::parse_from_str(text.trim(), "%Y:%m:%d %H:%M:%S").ok()?;
+    Some(naive.and_utc())
 }
 
 async fn process_video(media: &mut Media, env: &Env, key: &ObjectKey) -> Result<(), JobError> {
@@ -172,4 +185,17 @@ pub async fn fail(id: &mediaq_shared::domain::MediaId, env: &Env, reason: &str) 
     media.error = Some(reason.to_owned());
     env.repo.update_media(&media).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn date_taken_reads_exif_dates_only() {
+        let exif = serde_json::json!({ "DateTimeOriginal": "2019:05:01 12:30:00" });
+        assert_eq!(date_taken(Some(&exif)).map(|d| d.to_rfc3339()), Some("2019-05-01T12:30:00+00:00".into()));
+        assert_eq!(date_taken(Some(&serde_json::json!({ "DateTimeOriginal": "yesterday" }))), None);
+        assert_eq!(date_taken(None), None);
+    }
 }
