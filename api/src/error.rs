@@ -28,7 +28,11 @@ pub enum ApiError {
     #[error("Missing API key: send it as 'Authorization: Bearer KEY', 'X-API-Key: KEY' or the 'key' parameter")]
     MissingKey,
     #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
     Forbidden(String),
+    #[error("{0}")]
+    Conflict(String),
     #[error("URL upload refused: {0}")]
     UrlRefused(String),
     #[error("not found")]
@@ -47,7 +51,8 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::BadRequest(_) | Self::EmptySource | Self::InvalidBase64 | Self::InvalidImage(_) => StatusCode::BAD_REQUEST,
-            Self::InvalidKey | Self::MissingKey => StatusCode::UNAUTHORIZED,
+            Self::InvalidKey | Self::MissingKey | Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Forbidden(_) | Self::UrlRefused(_) => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,

@@ -10,6 +10,7 @@ pub mod error;
 pub mod idempotency;
 pub mod ingest;
 pub mod json;
+pub mod passwords;
 pub mod params;
 pub mod present;
 pub mod routes;
@@ -24,7 +25,7 @@ use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, patch, post, put};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tokio::net::TcpListener;
 use tracing::Instrument;
@@ -35,7 +36,7 @@ use mediaq_shared::domain::random_token;
 pub use state::AppState;
 
 pub fn router(state: AppState) -> Router {
-    use routes::{chevereto, files, health, pages, serve, signed, upload};
+    use routes::{admin, auth, chevereto, files, health, keys, pages, serve, signed, upload};
     let chevereto_upload = get(chevereto::upload).post(chevereto::upload);
     let delete_page = get(pages::delete).post(pages::delete).delete(pages::delete);
     let cors = cors(&state.config.cors_origins);
@@ -48,6 +49,17 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/files/{id}", get(files::get).patch(files::patch).delete(files::delete))
         .route("/api/v1/files/{id}/download", get(files::download))
         .route("/api/v1/public/files/{id}/download", get(files::public_download))
+        .route("/api/v1/auth/register", post(auth::register))
+        .route("/api/v1/auth/login", post(auth::login))
+        .route("/api/v1/auth/logout", post(auth::logout))
+        .route("/api/v1/auth/me", get(auth::me))
+        .route("/api/v1/auth/password", post(auth::change_password))
+        .route("/api/v1/keys", get(keys::list).post(keys::create))
+        .route("/api/v1/keys/{id}", delete(keys::revoke))
+        .route("/api/v1/admin/users", get(admin::list_users))
+        .route("/api/v1/admin/users/{id}", patch(admin::patch_user))
+        .route("/api/v1/admin/users/{id}/approve", post(admin::approve))
+        .route("/api/v1/admin/users/{id}/suspend", post(admin::suspend))
         .route("/_storage/{*key}", put(signed::put).get(signed::get))
         .layer(cors);
     Router::new()

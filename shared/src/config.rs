@@ -119,6 +119,11 @@ pub struct Config {
     pub fetch_timeout: Duration,
     /// Browser origins allowed by CORS.
     pub cors_origins: CorsOrigins,
+    /// Self-registered accounts are active at once instead of pending an
+    /// administrator's approval.
+    pub open_registration: bool,
+    /// How long a login session token stays valid.
+    pub session_ttl: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -160,6 +165,8 @@ pub const KNOWN_VARIABLES: &[&str] = &[
     "MEDIAQ_STRIP_EXIF",
     "MEDIAQ_FETCH_TIMEOUT_SECS",
     "MEDIAQ_CORS_ORIGINS",
+    "MEDIAQ_OPEN_REGISTRATION",
+    "MEDIAQ_SESSION_TTL_SECS",
 ];
 
 impl Config {
@@ -248,6 +255,8 @@ impl Config {
             strip_exif: r.bool("MEDIAQ_STRIP_EXIF", true)?,
             fetch_timeout: Duration::from_secs(r.positive("MEDIAQ_FETCH_TIMEOUT_SECS", 120)?),
             cors_origins: cors_origins(r.get("MEDIAQ_CORS_ORIGINS"))?,
+            open_registration: r.bool("MEDIAQ_OPEN_REGISTRATION", false)?,
+            session_ttl: Duration::from_secs(r.positive("MEDIAQ_SESSION_TTL_SECS", 7 * 24 * 3600)?),
             data_dir,
         })
     }

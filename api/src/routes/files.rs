@@ -135,10 +135,10 @@ pub async fn delete(State(state): State<AppState>, caller: Caller, Path(id): Pat
 /// Marks a media deleted and queues the purge of its objects. A purge
 /// that cannot be queued now is picked up by the next sweep.
 pub async fn retire(state: &AppState, id: &MediaId) -> Result<(), ApiError> {
-    if state.repo.retire_media(id, MediaStatus::Deleted).await? {
-        if let Err(e) = state.queue.enqueue(Job::Purge(id.clone())).await {
-            tracing::warn!(media = %id, error = %e, "purge not queued; the sweep will do it");
-        }
+    if state.repo.retire_media(id, MediaStatus::Deleted).await?
+        && let Err(e) = state.queue.enqueue(Job::Purge(id.clone())).await
+    {
+        tracing::warn!(media = %id, error = %e, "purge not queued; the sweep will do it");
     }
     Ok(())
 }

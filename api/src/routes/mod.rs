@@ -1,8 +1,11 @@
 //! Every route, one file per group.
 
+pub mod admin;
+pub mod auth;
 pub mod chevereto;
 pub mod files;
 pub mod health;
+pub mod keys;
 pub mod pages;
 pub mod serve;
 pub mod signed;

@@ -9,6 +9,10 @@
 
 #[macro_use]
 mod sql;
+#[macro_use]
+pub mod accounts;
+#[macro_use]
+pub mod quota;
 mod postgres;
 mod sqlite;
 
@@ -17,7 +21,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, SubsecRound, Utc};
 
+pub use accounts::{AccountRepo, Usage, UserFilter};
 pub use postgres::PostgresRepo;
+pub use quota::{QuotaAnswer, QuotaRefusal, QuotaRepo, QuotaRequest};
 pub use sqlite::{SqliteRepo, open_pool as open_sqlite_pool};
 
 use crate::config::{Config, DatabaseConfig};
@@ -62,7 +68,7 @@ pub fn now() -> DateTime<Utc> {
 }
 
 #[async_trait]
-pub trait Repo: Send + Sync + 'static {
+pub trait Repo: AccountRepo + QuotaRepo + Send + Sync + 'static {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
 

@@ -15,3 +15,5 @@ impl PostgresRepo {
 }
 
 sql_repo!(PostgresRepo, sqlx::Postgres, "postgres");
+sql_account_repo!(PostgresRepo);
+sql_quota_repo!(PostgresRepo);

@@ -34,3 +34,5 @@ pub async fn open_pool(url: &str) -> Result<SqlitePool, RepoError> {
 }
 
 sql_repo!(SqliteRepo, sqlx::Sqlite, "sqlite");
+sql_account_repo!(SqliteRepo);
+sql_quota_repo!(SqliteRepo);

@@ -1,0 +1,118 @@
+//! User administration (`/api/v1/admin/…`), for administrators only:
+//! list users, approve, suspend, set role, status and quota.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use mediaq_shared::domain::{Role, UserId, UserStatus};
+use mediaq_shared::repo::UserFilter;
+
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::json::Body;
+use crate::routes::auth::user_resource;
+use crate::state::AppState;
+
+const MAX_PAGE_SIZE: u64 = 100;
+
+/// A whole number in `1..=max`, or `default` when absent.
+pub fn page_number(name: &str, v: Option<&str>, default: u64, max: u64) -> Result<u64, ApiError> {
+    match v {
+        None => Ok(default),
+        Some(s) => match s.parse::<u64>() {
+            Ok(n) if (1..=max).contains(&n) => Ok(n),
+            _ => Err(ApiError::BadRequest(format!("'{name}' must be a whole number from 1 to {max}"))),
+        },
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserQuery {
+    page: Option<String>,
+    limit: Option<String>,
+    status: Option<String>,
+}
+
+/// `GET /api/v1/admin/users?page=&limit=&status=`: users, oldest first.
+#[tracing::instrument(skip_all)]
+pub async fn list_users(State(state): State<AppState>, caller: Caller, Query(q): Query<UserQuery>) -> Result<Json<Value>, ApiError> {
+    caller.require_admin()?;
+    let page = page_number("page", q.page.as_deref(), 1, 1_000_000)?;
+    let limit = page_number("limit", q.limit.as_deref(), 20, MAX_PAGE_SIZE)?;
+    let status = q.status.as_deref().map(parse_status).transpose()?;
+    let (users, total) = state.repo.list_users(UserFilter { status, offset: (page - 1) * limit, limit }).await?;
+    let mut items = Vec::with_capacity(users.len());
+    for user in &users {
+        items.push(user_resource(user, Some(state.repo.usage(user.id).await?)));
+    }
+    Ok(Json(json!({ "items": items, "page": page, "limit": limit, "total": total, "hasMore": page * limit < total })))
+}
+
+fn parse_status(s: &str) -> Result<UserStatus, ApiError> {
+    s.parse().map_err(|_| ApiError::BadRequest(format!("invalid 'status' {s:?}: expected pending, active or suspended")))
+}
+
+fn user_id(id: &str) -> Result<UserId, ApiError> {
+    id.parse().map(UserId).map_err(|_| ApiError::NotFound)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct UserPatch {
+    status: Option<String>,
+    role: Option<String>,
+    /// `null` makes the quota unlimited; absent leaves it.
+    #[serde(default, deserialize_with = "present")]
+    quota_bytes: Option<Option<u64>>,
+}
+
+/// Tells a JSON `null` (`Some(None)`) from an absent field (`None`).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<u64>>, D::Error> {
+    Option::<u64>::deserialize(d).map(Some)
+}
+
+/// `PATCH /api/v1/admin/users/{id}` {status?, role?, quotaBytes?}.
+#[tracing::instrument(skip_all)]
+pub async fn patch_user(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, Body(body): Body<UserPatch>) -> Result<Json<Value>, ApiError> {
+    caller.require_admin()?;
+    let id = user_id(&id)?;
+    let user = state.repo.user(id).await?;
+    if let Some(status) = body.status.as_deref() {
+        state.repo.set_user_status(user.id, parse_status(status)?).await?;
+    }
+    if let Some(role) = body.role.as_deref() {
+        let role: Role = role.parse().map_err(|_| ApiError::BadRequest(format!("invalid 'role' {role:?}: expected user or admin")))?;
+        state.repo.set_user_role(user.id, role).await?;
+    }
+    if let Some(quota) = body.quota_bytes {
+        state.repo.set_user_quota(user.id, quota).await?;
+    }
+    shown(&state, id).await
+}
+
+async fn shown(state: &AppState, id: UserId) -> Result<Json<Value>, ApiError> {
+    let user = state.repo.user(id).await?;
+    Ok(Json(user_resource(&user, Some(state.repo.usage(id).await?))))
+}
+
+/// `POST /api/v1/admin/users/{id}/approve`: the account becomes active.
+#[tracing::instrument(skip_all)]
+pub async fn approve(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+    set_status(state, &caller, &id, UserStatus::Active).await
+}
+
+/// `POST /api/v1/admin/users/{id}/suspend`: the account can do nothing.
+#[tracing::instrument(skip_all)]
+pub async fn suspend(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+    set_status(state, &caller, &id, UserStatus::Suspended).await
+}
+
+async fn set_status(state: AppState, caller: &Caller, id: &str, status: UserStatus) -> Result<Json<Value>, ApiError> {
+    caller.require_admin()?;
+    let id = user_id(id)?;
+    state.repo.set_user_status(id, status).await?;
+    shown(&state, id).await
+}
