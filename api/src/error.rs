@@ -33,6 +33,8 @@ pub enum ApiError {
     Forbidden(String),
     #[error("{0}")]
     Conflict(String),
+    #[error("{} quota exceeded: {current} of {limit} {} used, {remaining} remaining", if *files { "file" } else { "storage" }, if *files { "files" } else { "bytes" })]
+    QuotaExceeded { files: bool, current: u64, limit: u64, remaining: u64 },
     #[error("URL upload refused: {0}")]
     UrlRefused(String),
     #[error("not found")]
@@ -53,7 +55,7 @@ impl ApiError {
             Self::BadRequest(_) | Self::EmptySource | Self::InvalidBase64 | Self::InvalidImage(_) => StatusCode::BAD_REQUEST,
             Self::InvalidKey | Self::MissingKey | Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Conflict(_) => StatusCode::CONFLICT,
-            Self::Forbidden(_) | Self::UrlRefused(_) => StatusCode::FORBIDDEN,
+            Self::Forbidden(_) | Self::UrlRefused(_) | Self::QuotaExceeded { .. } => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -119,12 +121,18 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         self.log();
         let status = self.status();
-        let body = json!({
+        let mut body = json!({
             "type": "about:blank",
             "title": status.canonical_reason().unwrap_or("Error"),
             "status": status.as_u16(),
             "detail": self.public_message(),
         });
+        // RFC 9457 extension members.
+        if let Self::QuotaExceeded { current, limit, remaining, .. } = self {
+            body["current"] = json!(current);
+            body["limit"] = json!(limit);
+            body["remaining"] = json!(remaining);
+        }
         let mut res = (status, axum::Json(body)).into_response();
         res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
         res
@@ -152,11 +160,17 @@ impl IntoResponse for Chevereto {
         if self.text {
             return (status, self.error.public_message()).into_response();
         }
-        let body = json!({
+        let mut body = json!({
             "status_code": status.as_u16(),
             "error": { "message": self.error.public_message(), "code": self.error.chevereto_code() },
             "status_txt": status.canonical_reason().unwrap_or("Error"),
         });
+        if let ApiError::QuotaExceeded { current, limit, remaining, .. } = self.error {
+            body["error"]["context"] = json!("quota");
+            body["error"]["current"] = json!(current);
+            body["error"]["limit"] = json!(limit);
+            body["error"]["remaining"] = json!(remaining);
+        }
         (status, axum::Json(body)).into_response()
     }
 }

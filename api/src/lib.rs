@@ -13,6 +13,7 @@ pub mod json;
 pub mod passwords;
 pub mod params;
 pub mod present;
+pub mod quota;
 pub mod routes;
 pub mod state;
 pub mod wait;

@@ -124,6 +124,8 @@ pub struct Config {
     pub open_registration: bool,
     /// How long a login session token stays valid.
     pub session_ttl: Duration,
+    /// Byte quota of users without one of their own; `None` is unlimited.
+    pub default_quota_bytes: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -167,6 +169,7 @@ pub const KNOWN_VARIABLES: &[&str] = &[
     "MEDIAQ_CORS_ORIGINS",
     "MEDIAQ_OPEN_REGISTRATION",
     "MEDIAQ_SESSION_TTL_SECS",
+    "MEDIAQ_DEFAULT_QUOTA_BYTES",
 ];
 
 impl Config {
@@ -257,6 +260,10 @@ impl Config {
             cors_origins: cors_origins(r.get("MEDIAQ_CORS_ORIGINS"))?,
             open_registration: r.bool("MEDIAQ_OPEN_REGISTRATION", false)?,
             session_ttl: Duration::from_secs(r.positive("MEDIAQ_SESSION_TTL_SECS", 7 * 24 * 3600)?),
+            default_quota_bytes: match r.get("MEDIAQ_DEFAULT_QUOTA_BYTES") {
+                None | Some("") => None,
+                Some(v) => Some(v.trim().parse().map_err(|_| invalid("MEDIAQ_DEFAULT_QUOTA_BYTES", v, "expected a whole number of bytes"))?),
+            },
             data_dir,
         })
     }

@@ -9,4 +9,5 @@ mod contracts;
 mod crash;
 mod ingest;
 mod native;
+mod quota;
 mod upload;

@@ -67,6 +67,9 @@ pub struct UserPatch {
     /// `null` makes the quota unlimited; absent leaves it.
     #[serde(default, deserialize_with = "present")]
     quota_bytes: Option<Option<u64>>,
+    /// Live files allowed; `null` is unlimited.
+    #[serde(default, deserialize_with = "present")]
+    quota_files: Option<Option<u64>>,
 }
 
 /// Tells a JSON `null` (`Some(None)`) from an absent field (`None`).
@@ -74,7 +77,7 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<u64>>
     Option::<u64>::deserialize(d).map(Some)
 }
 
-/// `PATCH /api/v1/admin/users/{id}` {status?, role?, quotaBytes?}.
+/// `PATCH /api/v1/admin/users/{id}` {status?, role?, quotaBytes?, quotaFiles?}.
 #[tracing::instrument(skip_all)]
 pub async fn patch_user(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, Body(body): Body<UserPatch>) -> Result<Json<Value>, ApiError> {
     caller.require_admin()?;
@@ -89,6 +92,9 @@ pub async fn patch_user(State(state): State<AppState>, caller: Caller, Path(id):
     }
     if let Some(quota) = body.quota_bytes {
         state.repo.set_user_quota(user.id, quota).await?;
+    }
+    if let Some(quota) = body.quota_files {
+        state.repo.set_user_file_quota(user.id, quota).await?;
     }
     shown(&state, id).await
 }

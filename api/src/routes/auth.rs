@@ -36,6 +36,7 @@ pub fn user_resource(user: &User, usage: Option<Usage>) -> Value {
         "role": user.role,
         "status": user.status,
         "quotaBytes": user.quota_bytes,
+        "quotaFiles": user.quota_files,
         "createdAt": user.created_at,
     });
     if let Some(u) = usage {
@@ -108,11 +109,14 @@ pub async fn logout(State(state): State<AppState>, caller: Caller) -> Result<Sta
     }
 }
 
-/// `GET /api/v1/auth/me`: the caller, with quota and usage.
+/// `GET /api/v1/auth/me`: the caller, with quota and usage. `quotaBytes`
+/// is the quota that applies (the server default when none is set).
 #[tracing::instrument(skip_all)]
 pub async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
     let usage = state.repo.usage(caller.user.id).await?;
-    Ok(Json(user_resource(&caller.user, Some(usage))))
+    let mut user = caller.user;
+    user.quota_bytes = user.quota_bytes.or(state.config.default_quota_bytes);
+    Ok(Json(user_resource(&user, Some(usage))))
 }
 
 #[derive(Debug, Deserialize)]
