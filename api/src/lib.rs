@@ -37,7 +37,7 @@ use mediaq_shared::domain::random_token;
 pub use state::AppState;
 
 pub fn router(state: AppState) -> Router {
-    use routes::{admin, auth, chevereto, files, health, keys, pages, serve, signed, upload};
+    use routes::{admin, auth, chevereto, files, folders, health, keys, pages, serve, signed, upload};
     let chevereto_upload = get(chevereto::upload).post(chevereto::upload);
     let delete_page = get(pages::delete).post(pages::delete).delete(pages::delete);
     let cors = cors(&state.config.cors_origins);
@@ -57,6 +57,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/auth/password", post(auth::change_password))
         .route("/api/v1/keys", get(keys::list).post(keys::create))
         .route("/api/v1/keys/{id}", delete(keys::revoke))
+        .route("/api/v1/folders", get(folders::list).post(folders::create))
+        .route("/api/v1/folders/{id}", get(folders::get).patch(folders::patch).delete(folders::delete))
+        .route("/api/v1/folders/{id}/path", get(folders::path))
         .route("/api/v1/admin/users", get(admin::list_users))
         .route("/api/v1/admin/users/{id}", patch(admin::patch_user))
         .route("/api/v1/admin/users/{id}/approve", post(admin::approve))

@@ -7,6 +7,7 @@ mod compose;
 mod config;
 mod contracts;
 mod crash;
+mod folders;
 mod ingest;
 mod native;
 mod quota;

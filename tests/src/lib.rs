@@ -195,7 +195,8 @@ impl Stack {
 
     /// Sends a JSON request with an optional bearer credential; returns
     /// the status and the JSON body (`Null` when there is none).
-    pub async fn call(&self, method: reqwest::Method, path: &str, token: Option<&str>, body: Option<Value>) -> (u16, Value) {
+    /// The request is built at once, so the future borrows nothing.
+    pub fn call(&self, method: reqwest::Method, path: &str, token: Option<&str>, body: Option<Value>) -> impl Future<Output = (u16, Value)> + use<> {
         let mut req = self.http.request(method, self.url(path));
         if let Some(t) = token {
             req = req.bearer_auth(t);
@@ -203,10 +204,12 @@ impl Stack {
         if let Some(b) = body {
             req = req.json(&b);
         }
-        let res = req.send().await.unwrap();
-        let status = res.status().as_u16();
-        let text = res.text().await.unwrap();
-        (status, if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) })
+        async move {
+            let res = req.send().await.unwrap();
+            let status = res.status().as_u16();
+            let text = res.text().await.unwrap();
+            (status, if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) })
+        }
     }
 
     /// Everything the processes logged so far (for failure messages).

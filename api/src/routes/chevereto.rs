@@ -112,7 +112,7 @@ impl Form {
             title: self.title.clone(),
             description: self.description.clone(),
             tags: self.tags.as_deref().map(params::tags).unwrap_or_default(),
-            album_id: self.album_id.clone(),
+            album_id: self.album_id.clone().filter(|a| !a.is_empty()),
             category_id: self.category_id.clone(),
             nsfw: self.nsfw.as_deref().map(|v| params::flag("nsfw", v)).transpose()?.unwrap_or(false),
             // Chevereto images are public: their URLs are meant to be shared.
@@ -188,6 +188,9 @@ async fn handle(state: &AppState, request: Request, form: &mut Form) -> Result<R
         Some(caller) => caller,
         None => authenticate(state, &form.key.clone().ok_or(ApiError::MissingKey)?).await?,
     };
+    if let Some(album) = form.album_id.as_deref().filter(|a| !a.is_empty()) {
+        crate::routes::folders::check_folder(state, caller.user.id, album).await?;
+    }
     if form.reserved.is_none() {
         form.reserved = Some(match &form.source {
             Some(Source::File { stored, .. }) => quota::reserve(state, &caller.user, None, stored.size, stored.size, LATE_HOLD).await?,

@@ -47,9 +47,12 @@ pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<S
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Paging {
     page: Option<String>,
     limit: Option<String>,
+    /// Only the media directly in this folder.
+    folder_id: Option<String>,
 }
 
 /// `GET /api/v1/files?page=1&limit=20`: the caller's media, newest first.
@@ -66,7 +69,13 @@ pub async fn list(State(state): State<AppState>, caller: Caller, Query(paging): 
     let page = number("page", paging.page.as_deref(), 1, 1_000_000)?;
     let limit = number("limit", paging.limit.as_deref(), 20, MAX_PAGE_SIZE)?;
     let owner = caller.user.id;
-    let (items, total) = tokio::try_join!(state.repo.list_media(owner, (page - 1) * limit, limit), state.repo.count_media(owner))?;
+    let (items, total) = match paging.folder_id.filter(|f| !f.is_empty()) {
+        Some(folder) => {
+            let folder = crate::routes::folders::owned_folder(&state, &caller, &folder).await?;
+            state.repo.list_folder_media(folder.owner_id, &folder.id, (page - 1) * limit, limit).await?
+        }
+        None => tokio::try_join!(state.repo.list_media(owner, (page - 1) * limit, limit), state.repo.count_media(owner))?,
+    };
     let mut shown = Vec::with_capacity(items.len());
     for media in &items {
         shown.push(resource(&state, media).await?);
@@ -118,7 +127,11 @@ pub async fn patch(State(state): State<AppState>, caller: Caller, Path(id): Path
         media.title = Some(title.trim().chars().take(255).collect()).filter(|t: &String| !t.is_empty());
     }
     if let Some(folder) = patch.folder_id {
-        media.album_id = Some(folder).filter(|f| !f.is_empty());
+        let folder = Some(folder).filter(|f| !f.is_empty());
+        if let Some(f) = &folder {
+            crate::routes::folders::check_folder(&state, media.owner_id, f).await?;
+        }
+        media.album_id = folder;
     }
     state.repo.update_media(&media).await?;
     Ok(Json(resource(&state, &media).await?))

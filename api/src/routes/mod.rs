@@ -4,6 +4,7 @@ pub mod admin;
 pub mod auth;
 pub mod chevereto;
 pub mod files;
+pub mod folders;
 pub mod health;
 pub mod keys;
 pub mod pages;

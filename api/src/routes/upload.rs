@@ -43,7 +43,7 @@ impl Fields {
         Ok(UploadMeta {
             filename: self.name.clone().or(filename),
             title: self.title.clone(),
-            album_id: self.folder_id.clone(),
+            album_id: self.folder_id.clone().filter(|f| !f.is_empty()),
             expires_at: self.expiration.as_deref().map(|v| params::expiration(v, now())).transpose()?,
             ..UploadMeta::default()
         })
@@ -85,7 +85,14 @@ async fn create_within(state: &AppState, caller: &Caller, request: Request, idem
         let fields: Fields = crate::json::parse(request, limit).await?;
         (None, fields, None)
     };
-    let meta = match fields.meta(filename) {
+    let checked = match fields.meta(filename) {
+        Ok(meta) => match meta.album_id.as_deref() {
+            Some(folder) => crate::routes::folders::check_folder(state, caller.user.id, folder).await.map(|()| meta),
+            None => Ok(meta),
+        },
+        Err(e) => Err(e),
+    };
+    let meta = match checked {
         Ok(meta) => meta,
         Err(e) => {
             if let Some(s) = stored {

@@ -13,6 +13,8 @@ mod sql;
 pub mod accounts;
 #[macro_use]
 pub mod quota;
+#[macro_use]
+pub mod folders;
 mod postgres;
 mod sqlite;
 
@@ -22,6 +24,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, SubsecRound, Utc};
 
 pub use accounts::{AccountRepo, Usage, UserFilter};
+pub use folders::{Folder, FolderRepo};
 pub use postgres::PostgresRepo;
 pub use quota::{QuotaAnswer, QuotaRefusal, QuotaRepo, QuotaRequest};
 pub use sqlite::{SqliteRepo, open_pool as open_sqlite_pool};
@@ -68,7 +71,7 @@ pub fn now() -> DateTime<Utc> {
 }
 
 #[async_trait]
-pub trait Repo: AccountRepo + QuotaRepo + Send + Sync + 'static {
+pub trait Repo: AccountRepo + QuotaRepo + FolderRepo + Send + Sync + 'static {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
 

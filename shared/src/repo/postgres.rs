@@ -17,3 +17,4 @@ impl PostgresRepo {
 sql_repo!(PostgresRepo, sqlx::Postgres, "postgres");
 sql_account_repo!(PostgresRepo);
 sql_quota_repo!(PostgresRepo);
+sql_folder_repo!(PostgresRepo);

@@ -36,3 +36,4 @@ pub async fn open_pool(url: &str) -> Result<SqlitePool, RepoError> {
 sql_repo!(SqliteRepo, sqlx::Sqlite, "sqlite");
 sql_account_repo!(SqliteRepo);
 sql_quota_repo!(SqliteRepo);
+sql_folder_repo!(SqliteRepo);
