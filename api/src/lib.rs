@@ -37,7 +37,7 @@ use mediaq_shared::domain::random_token;
 pub use state::AppState;
 
 pub fn router(state: AppState) -> Router {
-    use routes::{admin, auth, chevereto, files, folders, health, keys, pages, serve, signed, upload};
+    use routes::{admin, auth, chevereto, files, folders, health, keys, links, pages, serve, signed, upload};
     let chevereto_upload = get(chevereto::upload).post(chevereto::upload);
     let delete_page = get(pages::delete).post(pages::delete).delete(pages::delete);
     let cors = cors(&state.config.cors_origins);
@@ -60,6 +60,11 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/folders", get(folders::list).post(folders::create))
         .route("/api/v1/folders/{id}", get(folders::get).patch(folders::patch).delete(folders::delete))
         .route("/api/v1/folders/{id}/path", get(folders::path))
+        .route("/api/v1/links", get(links::list).post(links::create))
+        .route("/api/v1/links/{id}", delete(links::revoke))
+        .route("/api/v1/public/links/{token}", get(links::view))
+        .route("/api/v1/public/links/{token}/download", get(links::download))
+        .route("/api/v1/public/links/{token}/files/{id}/download", get(links::folder_download))
         .route("/api/v1/admin/users", get(admin::list_users))
         .route("/api/v1/admin/users/{id}", patch(admin::patch_user))
         .route("/api/v1/admin/users/{id}/approve", post(admin::approve))

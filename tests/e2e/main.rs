@@ -9,6 +9,7 @@ mod contracts;
 mod crash;
 mod folders;
 mod ingest;
+mod links;
 mod native;
 mod quota;
 mod upload;

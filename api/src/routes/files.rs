@@ -176,8 +176,13 @@ pub async fn public_download(
     if !valid || !is_live(&media) || media.status != MediaStatus::Ready {
         return Err(ApiError::NotFound);
     }
-    let object = crate::routes::serve::original(&media)?;
-    let mut response = crate::routes::serve::send(&state, &object, &headers).await?;
+    attachment(&state, &media, &headers).await
+}
+
+/// The original of `media` as a download (Range and ETag honoured).
+pub async fn attachment(state: &AppState, media: &Media, headers: &axum::http::HeaderMap) -> Result<Response, ApiError> {
+    let object = crate::routes::serve::original(media)?;
+    let mut response = crate::routes::serve::send(state, &object, headers).await?;
     let disposition = format!("attachment; filename=\"{}\"", media.original_filename.replace(['"', '\\'], "_"));
     if let Ok(v) = axum::http::HeaderValue::from_str(&disposition) {
         response.headers_mut().insert(axum::http::header::CONTENT_DISPOSITION, v);

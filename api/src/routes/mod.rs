@@ -7,6 +7,7 @@ pub mod files;
 pub mod folders;
 pub mod health;
 pub mod keys;
+pub mod links;
 pub mod pages;
 pub mod serve;
 pub mod signed;

@@ -15,6 +15,8 @@ pub mod accounts;
 pub mod quota;
 #[macro_use]
 pub mod folders;
+#[macro_use]
+pub mod links;
 mod postgres;
 mod sqlite;
 
@@ -25,6 +27,7 @@ use chrono::{DateTime, SubsecRound, Utc};
 
 pub use accounts::{AccountRepo, Usage, UserFilter};
 pub use folders::{Folder, FolderRepo};
+pub use links::{LinkRepo, PublicLink};
 pub use postgres::PostgresRepo;
 pub use quota::{QuotaAnswer, QuotaRefusal, QuotaRepo, QuotaRequest};
 pub use sqlite::{SqliteRepo, open_pool as open_sqlite_pool};
@@ -71,7 +74,7 @@ pub fn now() -> DateTime<Utc> {
 }
 
 #[async_trait]
-pub trait Repo: AccountRepo + QuotaRepo + FolderRepo + Send + Sync + 'static {
+pub trait Repo: AccountRepo + QuotaRepo + FolderRepo + LinkRepo + Send + Sync + 'static {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
 

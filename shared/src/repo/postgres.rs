@@ -18,3 +18,4 @@ sql_repo!(PostgresRepo, sqlx::Postgres, "postgres");
 sql_account_repo!(PostgresRepo);
 sql_quota_repo!(PostgresRepo);
 sql_folder_repo!(PostgresRepo);
+sql_link_repo!(PostgresRepo);

@@ -37,3 +37,4 @@ sql_repo!(SqliteRepo, sqlx::Sqlite, "sqlite");
 sql_account_repo!(SqliteRepo);
 sql_quota_repo!(SqliteRepo);
 sql_folder_repo!(SqliteRepo);
+sql_link_repo!(SqliteRepo);
