@@ -37,7 +37,7 @@ use mediaq_shared::domain::random_token;
 pub use state::AppState;
 
 pub fn router(state: AppState) -> Router {
-    use routes::{admin, auth, chevereto, files, folders, health, keys, links, pages, serve, signed, upload};
+    use routes::{admin, auth, chevereto, files, folders, health, keys, links, pages, serve, shares, signed, upload};
     let chevereto_upload = get(chevereto::upload).post(chevereto::upload);
     let delete_page = get(pages::delete).post(pages::delete).delete(pages::delete);
     let cors = cors(&state.config.cors_origins);
@@ -65,6 +65,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/public/links/{token}", get(links::view))
         .route("/api/v1/public/links/{token}/download", get(links::download))
         .route("/api/v1/public/links/{token}/files/{id}/download", get(links::folder_download))
+        .route("/api/v1/shares", post(shares::create))
+        .route("/api/v1/shares/with-me", get(shares::with_me))
+        .route("/api/v1/shares/by-me", get(shares::by_me))
+        .route("/api/v1/shares/{id}", delete(shares::revoke))
         .route("/api/v1/admin/users", get(admin::list_users))
         .route("/api/v1/admin/users/{id}", patch(admin::patch_user))
         .route("/api/v1/admin/users/{id}/approve", post(admin::approve))

@@ -12,4 +12,5 @@ mod ingest;
 mod links;
 mod native;
 mod quota;
+mod shares;
 mod upload;

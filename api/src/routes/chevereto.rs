@@ -159,15 +159,22 @@ async fn handle(state: &AppState, request: Request, form: &mut Form) -> Result<R
     // file is in (and the file removed if refused).
     let early = match header_key.clone().or_else(|| form.key.clone()) {
         Some(key) => {
-            let caller = authenticate(state, &key).await?;
-            match quota::reserve_for_body(state, &caller.user, &headers).await {
-                Ok(reserved) => form.reserved = Some(reserved),
+            let reserved = async {
+                let caller = authenticate(state, &key).await?;
+                let reserved = quota::reserve_for_body(state, &caller.user, &headers).await?;
+                Ok::<_, ApiError>((caller, reserved))
+            };
+            match reserved.await {
+                Ok((caller, reserved)) => {
+                    form.reserved = Some(reserved);
+                    Some(caller)
+                }
                 Err(e) => {
+                    // Read the rest so the client gets this answer, not a reset.
                     quota::drain(request.into_body(), max_body).await;
                     return Err(e);
                 }
             }
-            Some(caller)
         }
         None => None,
     };

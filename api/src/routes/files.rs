@@ -34,6 +34,35 @@ pub async fn owned(state: &AppState, caller: &Caller, id: &str) -> Result<Media,
     Ok(media)
 }
 
+/// The live media `id` if the caller may read it: its owner, an admin, or
+/// a user it is shared with (itself or through a folder); else 404.
+pub async fn readable(state: &AppState, caller: &Caller, id: &str) -> Result<Media, ApiError> {
+    match owned(state, caller, id).await {
+        Err(ApiError::NotFound) => {}
+        other => return other,
+    }
+    let media = state.repo.media(&MediaId::parse(id).ok_or(ApiError::NotFound)?).await?;
+    if is_live_status(&media) && crate::routes::shares::can_read_media(state, caller.user.id, &media).await? {
+        return Ok(media);
+    }
+    Err(ApiError::NotFound)
+}
+
+/// [`owned`], but 403 (not 404) for a user the file is shared with.
+pub async fn writable(state: &AppState, caller: &Caller, id: &str) -> Result<Media, ApiError> {
+    match owned(state, caller, id).await {
+        Err(ApiError::NotFound) => {
+            readable(state, caller, id).await?;
+            Err(ApiError::Forbidden("this file is shared with you read-only".into()))
+        }
+        other => other,
+    }
+}
+
+fn is_live_status(media: &Media) -> bool {
+    !matches!(media.status, MediaStatus::Deleted | MediaStatus::Expired)
+}
+
 /// The file resource of `media`, with its variants.
 pub async fn resource(state: &AppState, media: &Media) -> Result<Value, ApiError> {
     let variants = state.repo.variants(&media.id).await?;
@@ -42,7 +71,7 @@ pub async fn resource(state: &AppState, media: &Media) -> Result<Value, ApiError
 
 /// `GET /api/v1/files/{id}`: the file resource with its current status.
 pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
-    let media = owned(&state, &caller, &id).await?;
+    let media = readable(&state, &caller, &id).await?;
     Ok(Json(resource(&state, &media).await?))
 }
 
@@ -71,7 +100,7 @@ pub async fn list(State(state): State<AppState>, caller: Caller, Query(paging): 
     let owner = caller.user.id;
     let (items, total) = match paging.folder_id.filter(|f| !f.is_empty()) {
         Some(folder) => {
-            let folder = crate::routes::folders::owned_folder(&state, &caller, &folder).await?;
+            let folder = crate::routes::folders::readable_folder(&state, &caller, &folder).await?;
             state.repo.list_folder_media(folder.owner_id, &folder.id, (page - 1) * limit, limit).await?
         }
         None => tokio::try_join!(state.repo.list_media(owner, (page - 1) * limit, limit), state.repo.count_media(owner))?,
@@ -88,7 +117,7 @@ pub async fn list(State(state): State<AppState>, caller: Caller, Query(paging): 
 
 /// `GET /api/v1/files/{id}/download`: a signed, expiring URL to the original.
 pub async fn download(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
-    let media = owned(&state, &caller, &id).await?;
+    let media = readable(&state, &caller, &id).await?;
     let key = ObjectKey::parse(&media.original_key).ok_or_else(|| ApiError::Unavailable { what: "this file (still being fetched)".into() })?;
     let signed = state.storage.presign_get(&key, state.config.presign_ttl).await?;
     Ok(Json(json!({ "url": signed.url, "expiresAt": signed.expires_at })))
@@ -106,7 +135,7 @@ pub struct Patch {
 /// `PATCH /api/v1/files/{id}`: make public (with a fresh link token) or
 /// private (revoking the link), rename, retitle, move.
 pub async fn patch(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, body: crate::json::Body<Patch>) -> Result<Json<Value>, ApiError> {
-    let mut media = owned(&state, &caller, &id).await?;
+    let mut media = writable(&state, &caller, &id).await?;
     let patch = body.0;
     if let Some(public) = patch.is_public {
         media.is_public = public;
@@ -140,7 +169,7 @@ pub async fn patch(State(state): State<AppState>, caller: Caller, Path(id): Path
 /// `DELETE /api/v1/files/{id}`: gone at once for every reader; its
 /// objects are purged in the background.
 pub async fn delete(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
-    let media = owned(&state, &caller, &id).await?;
+    let media = writable(&state, &caller, &id).await?;
     retire(&state, &media.id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

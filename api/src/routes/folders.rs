@@ -44,6 +44,27 @@ pub async fn owned_folder(state: &AppState, caller: &Caller, id: &str) -> Result
     Ok(folder)
 }
 
+/// The folder `id` if the caller may read it: owner, admin, or shared with
+/// them (itself or an ancestor); else 404.
+pub async fn readable_folder(state: &AppState, caller: &Caller, id: &str) -> Result<Folder, ApiError> {
+    let folder = state.repo.folder(id).await?;
+    if folder.owner_id == caller.user.id || caller.is_admin() || crate::routes::shares::can_read_folder(state, caller.user.id, &folder).await? {
+        return Ok(folder);
+    }
+    Err(ApiError::NotFound)
+}
+
+/// [`owned_folder`], but 403 (not 404) for a user it is shared with.
+async fn writable_folder(state: &AppState, caller: &Caller, id: &str) -> Result<Folder, ApiError> {
+    match owned_folder(state, caller, id).await {
+        Err(ApiError::NotFound) => {
+            readable_folder(state, caller, id).await?;
+            Err(ApiError::Forbidden("this folder is shared with you read-only".into()))
+        }
+        other => other,
+    }
+}
+
 /// Refuses a folder id (on an upload or a move) that is not a folder of `owner`.
 pub async fn check_folder(state: &AppState, owner: UserId, id: &str) -> Result<(), ApiError> {
     match state.repo.folder(id).await {
@@ -86,7 +107,7 @@ pub struct Children {
 pub async fn list(State(state): State<AppState>, caller: Caller, Query(q): Query<Children>) -> Result<Json<Value>, ApiError> {
     let (owner, parent) = match q.parent_id.filter(|p| !p.is_empty()) {
         Some(id) => {
-            let parent = owned_folder(&state, &caller, &id).await?;
+            let parent = readable_folder(&state, &caller, &id).await?;
             (parent.owner_id, Some(parent.id))
         }
         None => (caller.user.id, None),
@@ -115,7 +136,7 @@ async fn path_of(state: &AppState, folder: &Folder) -> Result<Vec<Value>, ApiErr
 /// first) and its child folders.
 #[tracing::instrument(skip_all)]
 pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
-    let folder = owned_folder(&state, &caller, &id).await?;
+    let folder = readable_folder(&state, &caller, &id).await?;
     let mut body = resource(&folder);
     body["path"] = json!(path_of(&state, &folder).await?);
     let children = state.repo.child_folders(folder.owner_id, Some(&folder.id)).await?;
@@ -126,7 +147,7 @@ pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<S
 /// `GET /api/v1/folders/{id}/path`: the breadcrumb, root first.
 #[tracing::instrument(skip_all)]
 pub async fn path(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
-    let folder = owned_folder(&state, &caller, &id).await?;
+    let folder = readable_folder(&state, &caller, &id).await?;
     Ok(Json(json!({ "items": path_of(&state, &folder).await? })))
 }
 
@@ -146,7 +167,7 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<Strin
 /// `PATCH /api/v1/folders/{id}` {name?, parentId?}: rename and/or move.
 #[tracing::instrument(skip_all)]
 pub async fn patch(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, Body(body): Body<FolderPatch>) -> Result<Json<Value>, ApiError> {
-    let mut folder = owned_folder(&state, &caller, &id).await?;
+    let mut folder = writable_folder(&state, &caller, &id).await?;
     if let Some(name) = body.name {
         folder.name = check_name(&name)?;
     }
@@ -168,7 +189,7 @@ pub async fn patch(State(state): State<AppState>, caller: Caller, Path(id): Path
 /// media in them; media are retired at once and purged in the background.
 #[tracing::instrument(skip_all)]
 pub async fn delete(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
-    let folder = owned_folder(&state, &caller, &id).await?;
+    let folder = writable_folder(&state, &caller, &id).await?;
     let tree = state.repo.folder_subtree(&folder.id).await?;
     for media in state.repo.media_in_folders(&tree).await? {
         retire(&state, &media).await?;

@@ -10,5 +10,6 @@ pub mod keys;
 pub mod links;
 pub mod pages;
 pub mod serve;
+pub mod shares;
 pub mod signed;
 pub mod upload;

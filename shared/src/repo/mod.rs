@@ -17,6 +17,8 @@ pub mod quota;
 pub mod folders;
 #[macro_use]
 pub mod links;
+#[macro_use]
+pub mod shares;
 mod postgres;
 mod sqlite;
 
@@ -29,6 +31,7 @@ pub use accounts::{AccountRepo, Usage, UserFilter};
 pub use folders::{Folder, FolderRepo};
 pub use links::{LinkRepo, PublicLink};
 pub use postgres::PostgresRepo;
+pub use shares::{Share, ShareRepo};
 pub use quota::{QuotaAnswer, QuotaRefusal, QuotaRepo, QuotaRequest};
 pub use sqlite::{SqliteRepo, open_pool as open_sqlite_pool};
 
@@ -74,7 +77,7 @@ pub fn now() -> DateTime<Utc> {
 }
 
 #[async_trait]
-pub trait Repo: AccountRepo + QuotaRepo + FolderRepo + LinkRepo + Send + Sync + 'static {
+pub trait Repo: AccountRepo + QuotaRepo + FolderRepo + LinkRepo + ShareRepo + Send + Sync + 'static {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
 

@@ -19,3 +19,4 @@ sql_account_repo!(PostgresRepo);
 sql_quota_repo!(PostgresRepo);
 sql_folder_repo!(PostgresRepo);
 sql_link_repo!(PostgresRepo);
+sql_share_repo!(PostgresRepo);

@@ -38,3 +38,4 @@ sql_account_repo!(SqliteRepo);
 sql_quota_repo!(SqliteRepo);
 sql_folder_repo!(SqliteRepo);
 sql_link_repo!(SqliteRepo);
+sql_share_repo!(SqliteRepo);
