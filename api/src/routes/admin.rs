@@ -1,8 +1,12 @@
 //! User administration (`/api/v1/admin/…`), for administrators only:
-//! list users, approve, suspend, set role, status and quota.
+//! list users, approve, suspend, set role, status and quota, delete a
+//! user with all their media, stats.
+
+use std::time::{Duration, Instant};
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -13,6 +17,7 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::json::Body;
 use crate::routes::auth::user_resource;
+use crate::routes::files::retire;
 use crate::state::AppState;
 
 const MAX_PAGE_SIZE: u64 = 100;
@@ -121,4 +126,61 @@ async fn set_status(state: AppState, caller: &Caller, id: &str, status: UserStat
     let id = user_id(id)?;
     state.repo.set_user_status(id, status).await?;
     shown(&state, id).await
+}
+
+/// `GET /api/v1/admin/stats` → `{users, pendingUsers, suspendedUsers,
+/// files, bytes}`.
+#[tracing::instrument(skip_all)]
+pub async fn stats(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+    caller.require_admin()?;
+    let s = state.repo.stats().await?;
+    Ok(Json(json!({
+        "users": s.users, "pendingUsers": s.pending_users, "suspendedUsers": s.suspended_users,
+        "files": s.files, "bytes": s.bytes,
+    })))
+}
+
+/// `DELETE /api/v1/admin/users/{id}` → 202: the user is locked out at
+/// once (suspended, keys and sessions revoked), every media retired and
+/// queued for purging; the account row goes once no object is left.
+#[tracing::instrument(skip_all)]
+pub async fn delete_user(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<(StatusCode, Json<Value>), ApiError> {
+    caller.require_admin()?;
+    let id = user_id(&id)?;
+    if id == caller.user.id {
+        return Err(ApiError::BadRequest("administrators cannot delete their own account".into()));
+    }
+    let user = state.repo.user(id).await?;
+    state.repo.set_user_status(id, UserStatus::Suspended).await?;
+    state.repo.revoke_credentials(id).await?;
+    let media = state.repo.live_media_ids(id).await?;
+    for m in &media {
+        retire(&state, m).await?;
+    }
+    tracing::info!(user = %id, files = media.len(), "user deletion started");
+    tokio::spawn(finish_deletion(state, id));
+    Ok((StatusCode::ACCEPTED, Json(json!({ "id": id.0, "username": user.username, "status": "deleting", "files": media.len() }))))
+}
+
+/// Removes the account once the purge jobs have removed every object.
+/// (If the process stops first, the account stays suspended with its
+/// media retired; the sweep still purges them.)
+async fn finish_deletion(state: AppState, id: UserId) {
+    let deadline = Instant::now() + Duration::from_secs(3600);
+    loop {
+        match state.repo.unpurged_media(id).await {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) => tracing::warn!(user = %id, error = %e, "checking a deleted user's media failed"),
+        }
+        if Instant::now() > deadline {
+            tracing::warn!(user = %id, "media of a deleted user still not purged; the account is kept suspended");
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    match state.repo.delete_user(id).await {
+        Ok(()) => tracing::info!(user = %id, "user deleted"),
+        Err(e) => tracing::warn!(user = %id, error = %e, "deleting a user failed"),
+    }
 }

@@ -6,7 +6,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::domain::{ApiKey, Role, User, UserId, UserStatus};
+use crate::domain::{ApiKey, MediaId, Role, User, UserId, UserStatus};
 use crate::repo::RepoError;
 
 /// What a user stores: live media and their derivatives.
@@ -14,6 +14,17 @@ use crate::repo::RepoError;
 pub struct Usage {
     pub used_bytes: u64,
     pub file_count: u64,
+}
+
+/// Counts for the admin dashboard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Stats {
+    pub users: u64,
+    pub pending_users: u64,
+    pub suspended_users: u64,
+    pub files: u64,
+    /// Originals and variants of live media.
+    pub bytes: u64,
 }
 
 /// Which users [`AccountRepo::list_users`] returns.
@@ -66,6 +77,16 @@ pub trait AccountRepo: Send + Sync {
     async fn set_user_role(&self, user: UserId, role: Role) -> Result<(), RepoError>;
     /// `None` makes the quota unlimited.
     async fn set_user_quota(&self, user: UserId, quota_bytes: Option<u64>) -> Result<(), RepoError>;
+
+    /// Ids of the user's live media.
+    async fn live_media_ids(&self, user: UserId) -> Result<Vec<MediaId>, RepoError>;
+    /// How many of the user's media rows still have objects to purge.
+    async fn unpurged_media(&self, user: UserId) -> Result<u64, RepoError>;
+    /// Ends every session and revokes every key of the user.
+    async fn revoke_credentials(&self, user: UserId) -> Result<(), RepoError>;
+    /// Deletes the user row (folders, links, shares and tombstones go with it).
+    async fn delete_user(&self, user: UserId) -> Result<(), RepoError>;
+    async fn stats(&self) -> Result<Stats, RepoError>;
 }
 
 macro_rules! sql_account_repo {
@@ -76,8 +97,8 @@ macro_rules! sql_account_repo {
             use sqlx::Row;
 
             use super::{$repo, key_from_row, user_from_row};
-            use crate::domain::{ApiKey, Role, User, UserId, UserStatus};
-            use crate::repo::accounts::{AccountRepo, Usage, UserFilter};
+            use crate::domain::{ApiKey, MediaId, Role, User, UserId, UserStatus};
+            use crate::repo::accounts::{AccountRepo, Stats, Usage, UserFilter};
             use crate::repo::sql::{USAGE_SQL, USER_COLUMNS, to_i64, to_u64};
             use crate::repo::{RepoError, now};
 
@@ -218,6 +239,57 @@ macro_rules! sql_account_repo {
                         .execute(&self.pool)
                         .await?;
                     changed(done.rows_affected())
+                }
+
+                async fn live_media_ids(&self, user: UserId) -> Result<Vec<MediaId>, RepoError> {
+                    let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM media WHERE owner_id = $1 AND status NOT IN ('deleted', 'expired')")
+                        .bind(user.0)
+                        .fetch_all(&self.pool)
+                        .await?;
+                    Ok(ids.iter().filter_map(|s| MediaId::parse(s)).collect())
+                }
+
+                async fn unpurged_media(&self, user: UserId) -> Result<u64, RepoError> {
+                    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM media WHERE owner_id = $1 AND NOT (status = 'expired' AND original_key = '')")
+                        .bind(user.0)
+                        .fetch_one(&self.pool)
+                        .await?;
+                    Ok(to_u64(n))
+                }
+
+                async fn revoke_credentials(&self, user: UserId) -> Result<(), RepoError> {
+                    sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user.0).execute(&self.pool).await?;
+                    sqlx::query("UPDATE api_keys SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL").bind(user.0).bind(now()).execute(&self.pool).await?;
+                    Ok(())
+                }
+
+                async fn delete_user(&self, user: UserId) -> Result<(), RepoError> {
+                    let done = sqlx::query("DELETE FROM users WHERE id = $1").bind(user.0).execute(&self.pool).await?;
+                    changed(done.rows_affected())
+                }
+
+                async fn stats(&self) -> Result<Stats, RepoError> {
+                    let row = sqlx::query(
+                        "SELECT COUNT(*) AS users, \
+                         CAST(COALESCE(SUM(CASE WHEN status = 'pending' THEN 1 ELSE 0 END), 0) AS BIGINT) AS pending, \
+                         CAST(COALESCE(SUM(CASE WHEN status = 'suspended' THEN 1 ELSE 0 END), 0) AS BIGINT) AS suspended FROM users",
+                    )
+                    .fetch_one(&self.pool)
+                    .await?;
+                    let media = sqlx::query(
+                        "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(m.size), 0) AS BIGINT) AS originals, \
+                         CAST(COALESCE(SUM((SELECT COALESCE(SUM(v.size), 0) FROM variants v WHERE v.media_id = m.id)), 0) AS BIGINT) AS derived \
+                         FROM media m WHERE m.status NOT IN ('deleted', 'expired')",
+                    )
+                    .fetch_one(&self.pool)
+                    .await?;
+                    Ok(Stats {
+                        users: to_u64(row.try_get("users")?),
+                        pending_users: to_u64(row.try_get("pending")?),
+                        suspended_users: to_u64(row.try_get("suspended")?),
+                        files: to_u64(media.try_get("n")?),
+                        bytes: to_u64(media.try_get("originals")?).saturating_add(to_u64(media.try_get("derived")?)),
+                    })
                 }
             }
         }

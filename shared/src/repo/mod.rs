@@ -27,7 +27,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, SubsecRound, Utc};
 
-pub use accounts::{AccountRepo, Usage, UserFilter};
+pub use accounts::{AccountRepo, Stats, Usage, UserFilter};
 pub use folders::{Folder, FolderRepo};
 pub use links::{LinkRepo, PublicLink};
 pub use postgres::PostgresRepo;
