@@ -5,6 +5,7 @@
 
 #![recursion_limit = "256"]
 
+pub mod audit;
 pub mod auth;
 pub mod error;
 pub mod idempotency;
@@ -72,6 +73,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/admin/users", get(admin::list_users))
         .route("/api/v1/admin/users/{id}", patch(admin::patch_user).delete(admin::delete_user))
         .route("/api/v1/admin/stats", get(admin::stats))
+        .route("/api/v1/admin/audit", get(admin::audit_log))
         .route("/api/v1/admin/users/{id}/approve", post(admin::approve))
         .route("/api/v1/admin/users/{id}/suspend", post(admin::suspend))
         .route("/_storage/{*key}", put(signed::put).get(signed::get))
@@ -109,7 +111,8 @@ fn cors(origins: &CorsOrigins) -> CorsLayer {
 /// already in flight are finished first.
 pub async fn serve(listener: TcpListener, state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
     tracing::info!(addr = %listener.local_addr()?, public_url = %state.config.public_url, "listening");
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
 }
 
 /// Logs every request once, with an id (also sent as `X-Request-Id`), its

@@ -47,3 +47,26 @@ both_stacks!(admin_stats_and_user_deletion_purges_everything, |stack: Stack| asy
     let (status, _) = stack.call(Method::POST, "/api/v1/auth/register", None, Some(serde_json::json!({ "username": "alice", "password": "new-alice-1" }))).await;
     assert_eq!(status, 201);
 });
+
+both_stacks!(audit_log_records_who_did_what, |stack: Stack| async move {
+    let admin = stack.admin_key("root");
+    let bob = stack.key("bob");
+    let body = |u: &str, p: &str| Some(serde_json::json!({ "username": u, "password": p }));
+    assert_eq!(stack.call(Method::POST, "/api/v1/auth/register", None, body("dana", "dana-pass-1")).await.0, 201);
+    assert_eq!(stack.call(Method::POST, "/api/v1/auth/login", None, body("dana", "wrong-pass-1")).await.0, 401);
+    let (_, key) = stack.call(Method::POST, "/api/v1/keys", Some(&bob), Some(serde_json::json!({ "name": "ci" }))).await;
+    let raw = key["key"].as_str().unwrap().to_owned();
+    assert_eq!(stack.call(Method::GET, "/api/v1/admin/audit", Some(&bob), None).await.0, 403);
+    let (status, log) = stack.call(Method::GET, "/api/v1/admin/audit", Some(&admin), None).await;
+    assert_eq!(status, 200, "{log}");
+    let actions: Vec<&str> = log["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["key.create", "auth.login", "user.register"], "{log}");
+    assert!(!log.to_string().contains(&raw), "no secrets in the log");
+    let created = &log["items"][0];
+    assert_eq!((created["actor"].as_str(), created["result"].as_str(), created["ip"].as_str()), (Some("bob"), Some("ok"), Some("127.0.0.1")), "{created}");
+    assert!(created["credential"].as_str().unwrap().starts_with("key:"));
+    let (_, failed) = stack.call(Method::GET, "/api/v1/admin/audit?action=auth.login&result=failed", Some(&admin), None).await;
+    assert_eq!((failed["total"].as_u64(), failed["items"][0]["actor"].as_str()), (Some(1), Some("dana")), "{failed}");
+    let (_, paged) = stack.call(Method::GET, "/api/v1/admin/audit?limit=1&page=2", Some(&admin), None).await;
+    assert_eq!((paged["items"][0]["action"].as_str(), paged["hasMore"].as_bool()), (Some("auth.login"), Some(true)));
+});

@@ -11,8 +11,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use mediaq_shared::domain::{Role, UserId, UserStatus};
-use mediaq_shared::repo::UserFilter;
+use mediaq_shared::repo::{AuditFilter, UserFilter};
 
+use crate::audit::{self, Actor, ClientIp};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::json::Body;
@@ -84,7 +85,7 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<u64>>
 
 /// `PATCH /api/v1/admin/users/{id}` {status?, role?, quotaBytes?, quotaFiles?}.
 #[tracing::instrument(skip_all)]
-pub async fn patch_user(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, Body(body): Body<UserPatch>) -> Result<Json<Value>, ApiError> {
+pub async fn patch_user(State(state): State<AppState>, caller: Caller, ip: ClientIp, Path(id): Path<String>, Body(body): Body<UserPatch>) -> Result<Json<Value>, ApiError> {
     caller.require_admin()?;
     let id = user_id(&id)?;
     let user = state.repo.user(id).await?;
@@ -101,6 +102,7 @@ pub async fn patch_user(State(state): State<AppState>, caller: Caller, Path(id):
     if let Some(quota) = body.quota_files {
         state.repo.set_user_file_quota(user.id, quota).await?;
     }
+    audit::record(&state, Actor::from(&caller), &ip, "admin.user.update", Some(format!("user:{id}")), true).await;
     shown(&state, id).await
 }
 
@@ -111,20 +113,22 @@ async fn shown(state: &AppState, id: UserId) -> Result<Json<Value>, ApiError> {
 
 /// `POST /api/v1/admin/users/{id}/approve`: the account becomes active.
 #[tracing::instrument(skip_all)]
-pub async fn approve(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
-    set_status(state, &caller, &id, UserStatus::Active).await
+pub async fn approve(State(state): State<AppState>, caller: Caller, ip: ClientIp, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+    set_status(state, &caller, &ip, &id, UserStatus::Active).await
 }
 
 /// `POST /api/v1/admin/users/{id}/suspend`: the account can do nothing.
 #[tracing::instrument(skip_all)]
-pub async fn suspend(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
-    set_status(state, &caller, &id, UserStatus::Suspended).await
+pub async fn suspend(State(state): State<AppState>, caller: Caller, ip: ClientIp, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+    set_status(state, &caller, &ip, &id, UserStatus::Suspended).await
 }
 
-async fn set_status(state: AppState, caller: &Caller, id: &str, status: UserStatus) -> Result<Json<Value>, ApiError> {
+async fn set_status(state: AppState, caller: &Caller, ip: &ClientIp, id: &str, status: UserStatus) -> Result<Json<Value>, ApiError> {
     caller.require_admin()?;
     let id = user_id(id)?;
     state.repo.set_user_status(id, status).await?;
+    let action = if status == UserStatus::Active { "admin.user.approve" } else { "admin.user.suspend" };
+    audit::record(&state, Actor::from(caller), ip, action, Some(format!("user:{id}")), true).await;
     shown(&state, id).await
 }
 
@@ -144,7 +148,7 @@ pub async fn stats(State(state): State<AppState>, caller: Caller) -> Result<Json
 /// once (suspended, keys and sessions revoked), every media retired and
 /// queued for purging; the account row goes once no object is left.
 #[tracing::instrument(skip_all)]
-pub async fn delete_user(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<(StatusCode, Json<Value>), ApiError> {
+pub async fn delete_user(State(state): State<AppState>, caller: Caller, ip: ClientIp, Path(id): Path<String>) -> Result<(StatusCode, Json<Value>), ApiError> {
     caller.require_admin()?;
     let id = user_id(&id)?;
     if id == caller.user.id {
@@ -158,6 +162,7 @@ pub async fn delete_user(State(state): State<AppState>, caller: Caller, Path(id)
         retire(&state, m).await?;
     }
     tracing::info!(user = %id, files = media.len(), "user deletion started");
+    audit::record(&state, Actor::from(&caller), &ip, "admin.user.delete", Some(format!("user:{id}")), true).await;
     tokio::spawn(finish_deletion(state, id));
     Ok((StatusCode::ACCEPTED, Json(json!({ "id": id.0, "username": user.username, "status": "deleting", "files": media.len() }))))
 }
@@ -183,4 +188,35 @@ async fn finish_deletion(state: AppState, id: UserId) {
         Ok(()) => tracing::info!(user = %id, "user deleted"),
         Err(e) => tracing::warn!(user = %id, error = %e, "deleting a user failed"),
     }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AuditQuery {
+    page: Option<String>,
+    limit: Option<String>,
+    actor_id: Option<i64>,
+    action: Option<String>,
+    result: Option<String>,
+}
+
+/// `GET /api/v1/admin/audit?page=&limit=&actorId=&action=&result=`: the
+/// audit log, newest first.
+#[tracing::instrument(skip_all)]
+pub async fn audit_log(State(state): State<AppState>, caller: Caller, Query(q): Query<AuditQuery>) -> Result<Json<Value>, ApiError> {
+    caller.require_admin()?;
+    let page = page_number("page", q.page.as_deref(), 1, 1_000_000)?;
+    let limit = page_number("limit", q.limit.as_deref(), 50, MAX_PAGE_SIZE)?;
+    let filter = AuditFilter { actor_id: q.actor_id, action: q.action, result: q.result, offset: (page - 1) * limit, limit };
+    let (entries, total) = state.repo.list_audit(&filter).await?;
+    let items: Vec<Value> = entries
+        .iter()
+        .map(|e| {
+            json!({
+                "id": e.id, "at": e.at, "actorId": e.actor_id, "actor": e.actor_name, "credential": e.credential,
+                "ip": e.ip, "action": e.action, "target": e.target, "result": e.result,
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "items": items, "page": page, "limit": limit, "total": total, "hasMore": page * limit < total })))
 }

@@ -19,6 +19,7 @@ use mediaq_shared::domain::{Role, User, UserStatus};
 use mediaq_shared::keys::{hash_key, new_session_token};
 use mediaq_shared::repo::{RepoError, Usage, now};
 
+use crate::audit::{self, Actor, ClientIp};
 use crate::auth::{Caller, Credential, check_status};
 use crate::error::ApiError;
 use crate::json::Body;
@@ -55,7 +56,7 @@ pub struct Credentials {
 
 /// `POST /api/v1/auth/register` {username, password} → 201 with the user.
 #[tracing::instrument(skip_all)]
-pub async fn register(State(state): State<AppState>, Body(body): Body<Credentials>) -> Result<impl IntoResponse, ApiError> {
+pub async fn register(State(state): State<AppState>, ip: ClientIp, Body(body): Body<Credentials>) -> Result<impl IntoResponse, ApiError> {
     passwords::check_username(&body.username)?;
     passwords::check_password("password", &body.password)?;
     let hash = passwords::hash(body.password).await?;
@@ -66,12 +67,13 @@ pub async fn register(State(state): State<AppState>, Body(body): Body<Credential
         Err(e) => return Err(e.into()),
     };
     tracing::info!(user = %user.id, status = %user.status, "registered");
+    audit::record(&state, Actor::from(&user), &ip, "user.register", Some(format!("user:{}", user.id)), true).await;
     Ok((StatusCode::CREATED, Json(user_resource(&user, None))))
 }
 
 /// `POST /api/v1/auth/login` {username, password} → {token, expiresAt, user}.
 #[tracing::instrument(skip_all)]
-pub async fn login(State(state): State<AppState>, Body(body): Body<Credentials>) -> Result<Json<Value>, ApiError> {
+pub async fn login(State(state): State<AppState>, ip: ClientIp, Body(body): Body<Credentials>) -> Result<Json<Value>, ApiError> {
     let found = match state.repo.user_credentials(&body.username).await {
         Ok(found) => Some(found),
         Err(RepoError::NotFound) => None,
@@ -83,6 +85,8 @@ pub async fn login(State(state): State<AppState>, Body(body): Body<Credentials>)
     };
     let matches = passwords::verify(body.password, stored).await?;
     let Some(user) = user.filter(|_| matches) else {
+        let actor = Actor { name: Some(body.username.chars().take(64).collect()), ..Actor::default() };
+        audit::record(&state, actor, &ip, "auth.login", None, false).await;
         tokio::time::sleep(FAILED_LOGIN_DELAY).await;
         return Err(ApiError::Unauthorized("invalid username or password".into()));
     };
@@ -90,7 +94,9 @@ pub async fn login(State(state): State<AppState>, Body(body): Body<Credentials>)
     let token = new_session_token();
     let ttl = chrono::TimeDelta::from_std(state.config.session_ttl).map_err(|e| ApiError::Internal(e.to_string()))?;
     let expires_at = now() + ttl;
-    state.repo.insert_session(user.id, &hash_key(&token), expires_at).await?;
+    let session = state.repo.insert_session(user.id, &hash_key(&token), expires_at).await?;
+    let actor = Actor { credential: Some(format!("session:{session}")), ..Actor::from(&user) };
+    audit::record(&state, actor, &ip, "auth.login", None, true).await;
     tracing::info!(user = %user.id, "logged in");
     Ok(Json(json!({ "token": token, "expiresAt": expires_at, "user": user_resource(&user, None) })))
 }
@@ -130,12 +136,13 @@ pub struct PasswordChange {
 /// password and ends every other session. `oldPassword` may be left out
 /// only by an account that has none yet (made with `mediaq key create`).
 #[tracing::instrument(skip_all)]
-pub async fn change_password(State(state): State<AppState>, caller: Caller, Body(body): Body<PasswordChange>) -> Result<StatusCode, ApiError> {
+pub async fn change_password(State(state): State<AppState>, caller: Caller, ip: ClientIp, Body(body): Body<PasswordChange>) -> Result<StatusCode, ApiError> {
     passwords::check_password("newPassword", &body.new_password)?;
     let stored = state.repo.password_hash(caller.user.id).await?;
     if stored.is_some() {
         let old = body.old_password.ok_or_else(|| ApiError::BadRequest("'oldPassword' is required to change the password".into()))?;
         if !passwords::verify(old, stored).await? {
+            audit::record(&state, Actor::from(&caller), &ip, "auth.password", None, false).await;
             tokio::time::sleep(FAILED_LOGIN_DELAY).await;
             return Err(ApiError::Forbidden("'oldPassword' is not the current password".into()));
         }
@@ -148,5 +155,6 @@ pub async fn change_password(State(state): State<AppState>, caller: Caller, Body
     };
     state.repo.delete_sessions(caller.user.id, keep).await?;
     tracing::info!(user = %caller.user.id, "password changed");
+    audit::record(&state, Actor::from(&caller), &ip, "auth.password", None, true).await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -14,6 +14,7 @@ use mediaq_shared::domain::{Media, MediaId, MediaStatus, Role, random_token};
 use mediaq_shared::queue::Job;
 use mediaq_shared::storage::ObjectKey;
 
+use crate::audit::{self, Actor, ClientIp};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::ingest::PUBLIC_TOKEN_LEN;
@@ -168,9 +169,10 @@ pub async fn patch(State(state): State<AppState>, caller: Caller, Path(id): Path
 
 /// `DELETE /api/v1/files/{id}`: gone at once for every reader; its
 /// objects are purged in the background.
-pub async fn delete(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+pub async fn delete(State(state): State<AppState>, caller: Caller, ip: ClientIp, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     let media = writable(&state, &caller, &id).await?;
     retire(&state, &media.id).await?;
+    audit::record(&state, Actor::from(&caller), &ip, "file.delete", Some(format!("file:{}", media.id.as_str())), true).await;
     Ok(StatusCode::NO_CONTENT)
 }
 

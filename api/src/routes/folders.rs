@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use mediaq_shared::domain::{UserId, random_token};
 use mediaq_shared::repo::{Folder, RepoError, now};
 
+use crate::audit::{self, Actor, ClientIp};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::json::Body;
@@ -188,7 +189,7 @@ pub async fn patch(State(state): State<AppState>, caller: Caller, Path(id): Path
 /// `DELETE /api/v1/folders/{id}`: the folder, its subfolders and every
 /// media in them; media are retired at once and purged in the background.
 #[tracing::instrument(skip_all)]
-pub async fn delete(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+pub async fn delete(State(state): State<AppState>, caller: Caller, ip: ClientIp, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     let folder = writable_folder(&state, &caller, &id).await?;
     let tree = state.repo.folder_subtree(&folder.id).await?;
     for media in state.repo.media_in_folders(&tree).await? {
@@ -196,5 +197,6 @@ pub async fn delete(State(state): State<AppState>, caller: Caller, Path(id): Pat
     }
     state.repo.delete_folder(&folder.id).await?;
     tracing::info!(folder = %folder.id, folders = tree.len(), "folder deleted");
+    audit::record(&state, Actor::from(&caller), &ip, "folder.delete", Some(format!("folder:{}", folder.id)), true).await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use mediaq_shared::domain::ApiKey;
 use mediaq_shared::keys::issue_key;
 
+use crate::audit::{self, Actor, ClientIp};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::json::Body;
@@ -37,12 +38,13 @@ pub struct NewKey {
 /// `POST /api/v1/keys` {name} → 201 with the key resource and `key`, the
 /// raw key, shown this once.
 #[tracing::instrument(skip_all)]
-pub async fn create(State(state): State<AppState>, caller: Caller, Body(body): Body<NewKey>) -> Result<impl IntoResponse, ApiError> {
+pub async fn create(State(state): State<AppState>, caller: Caller, ip: ClientIp, Body(body): Body<NewKey>) -> Result<impl IntoResponse, ApiError> {
     let name = body.name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
     if name.as_ref().is_some_and(|n| n.chars().count() > MAX_NAME) {
         return Err(ApiError::BadRequest(format!("invalid 'name': expected at most {MAX_NAME} characters")));
     }
     let (raw, key) = issue_key(&state.repo, caller.user.id, name.as_deref()).await?;
+    audit::record(&state, Actor::from(&caller), &ip, "key.create", Some(format!("key:{}", key.id)), true).await;
     let mut body = key_resource(&key);
     body["key"] = json!(raw);
     Ok((StatusCode::CREATED, Json(body)))
@@ -58,7 +60,9 @@ pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<
 /// `DELETE /api/v1/keys/{id}`: revokes one of the caller's keys; someone
 /// else's (or an unknown) key is 404.
 #[tracing::instrument(skip_all)]
-pub async fn revoke(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+pub async fn revoke(State(state): State<AppState>, caller: Caller, ip: ClientIp, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     let id: i64 = id.parse().map_err(|_| ApiError::NotFound)?;
-    if state.repo.revoke_api_key(caller.user.id, id).await? { Ok(StatusCode::NO_CONTENT) } else { Err(ApiError::NotFound) }
+    let done = state.repo.revoke_api_key(caller.user.id, id).await?;
+    audit::record(&state, Actor::from(&caller), &ip, "key.revoke", Some(format!("key:{id}")), done).await;
+    if done { Ok(StatusCode::NO_CONTENT) } else { Err(ApiError::NotFound) }
 }

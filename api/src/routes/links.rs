@@ -15,6 +15,7 @@ use mediaq_shared::domain::{Media, MediaId, MediaStatus, random_token};
 use mediaq_shared::keys::hash_key;
 use mediaq_shared::repo::{Folder, PublicLink, RepoError, now};
 
+use crate::audit::{self, Actor, ClientIp};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::json::Body;
@@ -49,7 +50,7 @@ pub struct NewLink {
 /// `POST /api/v1/links` {fileId | folderId, password?, expiresIn?,
 /// allowDownload?, maxViews?} → 201 with `token` and `url`, shown once.
 #[tracing::instrument(skip_all)]
-pub async fn create(State(state): State<AppState>, caller: Caller, Body(body): Body<NewLink>) -> Result<impl IntoResponse, ApiError> {
+pub async fn create(State(state): State<AppState>, caller: Caller, ip: ClientIp, Body(body): Body<NewLink>) -> Result<impl IntoResponse, ApiError> {
     let (kind, target, owner) = match (body.file_id, body.folder_id) {
         (Some(file), None) => {
             let media = owned(&state, &caller, &file).await?;
@@ -88,6 +89,7 @@ pub async fn create(State(state): State<AppState>, caller: Caller, Body(body): B
     };
     let token = random_token(TOKEN_LEN);
     state.repo.insert_link(&link, &hash_key(&token)).await?;
+    audit::record(&state, Actor::from(&caller), &ip, "link.create", Some(format!("{}:{}", link.target_kind, link.target_id)), true).await;
     let mut out = resource(&link);
     out["token"] = json!(token);
     out["url"] = json!(state.url(&format!("/api/v1/public/links/{token}")));
@@ -103,8 +105,10 @@ pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<
 
 /// `DELETE /api/v1/links/{id}`: revokes the link at once.
 #[tracing::instrument(skip_all)]
-pub async fn revoke(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
-    if state.repo.revoke_link(caller.user.id, &id, now()).await? { Ok(StatusCode::NO_CONTENT) } else { Err(ApiError::NotFound) }
+pub async fn revoke(State(state): State<AppState>, caller: Caller, ip: ClientIp, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    let done = state.repo.revoke_link(caller.user.id, &id, now()).await?;
+    audit::record(&state, Actor::from(&caller), &ip, "link.revoke", Some(format!("link:{id}")), done).await;
+    if done { Ok(StatusCode::NO_CONTENT) } else { Err(ApiError::NotFound) }
 }
 
 #[derive(Debug, Deserialize)]

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use mediaq_shared::domain::{Media, UserId, UserStatus, random_token};
 use mediaq_shared::repo::{Folder, RepoError, Share, now};
 
+use crate::audit::{self, Actor, ClientIp};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::json::Body;
@@ -73,7 +74,7 @@ pub struct NewShare {
 
 /// `POST /api/v1/shares` {fileId | folderId, username} → 201 share.
 #[tracing::instrument(skip_all)]
-pub async fn create(State(state): State<AppState>, caller: Caller, Body(body): Body<NewShare>) -> Result<impl IntoResponse, ApiError> {
+pub async fn create(State(state): State<AppState>, caller: Caller, ip: ClientIp, Body(body): Body<NewShare>) -> Result<impl IntoResponse, ApiError> {
     let (kind, target, owner) = match (body.file_id, body.folder_id) {
         (Some(file), None) => {
             let media = owned(&state, &caller, &file).await?;
@@ -95,7 +96,11 @@ pub async fn create(State(state): State<AppState>, caller: Caller, Body(body): B
     }
     let share = Share { id: random_token(12), owner_id: owner, sharee_id: sharee.id, target_kind: kind.to_owned(), target_id: target, created_at: now() };
     match state.repo.insert_share(&share).await {
-        Ok(()) => Ok((StatusCode::CREATED, Json(resource(&state, &share).await?))),
+        Ok(()) => {
+            let target = Some(format!("{kind}:{} -> user:{}", share.target_id, share.sharee_id));
+            audit::record(&state, Actor::from(&caller), &ip, "share.create", target, true).await;
+            Ok((StatusCode::CREATED, Json(resource(&state, &share).await?)))
+        }
         Err(RepoError::Conflict(_)) => Err(ApiError::Conflict(format!("this {kind} is already shared with {}", sharee.username))),
         Err(e) => Err(e.into()),
     }
@@ -124,12 +129,13 @@ pub async fn by_me(State(state): State<AppState>, caller: Caller) -> Result<Json
 /// `DELETE /api/v1/shares/{id}`: revoked by its owner (or dropped by the
 /// user it was shared with).
 #[tracing::instrument(skip_all)]
-pub async fn revoke(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+pub async fn revoke(State(state): State<AppState>, caller: Caller, ip: ClientIp, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     let share = state.repo.share(&id).await?;
     let me = caller.user.id;
     if share.owner_id != me && share.sharee_id != me && !caller.is_admin() {
         return Err(ApiError::NotFound);
     }
     state.repo.delete_share(&share.id).await?;
+    audit::record(&state, Actor::from(&caller), &ip, "share.revoke", Some(format!("share:{}", share.id)), true).await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -12,6 +12,8 @@ mod sql;
 #[macro_use]
 pub mod accounts;
 #[macro_use]
+pub mod audit;
+#[macro_use]
 pub mod quota;
 #[macro_use]
 pub mod folders;
@@ -30,6 +32,7 @@ use chrono::{DateTime, SubsecRound, Utc};
 pub use accounts::{AccountRepo, Stats, Usage, UserFilter};
 pub use folders::{Folder, FolderRepo};
 pub use links::{LinkRepo, PublicLink};
+pub use audit::{AuditEntry, AuditFilter, AuditRepo};
 pub use postgres::PostgresRepo;
 pub use shares::{Share, ShareRepo};
 pub use quota::{QuotaAnswer, QuotaRefusal, QuotaRepo, QuotaRequest};
@@ -77,7 +80,7 @@ pub fn now() -> DateTime<Utc> {
 }
 
 #[async_trait]
-pub trait Repo: AccountRepo + QuotaRepo + FolderRepo + LinkRepo + ShareRepo + Send + Sync + 'static {
+pub trait Repo: AccountRepo + QuotaRepo + FolderRepo + LinkRepo + ShareRepo + AuditRepo + Send + Sync + 'static {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
 

@@ -20,3 +20,4 @@ sql_quota_repo!(PostgresRepo);
 sql_folder_repo!(PostgresRepo);
 sql_link_repo!(PostgresRepo);
 sql_share_repo!(PostgresRepo);
+sql_audit_repo!(PostgresRepo);

@@ -39,3 +39,4 @@ sql_quota_repo!(SqliteRepo);
 sql_folder_repo!(SqliteRepo);
 sql_link_repo!(SqliteRepo);
 sql_share_repo!(SqliteRepo);
+sql_audit_repo!(SqliteRepo);
