@@ -35,6 +35,8 @@ pub enum ApiError {
     Conflict(String),
     #[error("{} quota exceeded: {current} of {limit} {} used, {remaining} remaining", if *files { "file" } else { "storage" }, if *files { "files" } else { "bytes" })]
     QuotaExceeded { files: bool, current: u64, limit: u64, remaining: u64 },
+    #[error("too many requests: try again in {retry_after} s")]
+    RateLimited { retry_after: u64 },
     #[error("URL upload refused: {0}")]
     UrlRefused(String),
     #[error("not found")]
@@ -55,6 +57,7 @@ impl ApiError {
             Self::BadRequest(_) | Self::EmptySource | Self::InvalidBase64 | Self::InvalidImage(_) => StatusCode::BAD_REQUEST,
             Self::InvalidKey | Self::MissingKey | Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Forbidden(_) | Self::UrlRefused(_) | Self::QuotaExceeded { .. } => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -80,6 +83,13 @@ impl ApiError {
     /// The message a client may see (generic for 5xx).
     pub fn public_message(&self) -> String {
         self.to_string()
+    }
+
+    /// `Retry-After` on a 429.
+    fn add_headers(&self, res: &mut Response) {
+        if let Self::RateLimited { retry_after } = self {
+            res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+        }
     }
 
     fn log(&self) {
@@ -135,6 +145,7 @@ impl IntoResponse for ApiError {
         }
         let mut res = (status, axum::Json(body)).into_response();
         res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        self.add_headers(&mut res);
         res
     }
 }
@@ -171,6 +182,8 @@ impl IntoResponse for Chevereto {
             body["error"]["limit"] = json!(limit);
             body["error"]["remaining"] = json!(remaining);
         }
-        (status, axum::Json(body)).into_response()
+        let mut res = (status, axum::Json(body)).into_response();
+        self.error.add_headers(&mut res);
+        res
     }
 }

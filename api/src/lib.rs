@@ -15,6 +15,7 @@ pub mod passwords;
 pub mod params;
 pub mod present;
 pub mod quota;
+pub mod ratelimit;
 pub mod routes;
 pub mod state;
 pub mod wait;
@@ -42,17 +43,20 @@ pub fn router(state: AppState) -> Router {
     let chevereto_upload = get(chevereto::upload).post(chevereto::upload);
     let delete_page = get(pages::delete).post(pages::delete).delete(pages::delete);
     let cors = cors(&state.config.cors_origins);
+    let limits = ratelimit::RateLimits::new(&state.config);
+    let upload_limit = middleware::from_fn_with_state(limits.clone(), ratelimit::upload);
+    let login_limit = middleware::from_fn_with_state(limits, ratelimit::login);
     let api = Router::new()
-        .route("/api/1/upload", chevereto_upload.clone())
-        .route("/api/1.1/upload", chevereto_upload)
-        .route("/api/v1/files", get(files::list).post(upload::create))
-        .route("/api/v1/files/initiate", post(upload::initiate))
+        .route("/api/1/upload", chevereto_upload.clone().route_layer(upload_limit.clone()))
+        .route("/api/1.1/upload", chevereto_upload.route_layer(upload_limit.clone()))
+        .route("/api/v1/files", get(files::list).post(axum::handler::Handler::layer(upload::create, upload_limit.clone())))
+        .route("/api/v1/files/initiate", post(upload::initiate).route_layer(upload_limit))
         .route("/api/v1/files/complete", post(upload::complete))
         .route("/api/v1/files/{id}", get(files::get).patch(files::patch).delete(files::delete))
         .route("/api/v1/files/{id}/download", get(files::download))
         .route("/api/v1/public/files/{id}/download", get(files::public_download))
         .route("/api/v1/auth/register", post(auth::register))
-        .route("/api/v1/auth/login", post(auth::login))
+        .route("/api/v1/auth/login", post(auth::login).route_layer(login_limit))
         .route("/api/v1/auth/logout", post(auth::logout))
         .route("/api/v1/auth/me", get(auth::me))
         .route("/api/v1/auth/password", post(auth::change_password))

@@ -126,6 +126,10 @@ pub struct Config {
     pub session_ttl: Duration,
     /// Byte quota of users without one of their own; `None` is unlimited.
     pub default_quota_bytes: Option<u64>,
+    /// Login attempts allowed per client IP and minute.
+    pub login_rate_per_min: u32,
+    /// Uploads allowed per credential and minute (twice that per IP).
+    pub upload_rate_per_min: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -170,6 +174,8 @@ pub const KNOWN_VARIABLES: &[&str] = &[
     "MEDIAQ_OPEN_REGISTRATION",
     "MEDIAQ_SESSION_TTL_SECS",
     "MEDIAQ_DEFAULT_QUOTA_BYTES",
+    "MEDIAQ_LOGIN_RATE_PER_MIN",
+    "MEDIAQ_UPLOAD_RATE_PER_MIN",
 ];
 
 impl Config {
@@ -260,6 +266,8 @@ impl Config {
             cors_origins: cors_origins(r.get("MEDIAQ_CORS_ORIGINS"))?,
             open_registration: r.bool("MEDIAQ_OPEN_REGISTRATION", false)?,
             session_ttl: Duration::from_secs(r.positive("MEDIAQ_SESSION_TTL_SECS", 7 * 24 * 3600)?),
+            login_rate_per_min: u32::try_from(r.positive("MEDIAQ_LOGIN_RATE_PER_MIN", 20)?).unwrap_or(u32::MAX),
+            upload_rate_per_min: u32::try_from(r.positive("MEDIAQ_UPLOAD_RATE_PER_MIN", 600)?).unwrap_or(u32::MAX),
             default_quota_bytes: match r.get("MEDIAQ_DEFAULT_QUOTA_BYTES") {
                 None | Some("") => None,
                 Some(v) => Some(v.trim().parse().map_err(|_| invalid("MEDIAQ_DEFAULT_QUOTA_BYTES", v, "expected a whole number of bytes"))?),

@@ -13,5 +13,6 @@ mod ingest;
 mod links;
 mod native;
 mod quota;
+mod ratelimit;
 mod shares;
 mod upload;

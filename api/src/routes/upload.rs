@@ -56,6 +56,8 @@ pub async fn create(State(state): State<AppState>, caller: Caller, request: Requ
     if let Some(key) = &idem
         && let Some((id, _)) = state.repo.idempotent_result(caller.user.id, key).await?
     {
+        // A retry: read (and drop) its body so the client gets the answer.
+        quota::drain(request.into_body(), state.config.max_upload_bytes.saturating_mul(2)).await;
         return accepted(&state, &caller, id.as_str()).await;
     }
     // Room is reserved before any byte is stored and released once the
