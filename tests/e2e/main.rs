@@ -11,6 +11,7 @@ mod crash;
 mod folders;
 mod ingest;
 mod links;
+mod matrix;
 mod native;
 mod quota;
 mod ratelimit;
