@@ -28,7 +28,15 @@ pub enum ApiError {
     #[error("Missing API key: send it as 'Authorization: Bearer KEY', 'X-API-Key: KEY' or the 'key' parameter")]
     MissingKey,
     #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
     Forbidden(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{} quota exceeded: {current} of {limit} {} used, {remaining} remaining", if *files { "file" } else { "storage" }, if *files { "files" } else { "bytes" })]
+    QuotaExceeded { files: bool, current: u64, limit: u64, remaining: u64 },
+    #[error("too many requests: try again in {retry_after} s")]
+    RateLimited { retry_after: u64 },
     #[error("URL upload refused: {0}")]
     UrlRefused(String),
     #[error("not found")]
@@ -47,8 +55,10 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::BadRequest(_) | Self::EmptySource | Self::InvalidBase64 | Self::InvalidImage(_) => StatusCode::BAD_REQUEST,
-            Self::InvalidKey | Self::MissingKey => StatusCode::UNAUTHORIZED,
-            Self::Forbidden(_) | Self::UrlRefused(_) => StatusCode::FORBIDDEN,
+            Self::InvalidKey | Self::MissingKey | Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Forbidden(_) | Self::UrlRefused(_) | Self::QuotaExceeded { .. } => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -73,6 +83,13 @@ impl ApiError {
     /// The message a client may see (generic for 5xx).
     pub fn public_message(&self) -> String {
         self.to_string()
+    }
+
+    /// `Retry-After` on a 429.
+    fn add_headers(&self, res: &mut Response) {
+        if let Self::RateLimited { retry_after } = self {
+            res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+        }
     }
 
     fn log(&self) {
@@ -114,14 +131,21 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         self.log();
         let status = self.status();
-        let body = json!({
+        let mut body = json!({
             "type": "about:blank",
             "title": status.canonical_reason().unwrap_or("Error"),
             "status": status.as_u16(),
             "detail": self.public_message(),
         });
+        // RFC 9457 extension members.
+        if let Self::QuotaExceeded { current, limit, remaining, .. } = self {
+            body["current"] = json!(current);
+            body["limit"] = json!(limit);
+            body["remaining"] = json!(remaining);
+        }
         let mut res = (status, axum::Json(body)).into_response();
         res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        self.add_headers(&mut res);
         res
     }
 }
@@ -147,11 +171,19 @@ impl IntoResponse for Chevereto {
         if self.text {
             return (status, self.error.public_message()).into_response();
         }
-        let body = json!({
+        let mut body = json!({
             "status_code": status.as_u16(),
             "error": { "message": self.error.public_message(), "code": self.error.chevereto_code() },
             "status_txt": status.canonical_reason().unwrap_or("Error"),
         });
-        (status, axum::Json(body)).into_response()
+        if let ApiError::QuotaExceeded { current, limit, remaining, .. } = self.error {
+            body["error"]["context"] = json!("quota");
+            body["error"]["current"] = json!(current);
+            body["error"]["limit"] = json!(limit);
+            body["error"]["remaining"] = json!(remaining);
+        }
+        let mut res = (status, axum::Json(body)).into_response();
+        self.error.add_headers(&mut res);
+        res
     }
 }

@@ -17,6 +17,7 @@ use mediaq_shared::repo::now;
 use mediaq_shared::storage::{BodyStream, ObjectKey, StorageError, is_over_limit, put_hashed, read_head};
 
 use crate::error::ApiError;
+use crate::quota::Reserved;
 use crate::state::AppState;
 
 /// Bytes looked at to decide the type.
@@ -64,8 +65,14 @@ pub struct StoredOriginal {
 }
 
 /// Sniffs, hashes and streams `body` to storage, within the size limit.
+pub async fn store(state: &AppState, body: BodyStream<'_>) -> Result<StoredOriginal, ApiError> {
+    store_within(state, body, None).await
+}
+
+/// [`store`], also within the room `quota` reserved: a body that goes
+/// past it is refused and nothing is kept.
 #[tracing::instrument(skip_all)]
-pub async fn store(state: &AppState, mut body: BodyStream<'_>) -> Result<StoredOriginal, ApiError> {
+pub async fn store_within(state: &AppState, mut body: BodyStream<'_>, quota: Option<&Reserved>) -> Result<StoredOriginal, ApiError> {
     let head = read_head(&mut body, SNIFF_LEN).await.map_err(|e| read_error(&e))?;
     if head.is_empty() {
         return Err(ApiError::EmptySource);
@@ -73,9 +80,13 @@ pub async fn store(state: &AppState, mut body: BodyStream<'_>) -> Result<StoredO
     let (mime, extension, kind) = sniff(&head)?;
     let id = MediaId::generate();
     let key = ObjectKey::original(&id, extension);
-    let limit = state.config.max_upload_bytes;
+    let max = state.config.max_upload_bytes;
+    let cap = quota.and_then(Reserved::cap).filter(|&c| c < max);
     let whole = Box::pin(futures::stream::once(async { Ok(head) }).chain(body));
-    let hashed = put_hashed(&state.storage, &key, whole, mime, limit).await.map_err(|e| body_error(e, limit))?;
+    let hashed = put_hashed(&state.storage, &key, whole, mime, cap.unwrap_or(max)).await.map_err(|e| match (quota, cap) {
+        (Some(q), Some(_)) if is_over_limit(&e) => q.exceeded(),
+        _ => body_error(e, max),
+    })?;
     Ok(StoredOriginal { id, key, mime, extension, kind, size: hashed.size, sha256: Some(hashed.sha256), md5: Some(hashed.md5) })
 }
 

@@ -5,13 +5,17 @@
 
 #![recursion_limit = "256"]
 
+pub mod audit;
 pub mod auth;
 pub mod error;
 pub mod idempotency;
 pub mod ingest;
 pub mod json;
+pub mod passwords;
 pub mod params;
 pub mod present;
+pub mod quota;
+pub mod ratelimit;
 pub mod routes;
 pub mod state;
 pub mod wait;
@@ -24,7 +28,7 @@ use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, patch, post, put};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tokio::net::TcpListener;
 use tracing::Instrument;
@@ -35,19 +39,47 @@ use mediaq_shared::domain::random_token;
 pub use state::AppState;
 
 pub fn router(state: AppState) -> Router {
-    use routes::{chevereto, files, health, pages, serve, signed, upload};
+    use routes::{admin, auth, chevereto, files, folders, health, keys, links, pages, serve, shares, signed, upload};
     let chevereto_upload = get(chevereto::upload).post(chevereto::upload);
     let delete_page = get(pages::delete).post(pages::delete).delete(pages::delete);
     let cors = cors(&state.config.cors_origins);
+    let limits = ratelimit::RateLimits::new(&state.config);
+    let upload_limit = middleware::from_fn_with_state(limits.clone(), ratelimit::upload);
+    let login_limit = middleware::from_fn_with_state(limits, ratelimit::login);
     let api = Router::new()
-        .route("/api/1/upload", chevereto_upload.clone())
-        .route("/api/1.1/upload", chevereto_upload)
-        .route("/api/v1/files", get(files::list).post(upload::create))
-        .route("/api/v1/files/initiate", post(upload::initiate))
+        .route("/api/1/upload", chevereto_upload.clone().route_layer(upload_limit.clone()))
+        .route("/api/1.1/upload", chevereto_upload.route_layer(upload_limit.clone()))
+        .route("/api/v1/files", get(files::list).post(axum::handler::Handler::layer(upload::create, upload_limit.clone())))
+        .route("/api/v1/files/initiate", post(upload::initiate).route_layer(upload_limit))
         .route("/api/v1/files/complete", post(upload::complete))
         .route("/api/v1/files/{id}", get(files::get).patch(files::patch).delete(files::delete))
         .route("/api/v1/files/{id}/download", get(files::download))
         .route("/api/v1/public/files/{id}/download", get(files::public_download))
+        .route("/api/v1/auth/register", post(auth::register))
+        .route("/api/v1/auth/login", post(auth::login).route_layer(login_limit))
+        .route("/api/v1/auth/logout", post(auth::logout))
+        .route("/api/v1/auth/me", get(auth::me))
+        .route("/api/v1/auth/password", post(auth::change_password))
+        .route("/api/v1/keys", get(keys::list).post(keys::create))
+        .route("/api/v1/keys/{id}", delete(keys::revoke))
+        .route("/api/v1/folders", get(folders::list).post(folders::create))
+        .route("/api/v1/folders/{id}", get(folders::get).patch(folders::patch).delete(folders::delete))
+        .route("/api/v1/folders/{id}/path", get(folders::path))
+        .route("/api/v1/links", get(links::list).post(links::create))
+        .route("/api/v1/links/{id}", delete(links::revoke))
+        .route("/api/v1/public/links/{token}", get(links::view))
+        .route("/api/v1/public/links/{token}/download", get(links::download))
+        .route("/api/v1/public/links/{token}/files/{id}/download", get(links::folder_download))
+        .route("/api/v1/shares", post(shares::create))
+        .route("/api/v1/shares/with-me", get(shares::with_me))
+        .route("/api/v1/shares/by-me", get(shares::by_me))
+        .route("/api/v1/shares/{id}", delete(shares::revoke))
+        .route("/api/v1/admin/users", get(admin::list_users))
+        .route("/api/v1/admin/users/{id}", patch(admin::patch_user).delete(admin::delete_user))
+        .route("/api/v1/admin/stats", get(admin::stats))
+        .route("/api/v1/admin/audit", get(admin::audit_log))
+        .route("/api/v1/admin/users/{id}/approve", post(admin::approve))
+        .route("/api/v1/admin/users/{id}/suspend", post(admin::suspend))
         .route("/_storage/{*key}", put(signed::put).get(signed::get))
         .layer(cors);
     Router::new()
@@ -83,7 +115,8 @@ fn cors(origins: &CorsOrigins) -> CorsLayer {
 /// already in flight are finished first.
 pub async fn serve(listener: TcpListener, state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
     tracing::info!(addr = %listener.local_addr()?, public_url = %state.config.public_url, "listening");
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
 }
 
 /// Logs every request once, with an id (also sent as `X-Request-Id`), its

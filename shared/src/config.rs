@@ -121,6 +121,17 @@ pub struct Config {
     pub fetch_timeout: Duration,
     /// Browser origins allowed by CORS.
     pub cors_origins: CorsOrigins,
+    /// Self-registered accounts are active at once instead of pending an
+    /// administrator's approval.
+    pub open_registration: bool,
+    /// How long a login session token stays valid.
+    pub session_ttl: Duration,
+    /// Byte quota of users without one of their own; `None` is unlimited.
+    pub default_quota_bytes: Option<u64>,
+    /// Login attempts allowed per client IP and minute.
+    pub login_rate_per_min: u32,
+    /// Uploads allowed per credential and minute (twice that per IP).
+    pub upload_rate_per_min: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -163,6 +174,11 @@ pub const KNOWN_VARIABLES: &[&str] = &[
     "MEDIAQ_STRIP_EXIF",
     "MEDIAQ_FETCH_TIMEOUT_SECS",
     "MEDIAQ_CORS_ORIGINS",
+    "MEDIAQ_OPEN_REGISTRATION",
+    "MEDIAQ_SESSION_TTL_SECS",
+    "MEDIAQ_DEFAULT_QUOTA_BYTES",
+    "MEDIAQ_LOGIN_RATE_PER_MIN",
+    "MEDIAQ_UPLOAD_RATE_PER_MIN",
 ];
 
 impl Config {
@@ -252,6 +268,14 @@ impl Config {
             strip_exif: r.bool("MEDIAQ_STRIP_EXIF", true)?,
             fetch_timeout: Duration::from_secs(r.positive("MEDIAQ_FETCH_TIMEOUT_SECS", 120)?),
             cors_origins: cors_origins(r.get("MEDIAQ_CORS_ORIGINS"))?,
+            open_registration: r.bool("MEDIAQ_OPEN_REGISTRATION", false)?,
+            session_ttl: Duration::from_secs(r.positive("MEDIAQ_SESSION_TTL_SECS", 7 * 24 * 3600)?),
+            login_rate_per_min: u32::try_from(r.positive("MEDIAQ_LOGIN_RATE_PER_MIN", 20)?).unwrap_or(u32::MAX),
+            upload_rate_per_min: u32::try_from(r.positive("MEDIAQ_UPLOAD_RATE_PER_MIN", 600)?).unwrap_or(u32::MAX),
+            default_quota_bytes: match r.get("MEDIAQ_DEFAULT_QUOTA_BYTES") {
+                None | Some("") => None,
+                Some(v) => Some(v.trim().parse().map_err(|_| invalid("MEDIAQ_DEFAULT_QUOTA_BYTES", v, "expected a whole number of bytes"))?),
+            },
             data_dir,
         })
     }

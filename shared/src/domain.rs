@@ -166,6 +166,10 @@ pub struct User {
     pub username: String,
     pub role: Role,
     pub status: UserStatus,
+    /// Bytes the user may store; `None` is unlimited.
+    pub quota_bytes: Option<u64>,
+    /// Live files the user may have; `None` is unlimited.
+    pub quota_files: Option<u64>,
     pub created_at: DateTime<Utc>,
 }
 

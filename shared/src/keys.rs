@@ -1,4 +1,5 @@
-//! API keys: generated with 238 random bits, shown once, stored as a hash.
+//! API keys and login session tokens: generated with 238 / 256 random
+//! bits, shown once, stored as a hash.
 //!
 //! Keys are high-entropy random strings, so a plain SHA-256 is enough to
 //! store them safely (a slow password hash protects low-entropy secrets;
@@ -6,7 +7,7 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::domain::{Role, random_token};
+use crate::domain::{ApiKey, Role, UserId, random_token};
 use crate::repo::{DynRepo, RepoError};
 
 /// Every key starts with this, so leaked keys are easy to recognise.
@@ -14,6 +15,10 @@ pub const KEY_PREFIX: &str = "mq_";
 const RANDOM_LEN: usize = 40;
 /// Characters of a key kept in clear to tell keys apart in lists.
 const SHOWN_LEN: usize = KEY_PREFIX.len() + 6;
+
+/// Every session token starts with this (and never looks like a key).
+pub const SESSION_PREFIX: &str = "mqs_";
+const SESSION_RANDOM_LEN: usize = 43;
 
 /// SHA-256 of a raw key, hex-encoded: what the database holds.
 pub fn hash_key(raw: &str) -> String {
@@ -28,14 +33,32 @@ pub fn looks_like_key(raw: &str) -> bool {
         && raw[KEY_PREFIX.len()..].bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
+/// True when `raw` has the shape of a session token.
+pub fn looks_like_session(raw: &str) -> bool {
+    raw.len() == SESSION_PREFIX.len() + SESSION_RANDOM_LEN
+        && raw.starts_with(SESSION_PREFIX)
+        && raw[SESSION_PREFIX.len()..].bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+/// A new raw session token (stored only as [`hash_key`] of it).
+pub fn new_session_token() -> String {
+    format!("{SESSION_PREFIX}{}", random_token(SESSION_RANDOM_LEN))
+}
+
 /// Creates the user when missing and a new key for them; returns the raw
 /// key, which exists nowhere else afterwards.
 pub async fn create_key(repo: &DynRepo, username: &str, admin: bool, label: Option<&str>) -> Result<String, RepoError> {
     let role = if admin { Role::Admin } else { Role::User };
     let user = repo.ensure_user(username, role).await?;
+    Ok(issue_key(repo, user.id, label).await?.0)
+}
+
+/// A new key for an existing user: the raw key (shown once) and its
+/// stored facts. `mediaq key create` and `POST /api/v1/keys` both use it.
+pub async fn issue_key(repo: &DynRepo, user: UserId, label: Option<&str>) -> Result<(String, ApiKey), RepoError> {
     let raw = format!("{KEY_PREFIX}{}", random_token(RANDOM_LEN));
-    repo.insert_api_key(user.id, label, &raw[..SHOWN_LEN], &hash_key(&raw)).await?;
-    Ok(raw)
+    let key = repo.insert_api_key(user, label, &raw[..SHOWN_LEN], &hash_key(&raw)).await?;
+    Ok((raw, key))
 }
 
 #[cfg(test)]
@@ -50,5 +73,8 @@ mod tests {
         assert!(!looks_like_key(&raw.replace("mq_", "xx_")));
         assert_eq!(hash_key(&raw).len(), 64);
         assert_ne!(hash_key(&raw), hash_key(&format!("{raw}x")));
+        let session = new_session_token();
+        assert!(looks_like_session(&session) && !looks_like_key(&session));
+        assert!(!looks_like_session(&raw));
     }
 }

@@ -148,13 +148,13 @@ both_stacks!(serving_headers_pages_and_the_delete_url, |stack: Stack| async move
 both_stacks!(expired_media_stop_serving_and_the_sweep_removes_them, |stack: Stack| async move {
     let key = stack.key("alice");
     let keeper = stack.chevereto_upload(&key, &corpus("skimage_rocket.jpg"), &[]).await.1;
-    let (status, body) = stack.chevereto_upload(&key, &corpus("skimage_camera.png"), &[("expiration", "PT4S")]).await;
+    let (status, body) = stack.chevereto_upload(&key, &corpus("skimage_camera.png"), &[("expiration", "PT10S")]).await;
     assert_eq!(status, 200, "{body}");
     let image = &body["image"];
     assert!(image["expiration_date_gmt"].is_string());
     let url = image["url"].as_str().unwrap();
     assert_eq!(stack.fetch(url).await.0, 200);
-    tokio::time::sleep(Duration::from_secs(5)).await;
+    tokio::time::sleep(Duration::from_secs(11)).await;
     assert_eq!(stack.fetch(url).await.0, 404, "serving checks the expiry itself");
     let out = stack.command(&["sweep"]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

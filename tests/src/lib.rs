@@ -186,6 +186,32 @@ impl Stack {
         String::from_utf8(out.stdout).unwrap().trim().to_owned()
     }
 
+    /// Creates (or promotes) an administrator and returns a new key for them.
+    pub fn admin_key(&self, user: &str) -> String {
+        let out = self.command(&["key", "create", "--user", user, "--admin"]).output().unwrap();
+        assert!(out.status.success(), "key create failed: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    }
+
+    /// Sends a JSON request with an optional bearer credential; returns
+    /// the status and the JSON body (`Null` when there is none).
+    /// The request is built at once, so the future borrows nothing.
+    pub fn call(&self, method: reqwest::Method, path: &str, token: Option<&str>, body: Option<Value>) -> impl Future<Output = (u16, Value)> + use<> {
+        let mut req = self.http.request(method, self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        async move {
+            let res = req.send().await.unwrap();
+            let status = res.status().as_u16();
+            let text = res.text().await.unwrap();
+            (status, if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) })
+        }
+    }
+
     /// Everything the processes logged so far (for failure messages).
     pub fn logs(&self) -> String {
         let mut all = String::new();

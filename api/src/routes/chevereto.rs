@@ -22,8 +22,12 @@ use crate::auth::{authenticate, key_from_headers};
 use crate::error::{ApiError, Chevereto};
 use crate::ingest::{self, Ingested, StoredOriginal, UploadMeta};
 use crate::present::chevereto::image;
+use crate::quota::{self, Reserved};
 use crate::state::AppState;
 use crate::{idempotency, params, wait};
+
+/// How long the room for an already-stored file is held if the request dies.
+const LATE_HOLD: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// Largest text field other than `source`.
 const MAX_FIELD_BYTES: usize = 64 * 1024;
@@ -53,6 +57,8 @@ struct Form {
     /// The file came as `image` (imgBB style): answer with `data`.
     imgbb: bool,
     source: Option<Source>,
+    /// Quota room held for this upload, released when it is answered.
+    reserved: Option<Reserved>,
 }
 
 #[derive(Debug)]
@@ -106,7 +112,7 @@ impl Form {
             title: self.title.clone(),
             description: self.description.clone(),
             tags: self.tags.as_deref().map(params::tags).unwrap_or_default(),
-            album_id: self.album_id.clone(),
+            album_id: self.album_id.clone().filter(|a| !a.is_empty()),
             category_id: self.category_id.clone(),
             nsfw: self.nsfw.as_deref().map(|v| params::flag("nsfw", v)).transpose()?.unwrap_or(false),
             // Chevereto images are public: their URLs are meant to be shared.
@@ -120,7 +126,7 @@ impl Form {
 
 pub async fn upload(State(state): State<AppState>, request: Request) -> Response {
     let mut form = Form::default();
-    match handle(&state, request, &mut form).await {
+    let response = match handle(&state, request, &mut form).await {
         Ok(response) => response,
         Err(error) => {
             if let Some(Source::File { stored, .. }) = form.source.take() {
@@ -128,7 +134,12 @@ pub async fn upload(State(state): State<AppState>, request: Request) -> Response
             }
             Chevereto { error, text: form.format == Format::Txt }.into_response()
         }
+    };
+    // After the media is recorded, its bytes count as used.
+    if let Some(r) = form.reserved.take() {
+        quota::release(&state, &r.id).await;
     }
+    response
 }
 
 async fn handle(state: &AppState, request: Request, form: &mut Form) -> Result<Response, ApiError> {
@@ -144,6 +155,30 @@ async fn handle(state: &AppState, request: Request, form: &mut Form) -> Result<R
     if declared.is_some_and(|n| n > max_body) {
         return Err(ApiError::TooLarge { limit: state.config.max_upload_bytes });
     }
+    // With the key known before the body, quota room is reserved before
+    // any byte is stored; a key sent after the file is checked once the
+    // file is in (and the file removed if refused).
+    let early = match header_key.clone().or_else(|| form.key.clone()) {
+        Some(key) => {
+            let reserved = async {
+                let caller = authenticate(state, &key).await?;
+                let reserved = quota::reserve_for_body(state, &caller.user, &headers).await?;
+                Ok::<_, ApiError>((caller, reserved))
+            };
+            match reserved.await {
+                Ok((caller, reserved)) => {
+                    form.reserved = Some(reserved);
+                    Some(caller)
+                }
+                Err(e) => {
+                    // Read the rest so the client gets this answer, not a reset.
+                    quota::drain(request.into_body(), max_body).await;
+                    return Err(e);
+                }
+            }
+        }
+        None => None,
+    };
     let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
     if content_type.starts_with("multipart/form-data") {
         read_multipart(state, request, form).await?;
@@ -157,8 +192,19 @@ async fn handle(state: &AppState, request: Request, form: &mut Form) -> Result<R
         }
     }
 
-    let key = header_key.or_else(|| form.key.clone()).ok_or(ApiError::MissingKey)?;
-    let caller = authenticate(state, &key).await?;
+    let caller = match early {
+        Some(caller) => caller,
+        None => authenticate(state, &form.key.clone().ok_or(ApiError::MissingKey)?).await?,
+    };
+    if let Some(album) = form.album_id.as_deref().filter(|a| !a.is_empty()) {
+        crate::routes::folders::check_folder(state, caller.user.id, album).await?;
+    }
+    if form.reserved.is_none() {
+        form.reserved = Some(match &form.source {
+            Some(Source::File { stored, .. }) => quota::reserve(state, &caller.user, None, stored.size, stored.size, LATE_HOLD).await?,
+            _ => quota::reserve_for_body(state, &caller.user, &headers).await?,
+        });
+    }
     let use_file_date = form.use_file_date.as_deref().map(|v| params::flag("use_file_date", v)).transpose()? == Some(true);
     if use_file_date && caller.user.role != Role::Admin {
         return Err(ApiError::Forbidden("use_file_date is for administrators only".into()));
@@ -187,7 +233,7 @@ async fn handle(state: &AppState, request: Request, form: &mut Form) -> Result<R
             (done.media, Some(done.delete_secret))
         }
         Some(Source::Text(text)) => {
-            let stored = store_base64(state, &text).await?;
+            let stored = store_base64(state, &text, form.reserved.as_ref()).await?;
             record_file(state, &caller.user, form, stored, None, idem.as_deref()).await?
         }
     };
@@ -288,7 +334,7 @@ async fn read_multipart(state: &AppState, request: Request, form: &mut Form) -> 
                 return Err(ApiError::BadRequest("send one source per upload".into()));
             }
             let filename = field.file_name().map(str::to_owned);
-            let stored = ingest::store(state, Box::pin(field.map_err(io::Error::other))).await?;
+            let stored = ingest::store_within(state, Box::pin(field.map_err(io::Error::other)), form.reserved.as_ref()).await?;
             form.imgbb |= name == "image";
             form.source = Some(Source::File { stored, filename });
             continue;
@@ -317,7 +363,7 @@ fn is_url(text: &str) -> bool {
 }
 
 /// A base64 `source` (plain or `data:` URL).
-async fn store_base64(state: &AppState, text: &str) -> Result<StoredOriginal, ApiError> {
+async fn store_base64(state: &AppState, text: &str, quota: Option<&Reserved>) -> Result<StoredOriginal, ApiError> {
     let text = text.trim();
     if text.is_empty() {
         return Err(ApiError::EmptySource);
@@ -326,5 +372,5 @@ async fn store_base64(state: &AppState, text: &str) -> Result<StoredOriginal, Ap
     if bytes.is_empty() {
         return Err(ApiError::EmptySource);
     }
-    ingest::store(state, stream_of(bytes)).await
+    ingest::store_within(state, stream_of(bytes), quota).await
 }

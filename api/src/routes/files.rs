@@ -14,6 +14,7 @@ use mediaq_shared::domain::{Media, MediaId, MediaStatus, Role, random_token};
 use mediaq_shared::queue::Job;
 use mediaq_shared::storage::ObjectKey;
 
+use crate::audit::{self, Actor, ClientIp};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::ingest::PUBLIC_TOKEN_LEN;
@@ -34,6 +35,35 @@ pub async fn owned(state: &AppState, caller: &Caller, id: &str) -> Result<Media,
     Ok(media)
 }
 
+/// The live media `id` if the caller may read it: its owner, an admin, or
+/// a user it is shared with (itself or through a folder); else 404.
+pub async fn readable(state: &AppState, caller: &Caller, id: &str) -> Result<Media, ApiError> {
+    match owned(state, caller, id).await {
+        Err(ApiError::NotFound) => {}
+        other => return other,
+    }
+    let media = state.repo.media(&MediaId::parse(id).ok_or(ApiError::NotFound)?).await?;
+    if is_live_status(&media) && crate::routes::shares::can_read_media(state, caller.user.id, &media).await? {
+        return Ok(media);
+    }
+    Err(ApiError::NotFound)
+}
+
+/// [`owned`], but 403 (not 404) for a user the file is shared with.
+pub async fn writable(state: &AppState, caller: &Caller, id: &str) -> Result<Media, ApiError> {
+    match owned(state, caller, id).await {
+        Err(ApiError::NotFound) => {
+            readable(state, caller, id).await?;
+            Err(ApiError::Forbidden("this file is shared with you read-only".into()))
+        }
+        other => other,
+    }
+}
+
+fn is_live_status(media: &Media) -> bool {
+    !matches!(media.status, MediaStatus::Deleted | MediaStatus::Expired)
+}
+
 /// The file resource of `media`, with its variants.
 pub async fn resource(state: &AppState, media: &Media) -> Result<Value, ApiError> {
     let variants = state.repo.variants(&media.id).await?;
@@ -42,14 +72,17 @@ pub async fn resource(state: &AppState, media: &Media) -> Result<Value, ApiError
 
 /// `GET /api/v1/files/{id}`: the file resource with its current status.
 pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
-    let media = owned(&state, &caller, &id).await?;
+    let media = readable(&state, &caller, &id).await?;
     Ok(Json(resource(&state, &media).await?))
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Paging {
     page: Option<String>,
     limit: Option<String>,
+    /// Only the media directly in this folder.
+    folder_id: Option<String>,
 }
 
 /// `GET /api/v1/files?page=1&limit=20`: the caller's media, newest first.
@@ -66,7 +99,13 @@ pub async fn list(State(state): State<AppState>, caller: Caller, Query(paging): 
     let page = number("page", paging.page.as_deref(), 1, 1_000_000)?;
     let limit = number("limit", paging.limit.as_deref(), 20, MAX_PAGE_SIZE)?;
     let owner = caller.user.id;
-    let (items, total) = tokio::try_join!(state.repo.list_media(owner, (page - 1) * limit, limit), state.repo.count_media(owner))?;
+    let (items, total) = match paging.folder_id.filter(|f| !f.is_empty()) {
+        Some(folder) => {
+            let folder = crate::routes::folders::readable_folder(&state, &caller, &folder).await?;
+            state.repo.list_folder_media(folder.owner_id, &folder.id, (page - 1) * limit, limit).await?
+        }
+        None => tokio::try_join!(state.repo.list_media(owner, (page - 1) * limit, limit), state.repo.count_media(owner))?,
+    };
     let mut shown = Vec::with_capacity(items.len());
     for media in &items {
         shown.push(resource(&state, media).await?);
@@ -79,7 +118,7 @@ pub async fn list(State(state): State<AppState>, caller: Caller, Query(paging): 
 
 /// `GET /api/v1/files/{id}/download`: a signed, expiring URL to the original.
 pub async fn download(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
-    let media = owned(&state, &caller, &id).await?;
+    let media = readable(&state, &caller, &id).await?;
     let key = ObjectKey::parse(&media.original_key).ok_or_else(|| ApiError::Unavailable { what: "this file (still being fetched)".into() })?;
     let signed = state.storage.presign_get(&key, state.config.presign_ttl).await?;
     Ok(Json(json!({ "url": signed.url, "expiresAt": signed.expires_at })))
@@ -97,7 +136,7 @@ pub struct Patch {
 /// `PATCH /api/v1/files/{id}`: make public (with a fresh link token) or
 /// private (revoking the link), rename, retitle, move.
 pub async fn patch(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, body: crate::json::Body<Patch>) -> Result<Json<Value>, ApiError> {
-    let mut media = owned(&state, &caller, &id).await?;
+    let mut media = writable(&state, &caller, &id).await?;
     let patch = body.0;
     if let Some(public) = patch.is_public {
         media.is_public = public;
@@ -118,7 +157,11 @@ pub async fn patch(State(state): State<AppState>, caller: Caller, Path(id): Path
         media.title = Some(title.trim().chars().take(255).collect()).filter(|t: &String| !t.is_empty());
     }
     if let Some(folder) = patch.folder_id {
-        media.album_id = Some(folder).filter(|f| !f.is_empty());
+        let folder = Some(folder).filter(|f| !f.is_empty());
+        if let Some(f) = &folder {
+            crate::routes::folders::check_folder(&state, media.owner_id, f).await?;
+        }
+        media.album_id = folder;
     }
     state.repo.update_media(&media).await?;
     Ok(Json(resource(&state, &media).await?))
@@ -126,9 +169,10 @@ pub async fn patch(State(state): State<AppState>, caller: Caller, Path(id): Path
 
 /// `DELETE /api/v1/files/{id}`: gone at once for every reader; its
 /// objects are purged in the background.
-pub async fn delete(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
-    let media = owned(&state, &caller, &id).await?;
+pub async fn delete(State(state): State<AppState>, caller: Caller, ip: ClientIp, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    let media = writable(&state, &caller, &id).await?;
     retire(&state, &media.id).await?;
+    audit::record(&state, Actor::from(&caller), &ip, "file.delete", Some(format!("file:{}", media.id.as_str())), true).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -163,8 +207,13 @@ pub async fn public_download(
     if !valid || !is_live(&media) || media.status != MediaStatus::Ready {
         return Err(ApiError::NotFound);
     }
-    let object = crate::routes::serve::original(&media)?;
-    let mut response = crate::routes::serve::send(&state, &object, &headers).await?;
+    attachment(&state, &media, &headers).await
+}
+
+/// The original of `media` as a download (Range and ETag honoured).
+pub async fn attachment(state: &AppState, media: &Media, headers: &axum::http::HeaderMap) -> Result<Response, ApiError> {
+    let object = crate::routes::serve::original(media)?;
+    let mut response = crate::routes::serve::send(state, &object, headers).await?;
     let disposition = format!("attachment; filename=\"{}\"", media.original_filename.replace(['"', '\\'], "_"));
     if let Ok(v) = axum::http::HeaderValue::from_str(&disposition) {
         response.headers_mut().insert(axum::http::header::CONTENT_DISPOSITION, v);

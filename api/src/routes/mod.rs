@@ -1,9 +1,15 @@
 //! Every route, one file per group.
 
+pub mod admin;
+pub mod auth;
 pub mod chevereto;
 pub mod files;
+pub mod folders;
 pub mod health;
+pub mod keys;
+pub mod links;
 pub mod pages;
 pub mod serve;
+pub mod shares;
 pub mod signed;
 pub mod upload;

@@ -19,6 +19,7 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::idempotency::{self, Claim};
 use crate::ingest::{self, SNIFF_LEN, StoredOriginal, UploadMeta, sniff};
+use crate::quota::{self, Reserved};
 use crate::routes::files::{owned, resource};
 use crate::state::AppState;
 use crate::params;
@@ -42,7 +43,7 @@ impl Fields {
         Ok(UploadMeta {
             filename: self.name.clone().or(filename),
             title: self.title.clone(),
-            album_id: self.folder_id.clone(),
+            album_id: self.folder_id.clone().filter(|f| !f.is_empty()),
             expires_at: self.expiration.as_deref().map(|v| params::expiration(v, now())).transpose()?,
             ..UploadMeta::default()
         })
@@ -55,50 +56,74 @@ pub async fn create(State(state): State<AppState>, caller: Caller, request: Requ
     if let Some(key) = &idem
         && let Some((id, _)) = state.repo.idempotent_result(caller.user.id, key).await?
     {
+        // A retry: read (and drop) its body so the client gets the answer.
+        quota::drain(request.into_body(), state.config.max_upload_bytes.saturating_mul(2)).await;
         return accepted(&state, &caller, id.as_str()).await;
     }
+    // Room is reserved before any byte is stored and released once the
+    // media is recorded (its bytes then count as used).
+    let reserved = match quota::reserve_for_body(&state, &caller.user, request.headers()).await {
+        Ok(reserved) => reserved,
+        Err(e) => {
+            quota::drain(request.into_body(), state.config.max_upload_bytes.saturating_mul(2)).await;
+            return Err(e);
+        }
+    };
+    let result = create_within(&state, &caller, request, idem, &reserved).await;
+    quota::release(&state, &reserved.id).await;
+    result
+}
+
+async fn create_within(state: &AppState, caller: &Caller, request: Request, idem: Option<String>, reserved: &Reserved) -> Result<(StatusCode, Json<Value>), ApiError> {
     let is_multipart = request
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.to_ascii_lowercase().starts_with("multipart/form-data"));
     let (stored, fields, filename) = if is_multipart {
-        read_multipart(&state, request).await?
+        read_multipart(state, request, reserved).await?
     } else {
         let limit = usize::try_from(state.config.max_upload_bytes.saturating_mul(4) / 3 + 64 * 1024).unwrap_or(usize::MAX);
         let fields: Fields = crate::json::parse(request, limit).await?;
         (None, fields, None)
     };
-    let meta = match fields.meta(filename) {
+    let checked = match fields.meta(filename) {
+        Ok(meta) => match meta.album_id.as_deref() {
+            Some(folder) => crate::routes::folders::check_folder(state, caller.user.id, folder).await.map(|()| meta),
+            None => Ok(meta),
+        },
+        Err(e) => Err(e),
+    };
+    let meta = match checked {
         Ok(meta) => meta,
         Err(e) => {
             if let Some(s) = stored {
-                ingest::discard(&state, s).await;
+                ingest::discard(state, s).await;
             }
             return Err(e);
         }
     };
     let ingested = match (stored, &fields.url, &fields.base64) {
-        (Some(stored), None, None) => record_once(&state, &caller.user, stored, meta, idem.as_deref()).await?,
+        (Some(stored), None, None) => record_once(state, &caller.user, stored, meta, idem.as_deref()).await?,
         (None, Some(url), None) => {
             let url = params::remote_url(url, state.config.fetch_allow_private)?;
-            let done = ingest::record_remote(&state, &caller.user, &url, meta).await?;
-            claim_after(&state, &caller.user, idem.as_deref(), &done.media.id).await?
+            let done = ingest::record_remote(state, &caller.user, &url, meta).await?;
+            claim_after(state, &caller.user, idem.as_deref(), &done.media.id).await?
         }
         (None, None, Some(data)) => {
             let bytes = params::base64(data)?;
-            let stored = ingest::store(&state, stream_of(bytes)).await?;
-            record_once(&state, &caller.user, stored, meta, idem.as_deref()).await?
+            let stored = ingest::store_within(state, stream_of(bytes), Some(reserved)).await?;
+            record_once(state, &caller.user, stored, meta, idem.as_deref()).await?
         }
         (None, None, None) => return Err(ApiError::EmptySource),
         (stored, _, _) => {
             if let Some(s) = stored {
-                ingest::discard(&state, s).await;
+                ingest::discard(state, s).await;
             }
             return Err(ApiError::BadRequest("send exactly one of a 'file' part, 'url' or 'base64'".into()));
         }
     };
-    accepted(&state, &caller, ingested.as_str()).await
+    accepted(state, caller, ingested.as_str()).await
 }
 
 /// Records `stored`, unless an earlier request with the same
@@ -140,7 +165,7 @@ async fn accepted(state: &AppState, caller: &Caller, id: &str) -> Result<(Status
     Ok((StatusCode::ACCEPTED, Json(resource(state, &media).await?)))
 }
 
-async fn read_multipart(state: &AppState, request: Request) -> Result<(Option<StoredOriginal>, Fields, Option<String>), ApiError> {
+async fn read_multipart(state: &AppState, request: Request, reserved: &Reserved) -> Result<(Option<StoredOriginal>, Fields, Option<String>), ApiError> {
     let mut multipart = Multipart::from_request(request, &()).await.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let mut fields = Fields::default();
     let mut stored: Option<StoredOriginal> = None;
@@ -153,7 +178,7 @@ async fn read_multipart(state: &AppState, request: Request) -> Result<(Option<St
                     return Err(ApiError::BadRequest("send one 'file' part per upload".into()));
                 }
                 filename = field.file_name().map(str::to_owned);
-                stored = Some(ingest::store(state, Box::pin(field.map_err(io::Error::other))).await?);
+                stored = Some(ingest::store_within(state, Box::pin(field.map_err(io::Error::other)), Some(reserved)).await?);
                 continue;
             }
             let mut value = Vec::new();
@@ -213,8 +238,17 @@ pub async fn initiate(State(state): State<AppState>, caller: Caller, body: crate
         return Err(ApiError::UnsupportedType { detected: Some(declared) });
     }
     let id = MediaId::generate();
+    // Held (under the file id) until complete, or until the upload expires.
+    let hold = state.config.presign_ttl + std::time::Duration::from_secs(600);
+    quota::reserve(&state, &caller.user, Some(id.as_str()), req.size_bytes, req.size_bytes, hold).await?;
     let key = ObjectKey::upload(&id);
-    let signed = state.storage.presign_put(&key, state.config.presign_ttl).await?;
+    let signed = match state.storage.presign_put(&key, state.config.presign_ttl).await {
+        Ok(signed) => signed,
+        Err(e) => {
+            quota::release(&state, id.as_str()).await;
+            return Err(e.into());
+        }
+    };
     let upload = Upload {
         id: id.clone(),
         owner_id: caller.user.id,
@@ -271,12 +305,14 @@ pub async fn complete(State(state): State<AppState>, caller: Caller, body: crate
         Err(e) => {
             state.storage.delete(&key).await?;
             state.repo.delete_upload(&id).await?;
+            quota::release(&state, id.as_str()).await;
             return Err(e);
         }
     };
     let stored = StoredOriginal { id: id.clone(), key, mime, extension, kind, size, sha256: None, md5: None };
     let meta = UploadMeta { filename: Some(upload.name.clone()), ..UploadMeta::default() };
     ingest::record(&state, &caller.user, stored, meta).await?;
+    quota::release(&state, id.as_str()).await;
     state.repo.delete_upload(&id).await?;
     accepted(&state, &caller, id.as_str()).await
 }

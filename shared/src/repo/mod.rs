@@ -9,6 +9,18 @@
 
 #[macro_use]
 mod sql;
+#[macro_use]
+pub mod accounts;
+#[macro_use]
+pub mod audit;
+#[macro_use]
+pub mod quota;
+#[macro_use]
+pub mod folders;
+#[macro_use]
+pub mod links;
+#[macro_use]
+pub mod shares;
 mod postgres;
 mod sqlite;
 
@@ -17,7 +29,13 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, SubsecRound, Utc};
 
+pub use accounts::{AccountRepo, Stats, Usage, UserFilter};
+pub use folders::{Folder, FolderRepo};
+pub use links::{LinkRepo, PublicLink};
+pub use audit::{AuditEntry, AuditFilter, AuditRepo};
 pub use postgres::PostgresRepo;
+pub use shares::{Share, ShareRepo};
+pub use quota::{QuotaAnswer, QuotaRefusal, QuotaRepo, QuotaRequest};
 pub use sqlite::{SqliteRepo, open_pool as open_sqlite_pool};
 
 use crate::config::{Config, DatabaseConfig};
@@ -62,7 +80,7 @@ pub fn now() -> DateTime<Utc> {
 }
 
 #[async_trait]
-pub trait Repo: Send + Sync + 'static {
+pub trait Repo: AccountRepo + QuotaRepo + FolderRepo + LinkRepo + ShareRepo + AuditRepo + Send + Sync + 'static {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
 

@@ -15,7 +15,13 @@ pub(crate) const MEDIA_COLUMNS: &str = "id, owner_id, status, error, kind, mime,
      description, tags, album_id, category_id, nsfw, is_public, size, width, height, duration_ms, is_animated, \
      original_key, sha256, md5, source_md5, exif, resize_width, views, created_at, updated_at, expires_at, source_url, public_token, use_file_date";
 
-pub(crate) const USER_COLUMNS: &str = "id, username, role, status, created_at";
+pub(crate) const USER_COLUMNS: &str = "id, username, role, status, quota_bytes, quota_files, created_at";
+
+/// Count (`n`), original bytes and variant bytes of a user's live media
+/// (`$1`). CAST: SUM is NUMERIC on Postgres, INTEGER on SQLite.
+pub(crate) const USAGE_SQL: &str = "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(m.size), 0) AS BIGINT) AS originals, \
+     CAST(COALESCE(SUM((SELECT COALESCE(SUM(v.size), 0) FROM variants v WHERE v.media_id = m.id)), 0) AS BIGINT) AS derived \
+     FROM media m WHERE m.owner_id = $1 AND m.status NOT IN ('deleted', 'expired')";
 
 pub(crate) fn to_i64(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
@@ -55,6 +61,8 @@ macro_rules! sql_repo {
                 username: row.try_get("username")?,
                 role: parse_enum(&row.try_get::<String, _>("role")?)?,
                 status: parse_enum(&row.try_get::<String, _>("status")?)?,
+                quota_bytes: row.try_get::<Option<i64>, _>("quota_bytes")?.map(to_u64),
+                quota_files: row.try_get::<Option<i64>, _>("quota_files")?.map(to_u64),
                 created_at: row.try_get("created_at")?,
             })
         }
@@ -192,7 +200,7 @@ macro_rules! sql_repo {
             }
 
             async fn user_by_key_hash(&self, hash: &str) -> Result<(User, ApiKey), RepoError> {
-                let sql = "SELECT u.id, u.username, u.role, u.status, u.created_at, k.id AS key_id, k.user_id, k.label, \
+                let sql = "SELECT u.id, u.username, u.role, u.status, u.quota_bytes, u.quota_files, u.created_at, k.id AS key_id, k.user_id, k.label, \
                            k.prefix, k.created_at AS key_created_at, k.last_used_at \
                            FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.key_hash = $1 AND k.revoked_at IS NULL";
                 let row = sqlx::query(sql).bind(hash).fetch_one(&self.pool).await?;

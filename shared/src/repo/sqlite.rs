@@ -34,3 +34,9 @@ pub async fn open_pool(url: &str) -> Result<SqlitePool, RepoError> {
 }
 
 sql_repo!(SqliteRepo, sqlx::Sqlite, "sqlite");
+sql_account_repo!(SqliteRepo);
+sql_quota_repo!(SqliteRepo);
+sql_folder_repo!(SqliteRepo);
+sql_link_repo!(SqliteRepo);
+sql_share_repo!(SqliteRepo);
+sql_audit_repo!(SqliteRepo);

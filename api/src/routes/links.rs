@@ -1,0 +1,248 @@
+//! Public links (`/api/v1/links`, `/api/v1/public/links/{token}`): a file
+//! or a folder shared with anyone holding the token (~190 random bits,
+//! stored hashed), with an optional password (argon2id), expiry, download
+//! or view-only, and a view budget. A wrong, expired, used-up or revoked
+//! token is a 404, exactly like one that never existed.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use mediaq_shared::domain::{Media, MediaId, MediaStatus, random_token};
+use mediaq_shared::keys::hash_key;
+use mediaq_shared::repo::{Folder, PublicLink, RepoError, now};
+
+use crate::audit::{self, Actor, ClientIp};
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::json::Body;
+use crate::passwords;
+use crate::routes::files::{attachment, owned};
+use crate::routes::folders::owned_folder;
+use crate::routes::serve::is_live;
+use crate::state::AppState;
+
+const TOKEN_LEN: usize = 32;
+
+fn resource(link: &PublicLink) -> Value {
+    json!({
+        "id": link.id, "targetKind": link.target_kind, "targetId": link.target_id,
+        "expiresAt": link.expires_at, "allowDownload": link.allow_download, "maxViews": link.max_views,
+        "views": link.views, "hasPassword": link.password_hash.is_some(), "createdAt": link.created_at,
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct NewLink {
+    file_id: Option<String>,
+    folder_id: Option<String>,
+    password: Option<String>,
+    /// ISO 8601 duration or seconds.
+    expires_in: Option<String>,
+    allow_download: Option<bool>,
+    max_views: Option<u64>,
+}
+
+/// `POST /api/v1/links` {fileId | folderId, password?, expiresIn?,
+/// allowDownload?, maxViews?} → 201 with `token` and `url`, shown once.
+#[tracing::instrument(skip_all)]
+pub async fn create(State(state): State<AppState>, caller: Caller, ip: ClientIp, Body(body): Body<NewLink>) -> Result<impl IntoResponse, ApiError> {
+    let (kind, target, owner) = match (body.file_id, body.folder_id) {
+        (Some(file), None) => {
+            let media = owned(&state, &caller, &file).await?;
+            ("file", media.id.as_str().to_owned(), media.owner_id)
+        }
+        (None, Some(folder)) => {
+            let folder = owned_folder(&state, &caller, &folder).await?;
+            ("folder", folder.id, folder.owner_id)
+        }
+        _ => return Err(ApiError::BadRequest("send exactly one of 'fileId' or 'folderId'".into())),
+    };
+    if body.max_views == Some(0) {
+        return Err(ApiError::BadRequest("'maxViews' must be at least 1".into()));
+    }
+    let password_hash = match body.password {
+        Some(p) => {
+            passwords::check_password("password", &p)?;
+            Some(passwords::hash(p).await?)
+        }
+        None => None,
+    };
+    let at = now();
+    let expires_at = body.expires_in.as_deref().map(|v| crate::params::expiration(v, at)).transpose()?;
+    let link = PublicLink {
+        id: random_token(12),
+        owner_id: owner,
+        target_kind: kind.to_owned(),
+        target_id: target,
+        password_hash,
+        expires_at,
+        allow_download: body.allow_download.unwrap_or(true),
+        max_views: body.max_views,
+        views: 0,
+        created_at: at,
+        revoked: false,
+    };
+    let token = random_token(TOKEN_LEN);
+    state.repo.insert_link(&link, &hash_key(&token)).await?;
+    audit::record(&state, Actor::from(&caller), &ip, "link.create", Some(format!("{}:{}", link.target_kind, link.target_id)), true).await;
+    let mut out = resource(&link);
+    out["token"] = json!(token);
+    out["url"] = json!(state.url(&format!("/api/v1/public/links/{token}")));
+    Ok((StatusCode::CREATED, Json(out)))
+}
+
+/// `GET /api/v1/links`: the caller's live links (without tokens).
+#[tracing::instrument(skip_all)]
+pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+    let links = state.repo.list_links(caller.user.id).await?;
+    Ok(Json(json!({ "items": links.iter().map(resource).collect::<Vec<_>>() })))
+}
+
+/// `DELETE /api/v1/links/{id}`: revokes the link at once.
+#[tracing::instrument(skip_all)]
+pub async fn revoke(State(state): State<AppState>, caller: Caller, ip: ClientIp, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    let done = state.repo.revoke_link(caller.user.id, &id, now()).await?;
+    audit::record(&state, Actor::from(&caller), &ip, "link.revoke", Some(format!("link:{id}")), done).await;
+    if done { Ok(StatusCode::NO_CONTENT) } else { Err(ApiError::NotFound) }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Access {
+    password: Option<String>,
+    folder_id: Option<String>,
+}
+
+/// A live link for `token`, its password checked and one view spent.
+async fn open(state: &AppState, token: &str, headers: &HeaderMap, q: &Access) -> Result<PublicLink, ApiError> {
+    if token.len() != TOKEN_LEN || !token.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(ApiError::NotFound);
+    }
+    let link = match state.repo.link_by_token(&hash_key(token)).await {
+        Ok(link) => link,
+        Err(RepoError::NotFound) => return Err(ApiError::NotFound),
+        Err(e) => return Err(e.into()),
+    };
+    let at = now();
+    if link.revoked || link.expires_at.is_some_and(|e| e <= at) || link.max_views.is_some_and(|m| link.views >= m) {
+        return Err(ApiError::NotFound);
+    }
+    if let Some(stored) = &link.password_hash {
+        let sent = headers.get("x-link-password").and_then(|v| v.to_str().ok()).map(str::to_owned).or_else(|| q.password.clone());
+        let Some(sent) = sent else {
+            return Err(ApiError::Unauthorized("this link is password-protected: send the password as 'X-Link-Password' or '?password='".into()));
+        };
+        if !passwords::verify(sent, Some(stored.clone())).await? {
+            return Err(ApiError::Forbidden("wrong password for this link".into()));
+        }
+    }
+    if !state.repo.spend_link_view(&link.id, at).await? {
+        return Err(ApiError::NotFound);
+    }
+    Ok(link)
+}
+
+fn file_summary(media: &Media) -> Value {
+    json!({
+        "id": media.id.as_str(), "name": media.original_filename, "contentType": media.mime, "size": media.size,
+        "width": media.width, "height": media.height, "createdAt": media.created_at,
+    })
+}
+
+/// A live, ready media, else 404.
+async fn live_media(state: &AppState, id: &str) -> Result<Media, ApiError> {
+    let id = MediaId::parse(id).ok_or(ApiError::NotFound)?;
+    let media = state.repo.media(&id).await?;
+    if !is_live(&media) || media.status != MediaStatus::Ready {
+        return Err(ApiError::NotFound);
+    }
+    Ok(media)
+}
+
+/// The folder a folder link shows: its own, or `sub` when inside it.
+async fn shown_folder(state: &AppState, link: &PublicLink, sub: Option<&str>) -> Result<Folder, ApiError> {
+    match sub.filter(|s| !s.is_empty()) {
+        Some(sub) if state.repo.folder_subtree(&link.target_id).await?.iter().any(|f| f == sub) => Ok(state.repo.folder(sub).await?),
+        Some(_) => Err(ApiError::NotFound),
+        None => Ok(state.repo.folder(&link.target_id).await?),
+    }
+}
+
+/// `GET /api/v1/public/links/{token}[?folderId=]`: what the link shows —
+/// a file, or a folder's files and subfolders — with download URLs when
+/// downloads are allowed.
+#[tracing::instrument(skip_all)]
+pub async fn view(State(state): State<AppState>, Path(token): Path<String>, Query(q): Query<Access>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+    let link = open(&state, &token, &headers, &q).await?;
+    let base = format!("/api/v1/public/links/{token}");
+    if link.target_kind == "file" {
+        let media = live_media(&state, &link.target_id).await?;
+        let download = link.allow_download.then(|| state.url(&format!("{base}/download")));
+        return Ok(Json(json!({ "kind": "file", "file": file_summary(&media), "allowDownload": link.allow_download, "downloadUrl": download })));
+    }
+    let folder = shown_folder(&state, &link, q.folder_id.as_deref()).await?;
+    let (media, _) = state.repo.list_folder_media(link.owner_id, &folder.id, 0, 1000).await?;
+    let files: Vec<Value> = media
+        .iter()
+        .filter(|m| m.status == MediaStatus::Ready && is_live(m))
+        .map(|m| {
+            let mut v = file_summary(m);
+            if link.allow_download {
+                v["downloadUrl"] = json!(state.url(&format!("{base}/files/{}/download", m.id.as_str())));
+            }
+            v
+        })
+        .collect();
+    let children = state.repo.child_folders(link.owner_id, Some(&folder.id)).await?;
+    let folders: Vec<Value> = children.iter().map(|f| json!({ "id": f.id, "name": f.name })).collect();
+    Ok(Json(json!({
+        "kind": "folder", "folder": { "id": folder.id, "name": folder.name },
+        "folders": folders, "files": files, "allowDownload": link.allow_download,
+    })))
+}
+
+/// `GET /api/v1/public/links/{token}/download`: the file of a file link.
+#[tracing::instrument(skip_all)]
+pub async fn download(State(state): State<AppState>, Path(token): Path<String>, Query(q): Query<Access>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let link = open(&state, &token, &headers, &q).await?;
+    if link.target_kind != "file" {
+        return Err(ApiError::NotFound);
+    }
+    if !link.allow_download {
+        return Err(ApiError::Forbidden("this link is view-only: downloads are not allowed".into()));
+    }
+    let media = live_media(&state, &link.target_id).await?;
+    attachment(&state, &media, &headers).await
+}
+
+/// `GET /api/v1/public/links/{token}/files/{id}/download`: a file inside
+/// the folder of a folder link (or its subfolders).
+#[tracing::instrument(skip_all)]
+pub async fn folder_download(
+    State(state): State<AppState>,
+    Path((token, id)): Path<(String, String)>,
+    Query(q): Query<Access>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let link = open(&state, &token, &headers, &q).await?;
+    if link.target_kind != "folder" {
+        return Err(ApiError::NotFound);
+    }
+    if !link.allow_download {
+        return Err(ApiError::Forbidden("this link is view-only: downloads are not allowed".into()));
+    }
+    let media = live_media(&state, &id).await?;
+    let inside = match &media.album_id {
+        Some(folder) => media.owner_id == link.owner_id && state.repo.folder_subtree(&link.target_id).await?.contains(folder),
+        None => false,
+    };
+    if !inside {
+        return Err(ApiError::NotFound);
+    }
+    attachment(&state, &media, &headers).await
+}

@@ -1,0 +1,11 @@
+-- Accounts: login sessions. Tokens are stored as SHA-256 hashes only.
+CREATE TABLE sessions (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id      BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    token_hash   TEXT NOT NULL UNIQUE,
+    created_at   TEXT NOT NULL,
+    expires_at   TEXT NOT NULL,
+    last_used_at TEXT
+);
+CREATE INDEX sessions_user ON sessions (user_id);
+CREATE INDEX api_keys_user ON api_keys (user_id);

@@ -1,0 +1,151 @@
+//! Folders (Chevereto's albums): a tree per user. Media point at their
+//! folder through `media.album_id`. `sql_folder_repo!` implements the
+//! trait for both backends, once.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::domain::{Media, MediaId, UserId};
+use crate::repo::RepoError;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Folder {
+    pub id: String,
+    pub owner_id: UserId,
+    pub parent_id: Option<String>,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[async_trait]
+pub trait FolderRepo: Send + Sync {
+    async fn insert_folder(&self, folder: &Folder) -> Result<(), RepoError>;
+    async fn folder(&self, id: &str) -> Result<Folder, RepoError>;
+    /// The owner's folders directly under `parent` (the root when `None`), by name.
+    async fn child_folders(&self, owner: UserId, parent: Option<&str>) -> Result<Vec<Folder>, RepoError>;
+    /// Writes back name and parent.
+    async fn update_folder(&self, folder: &Folder) -> Result<(), RepoError>;
+    /// The folder and every folder below it, the folder first.
+    async fn folder_subtree(&self, id: &str) -> Result<Vec<String>, RepoError>;
+    /// Live media directly in any of `folders`.
+    async fn media_in_folders(&self, folders: &[String]) -> Result<Vec<MediaId>, RepoError>;
+    /// Deletes the folder (its subfolders go with it).
+    async fn delete_folder(&self, id: &str) -> Result<(), RepoError>;
+    /// The owner's live media in `folder`, newest first, and their count.
+    async fn list_folder_media(&self, owner: UserId, folder: &str, offset: u64, limit: u64) -> Result<(Vec<Media>, u64), RepoError>;
+}
+
+macro_rules! sql_folder_repo {
+    ($repo:ident) => {
+        mod folders_impl {
+            use async_trait::async_trait;
+            use sqlx::Row;
+
+            use super::{$repo, DbRow, media_from_row};
+            use crate::domain::{Media, MediaId, UserId};
+            use crate::repo::RepoError;
+            use crate::repo::folders::{Folder, FolderRepo};
+            use crate::repo::sql::{MEDIA_COLUMNS, to_i64, to_u64};
+
+            fn folder_from_row(row: &DbRow) -> Result<Folder, RepoError> {
+                Ok(Folder {
+                    id: row.try_get("id")?,
+                    owner_id: UserId(row.try_get("owner_id")?),
+                    parent_id: row.try_get("parent_id")?,
+                    name: row.try_get("name")?,
+                    created_at: row.try_get("created_at")?,
+                    updated_at: row.try_get("updated_at")?,
+                })
+            }
+
+            const COLUMNS: &str = "id, owner_id, parent_id, name, created_at, updated_at";
+
+            #[async_trait]
+            impl FolderRepo for $repo {
+                async fn insert_folder(&self, f: &Folder) -> Result<(), RepoError> {
+                    sqlx::query("INSERT INTO folders (id, owner_id, parent_id, name, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)")
+                        .bind(&f.id)
+                        .bind(f.owner_id.0)
+                        .bind(&f.parent_id)
+                        .bind(&f.name)
+                        .bind(f.created_at)
+                        .bind(f.updated_at)
+                        .execute(&self.pool)
+                        .await?;
+                    Ok(())
+                }
+
+                async fn folder(&self, id: &str) -> Result<Folder, RepoError> {
+                    let sql = format!("SELECT {COLUMNS} FROM folders WHERE id = $1");
+                    folder_from_row(&sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_one(&self.pool).await?)
+                }
+
+                async fn child_folders(&self, owner: UserId, parent: Option<&str>) -> Result<Vec<Folder>, RepoError> {
+                    let sql = format!(
+                        "SELECT {COLUMNS} FROM folders WHERE owner_id = $1 AND (parent_id = $2 OR ($2 IS NULL AND parent_id IS NULL)) ORDER BY name, id"
+                    );
+                    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(owner.0).bind(parent).fetch_all(&self.pool).await?;
+                    rows.iter().map(folder_from_row).collect()
+                }
+
+                async fn update_folder(&self, f: &Folder) -> Result<(), RepoError> {
+                    let done = sqlx::query("UPDATE folders SET name = $2, parent_id = $3, updated_at = $4 WHERE id = $1")
+                        .bind(&f.id)
+                        .bind(&f.name)
+                        .bind(&f.parent_id)
+                        .bind(crate::repo::now())
+                        .execute(&self.pool)
+                        .await?;
+                    if done.rows_affected() == 0 { Err(RepoError::NotFound) } else { Ok(()) }
+                }
+
+                async fn folder_subtree(&self, id: &str) -> Result<Vec<String>, RepoError> {
+                    Ok(sqlx::query_scalar(
+                        "WITH RECURSIVE tree(id, depth) AS (SELECT id, 0 FROM folders WHERE id = $1 \
+                         UNION ALL SELECT f.id, tree.depth + 1 FROM folders f JOIN tree ON f.parent_id = tree.id) \
+                         SELECT id FROM tree ORDER BY depth",
+                    )
+                    .bind(id)
+                    .fetch_all(&self.pool)
+                    .await?)
+                }
+
+                async fn media_in_folders(&self, folders: &[String]) -> Result<Vec<MediaId>, RepoError> {
+                    let mut out = Vec::new();
+                    for folder in folders {
+                        let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM media WHERE album_id = $1 AND status NOT IN ('deleted', 'expired')")
+                            .bind(folder)
+                            .fetch_all(&self.pool)
+                            .await?;
+                        out.extend(ids.iter().filter_map(|s| MediaId::parse(s)));
+                    }
+                    Ok(out)
+                }
+
+                async fn delete_folder(&self, id: &str) -> Result<(), RepoError> {
+                    sqlx::query("DELETE FROM folders WHERE id = $1").bind(id).execute(&self.pool).await?;
+                    Ok(())
+                }
+
+                async fn list_folder_media(&self, owner: UserId, folder: &str, offset: u64, limit: u64) -> Result<(Vec<Media>, u64), RepoError> {
+                    let live = "owner_id = $1 AND album_id = $2 AND status NOT IN ('deleted', 'expired')";
+                    let sql = format!("SELECT {MEDIA_COLUMNS} FROM media WHERE {live} ORDER BY created_at DESC, id LIMIT $3 OFFSET $4");
+                    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                        .bind(owner.0)
+                        .bind(folder)
+                        .bind(to_i64(limit))
+                        .bind(to_i64(offset))
+                        .fetch_all(&self.pool)
+                        .await?;
+                    let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM media WHERE {live}")))
+                        .bind(owner.0)
+                        .bind(folder)
+                        .fetch_one(&self.pool)
+                        .await?;
+                    Ok((rows.iter().map(media_from_row).collect::<Result<_, _>>()?, to_u64(total)))
+                }
+            }
+        }
+    };
+}
