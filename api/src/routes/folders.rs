@@ -37,6 +37,27 @@ fn check_name(name: &str) -> Result<String, ApiError> {
 }
 
 /// The folder `id` if the caller owns it (admins reach every folder), else 404.
+/// The file or folder (exactly one of the two ids) a link or share is
+/// about: its kind, id and owner; someone else's is a 404.
+pub async fn owned_target(
+    state: &AppState,
+    caller: &Caller,
+    file_id: Option<String>,
+    folder_id: Option<String>,
+) -> Result<(&'static str, String, mediaq_shared::domain::UserId), ApiError> {
+    match (file_id, folder_id) {
+        (Some(file), None) => {
+            let media = crate::routes::files::owned(state, caller, &file).await?;
+            Ok(("file", media.id.as_str().to_owned(), media.owner_id))
+        }
+        (None, Some(folder)) => {
+            let folder = owned_folder(state, caller, &folder).await?;
+            Ok(("folder", folder.id, folder.owner_id))
+        }
+        _ => Err(ApiError::BadRequest("send exactly one of 'fileId' or 'folderId'".into())),
+    }
+}
+
 pub async fn owned_folder(state: &AppState, caller: &Caller, id: &str) -> Result<Folder, ApiError> {
     let folder = state.repo.folder(id).await?;
     if folder.owner_id != caller.user.id && !caller.is_admin() {

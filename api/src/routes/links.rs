@@ -20,8 +20,8 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::json::Body;
 use crate::passwords;
-use crate::routes::files::{attachment, owned};
-use crate::routes::folders::owned_folder;
+use crate::routes::files::attachment;
+use crate::routes::folders::owned_target;
 use crate::routes::serve::is_live;
 use crate::state::AppState;
 
@@ -51,17 +51,7 @@ pub struct NewLink {
 /// allowDownload?, maxViews?} → 201 with `token` and `url`, shown once.
 #[tracing::instrument(skip_all)]
 pub async fn create(State(state): State<AppState>, caller: Caller, ip: ClientIp, Body(body): Body<NewLink>) -> Result<impl IntoResponse, ApiError> {
-    let (kind, target, owner) = match (body.file_id, body.folder_id) {
-        (Some(file), None) => {
-            let media = owned(&state, &caller, &file).await?;
-            ("file", media.id.as_str().to_owned(), media.owner_id)
-        }
-        (None, Some(folder)) => {
-            let folder = owned_folder(&state, &caller, &folder).await?;
-            ("folder", folder.id, folder.owner_id)
-        }
-        _ => return Err(ApiError::BadRequest("send exactly one of 'fileId' or 'folderId'".into())),
-    };
+    let (kind, target, owner) = owned_target(&state, &caller, body.file_id, body.folder_id).await?;
     if body.max_views == Some(0) {
         return Err(ApiError::BadRequest("'maxViews' must be at least 1".into()));
     }

@@ -16,8 +16,7 @@ use crate::audit::{self, Actor, ClientIp};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::json::Body;
-use crate::routes::files::owned;
-use crate::routes::folders::owned_folder;
+use crate::routes::folders::owned_target;
 use crate::state::AppState;
 
 /// Deepest nesting followed when looking for a shared ancestor.
@@ -75,17 +74,7 @@ pub struct NewShare {
 /// `POST /api/v1/shares` {fileId | folderId, username} → 201 share.
 #[tracing::instrument(skip_all)]
 pub async fn create(State(state): State<AppState>, caller: Caller, ip: ClientIp, Body(body): Body<NewShare>) -> Result<impl IntoResponse, ApiError> {
-    let (kind, target, owner) = match (body.file_id, body.folder_id) {
-        (Some(file), None) => {
-            let media = owned(&state, &caller, &file).await?;
-            ("file", media.id.as_str().to_owned(), media.owner_id)
-        }
-        (None, Some(folder)) => {
-            let folder = owned_folder(&state, &caller, &folder).await?;
-            ("folder", folder.id, folder.owner_id)
-        }
-        _ => return Err(ApiError::BadRequest("send exactly one of 'fileId' or 'folderId'".into())),
-    };
+    let (kind, target, owner) = owned_target(&state, &caller, body.file_id, body.folder_id).await?;
     let sharee = match state.repo.user_credentials(&body.username).await {
         Ok((user, _)) if user.status == UserStatus::Active => user,
         Ok(_) | Err(RepoError::NotFound) => return Err(ApiError::BadRequest(format!("there is no active user {:?}", body.username))),
