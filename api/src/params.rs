@@ -95,6 +95,19 @@ pub fn remote_url(text: &str, allow_private: bool) -> Result<url::Url, ApiError>
     mediaq_shared::fetch::check_url(text.trim(), allow_private).map_err(|e| ApiError::UrlRefused(e.to_string()))
 }
 
+/// Base64 and urlencoded sources are decoded in memory, so they get a
+/// lower ceiling than streamed uploads: 48 MiB of file (64 MiB encoded).
+/// Larger files go as multipart or through the presigned flow.
+const MAX_INLINE_FILE_BYTES: u64 = 48 * 1024 * 1024;
+
+/// Limits of an in-memory (base64) source under `max_upload`: the file
+/// size allowed, and the encoded body size that allows it (4/3 growth
+/// plus room for the other fields).
+pub fn inline_limits(max_upload: u64) -> (u64, usize) {
+    let file = max_upload.min(MAX_INLINE_FILE_BYTES);
+    (file, usize::try_from(file.saturating_mul(4) / 3 + 1024 * 1024).unwrap_or(usize::MAX))
+}
+
 /// Comma-separated tags, trimmed, empty ones dropped.
 pub fn tags(value: &str) -> Vec<String> {
     value.split(',').map(str::trim).filter(|t| !t.is_empty()).map(|t| t.chars().take(64).collect()).collect()
@@ -133,6 +146,14 @@ mod tests {
             let err = expiration(v, now).unwrap_err().to_string();
             assert!(err.contains("expiration"), "{v}: {err}");
         }
+    }
+
+    #[test]
+    fn inline_sources_are_capped_below_streamed_ones() {
+        assert_eq!(inline_limits(1000).0, 1000);
+        let (file, encoded) = inline_limits(512 * 1024 * 1024);
+        assert_eq!(file, 48 * 1024 * 1024);
+        assert!(encoded as u64 >= file * 4 / 3 && (encoded as u64) < 512 * 1024 * 1024);
     }
 
     #[test]

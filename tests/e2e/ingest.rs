@@ -236,6 +236,10 @@ async fn oversized_uploads_get_413_without_storing() {
     let part = reqwest::multipart::Part::stream(reqwest::Body::wrap_stream(futures::stream::iter(chunks))).file_name("big.jpg");
     let res = stack.http.post(stack.url("/api/1/upload")).bearer_auth(&key).multipart(reqwest::multipart::Form::new().part("source", part)).send().await.unwrap();
     assert_eq!(res.status().as_u16(), 413);
+    // Base64 too, whichever limit it meets first.
+    let encoded = base64::engine::general_purpose::STANDARD.encode(std::fs::read(corpus("mate_Aqua.jpg")).unwrap());
+    let (status, _, body) = chevereto_form(&stack, &key, &[("source", &encoded)]).await;
+    assert_eq!(status, 413, "{body}");
     let left: Vec<_> = std::fs::read_dir(stack.data_dir.path().join("objects/media")).map(|d| d.flatten().collect()).unwrap_or_default();
     assert!(left.is_empty(), "objects left behind: {left:?}");
 }

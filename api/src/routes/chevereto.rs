@@ -183,10 +183,8 @@ async fn handle(state: &AppState, request: Request, form: &mut Form) -> Result<R
     if content_type.starts_with("multipart/form-data") {
         read_multipart(state, request, form).await?;
     } else if content_type.starts_with("application/x-www-form-urlencoded") {
-        let limit = usize::try_from(max_body).unwrap_or(usize::MAX);
-        let body = axum::body::to_bytes(request.into_body(), limit)
-            .await
-            .map_err(|_| ApiError::TooLarge { limit: state.config.max_upload_bytes })?;
+        let (file_limit, limit) = params::inline_limits(state.config.max_upload_bytes);
+        let body = axum::body::to_bytes(request.into_body(), limit).await.map_err(|_| ApiError::TooLarge { limit: file_limit })?;
         for (k, v) in url::form_urlencoded::parse(&body) {
             form.set(&k, v.into_owned())?;
         }
@@ -339,8 +337,13 @@ async fn read_multipart(state: &AppState, request: Request, form: &mut Form) -> 
             form.source = Some(Source::File { stored, filename });
             continue;
         }
-        let limit = if is_source { usize::try_from(max_body_bytes(state)).unwrap_or(usize::MAX) } else { MAX_FIELD_BYTES };
-        let value = read_text(field, limit, &name).await?;
+        let (file_limit, inline_limit) = params::inline_limits(state.config.max_upload_bytes);
+        let value = if is_source {
+            // A text source (base64 or a URL) is held in memory: capped lower.
+            read_text(field, inline_limit, &name).await.map_err(|_| ApiError::TooLarge { limit: file_limit })?
+        } else {
+            read_text(field, MAX_FIELD_BYTES, &name).await?
+        };
         form.set(&name, value)?;
     }
     Ok(())

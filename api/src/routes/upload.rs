@@ -83,7 +83,8 @@ async fn create_within(state: &AppState, caller: &Caller, request: Request, idem
     let (stored, fields, filename) = if is_multipart {
         read_multipart(state, request, reserved).await?
     } else {
-        let limit = usize::try_from(state.config.max_upload_bytes.saturating_mul(4) / 3 + 64 * 1024).unwrap_or(usize::MAX);
+        // JSON carries base64 in memory: the inline limits apply.
+        let (_, limit) = params::inline_limits(state.config.max_upload_bytes);
         let fields: Fields = crate::json::parse(request, limit).await?;
         (None, fields, None)
     };
