@@ -132,7 +132,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         }
         Command::Key { command: KeyCommand::Create { user, admin, label } } => {
             repo.migrate().await.context("applying migrations")?;
-            let key = mediaq_shared::keys::create_key(&repo, &user, admin, label.as_deref()).await.context("creating the key")?;
+            let key = mediaq_shared::keys::create_key(&repo, &user, admin, label.as_deref())
+                .await
+                .context("creating the key")?;
             println!("{key}");
             Ok(())
         }
@@ -168,7 +170,10 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             let (storage, queues, _) = backends(&config).await?;
             let env = Env::new(config, repo, storage, Arc::new(queues));
             let swept = mediaq_workers::jobs::sweep::run(&env).await.map_err(|e| anyhow::anyhow!("sweep: {e}"))?;
-            println!("expired {} media, purged {} deleted media, removed {} abandoned uploads", swept.expired, swept.purged, swept.abandoned_uploads);
+            println!(
+                "expired {} media, purged {} deleted media, removed {} abandoned uploads",
+                swept.expired, swept.purged, swept.abandoned_uploads
+            );
             Ok(())
         }
     }

@@ -80,7 +80,9 @@ pub async fn authenticate(state: &AppState, raw: &str) -> Result<Caller, ApiErro
 pub fn check_status(status: UserStatus) -> Result<(), ApiError> {
     match status {
         UserStatus::Active => Ok(()),
-        UserStatus::Pending => Err(ApiError::Forbidden("this account is waiting for an administrator's approval".into())),
+        UserStatus::Pending => {
+            Err(ApiError::Forbidden("this account is waiting for an administrator's approval".into()))
+        }
         UserStatus::Suspended => Err(ApiError::Forbidden("this account is suspended".into())),
     }
 }

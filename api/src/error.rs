@@ -54,7 +54,9 @@ pub enum ApiError {
 impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::BadRequest(_) | Self::EmptySource | Self::InvalidBase64 | Self::InvalidImage(_) => StatusCode::BAD_REQUEST,
+            Self::BadRequest(_) | Self::EmptySource | Self::InvalidBase64 | Self::InvalidImage(_) => {
+                StatusCode::BAD_REQUEST
+            }
             Self::InvalidKey | Self::MissingKey | Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,

@@ -23,7 +23,11 @@ pub enum Claim {
 /// The request's key: 1 to 255 visible ASCII characters.
 pub fn key_from(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     let Some(v) = headers.get(HEADER) else { return Ok(None) };
-    let key = v.to_str().ok().map(str::trim).filter(|k| !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic()));
+    let key = v
+        .to_str()
+        .ok()
+        .map(str::trim)
+        .filter(|k| !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic()));
     key.map(|k| Some(k.to_owned()))
         .ok_or_else(|| ApiError::BadRequest("Idempotency-Key must be 1 to 255 visible ASCII characters".into()))
 }

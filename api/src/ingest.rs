@@ -72,7 +72,11 @@ pub async fn store(state: &AppState, body: BodyStream<'_>) -> Result<StoredOrigi
 /// [`store`], also within the room `quota` reserved: a body that goes
 /// past it is refused and nothing is kept.
 #[tracing::instrument(skip_all)]
-pub async fn store_within(state: &AppState, mut body: BodyStream<'_>, quota: Option<&Reserved>) -> Result<StoredOriginal, ApiError> {
+pub async fn store_within(
+    state: &AppState,
+    mut body: BodyStream<'_>,
+    quota: Option<&Reserved>,
+) -> Result<StoredOriginal, ApiError> {
     let head = read_head(&mut body, SNIFF_LEN).await.map_err(|e| read_error(&e))?;
     if head.is_empty() {
         return Err(ApiError::EmptySource);
@@ -83,11 +87,21 @@ pub async fn store_within(state: &AppState, mut body: BodyStream<'_>, quota: Opt
     let max = state.config.max_upload_bytes;
     let cap = quota.and_then(Reserved::cap).filter(|&c| c < max);
     let whole = Box::pin(futures::stream::once(async { Ok(head) }).chain(body));
-    let hashed = put_hashed(&state.storage, &key, whole, mime, cap.unwrap_or(max)).await.map_err(|e| match (quota, cap) {
-        (Some(q), Some(_)) if is_over_limit(&e) => q.exceeded(),
-        _ => body_error(e, max),
-    })?;
-    Ok(StoredOriginal { id, key, mime, extension, kind, size: hashed.size, sha256: Some(hashed.sha256), md5: Some(hashed.md5) })
+    let hashed =
+        put_hashed(&state.storage, &key, whole, mime, cap.unwrap_or(max)).await.map_err(|e| match (quota, cap) {
+            (Some(q), Some(_)) if is_over_limit(&e) => q.exceeded(),
+            _ => body_error(e, max),
+        })?;
+    Ok(StoredOriginal {
+        id,
+        key,
+        mime,
+        extension,
+        kind,
+        size: hashed.size,
+        sha256: Some(hashed.sha256),
+        md5: Some(hashed.md5),
+    })
 }
 
 /// A new media row for `owner`, before its bytes are known.
@@ -136,7 +150,12 @@ pub const PUBLIC_TOKEN_LEN: usize = 32;
 /// Records a stored original as a new media of `owner` and enqueues its
 /// processing. On failure the object is removed.
 #[tracing::instrument(skip_all, fields(owner = %owner.id, media = %stored.id))]
-pub async fn record(state: &AppState, owner: &User, stored: StoredOriginal, meta: UploadMeta) -> Result<Ingested, ApiError> {
+pub async fn record(
+    state: &AppState,
+    owner: &User,
+    stored: StoredOriginal,
+    meta: UploadMeta,
+) -> Result<Ingested, ApiError> {
     let mut media = new_media(stored.id.clone(), owner, meta, stored.extension);
     media.kind = stored.kind;
     media.mime = stored.mime.to_owned();
@@ -161,9 +180,15 @@ pub async fn record(state: &AppState, owner: &User, stored: StoredOriginal, meta
 /// Records a remote-URL upload; a worker fetches it (SSRF-checked again
 /// there, after DNS resolution).
 #[tracing::instrument(skip_all, fields(owner = %owner.id))]
-pub async fn record_remote(state: &AppState, owner: &User, url: &url::Url, mut meta: UploadMeta) -> Result<Ingested, ApiError> {
+pub async fn record_remote(
+    state: &AppState,
+    owner: &User,
+    url: &url::Url,
+    mut meta: UploadMeta,
+) -> Result<Ingested, ApiError> {
     if meta.filename.is_none() {
-        meta.filename = url.path_segments().and_then(|mut s| s.next_back()).filter(|s| !s.is_empty()).map(str::to_owned);
+        meta.filename =
+            url.path_segments().and_then(|mut s| s.next_back()).filter(|s| !s.is_empty()).map(str::to_owned);
     }
     let mut media = new_media(MediaId::generate(), owner, meta, "bin");
     media.source_url = Some(url.to_string());

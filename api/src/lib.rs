@@ -11,8 +11,8 @@ pub mod error;
 pub mod idempotency;
 pub mod ingest;
 pub mod json;
-pub mod passwords;
 pub mod params;
+pub mod passwords;
 pub mod present;
 pub mod quota;
 pub mod ratelimit;
@@ -29,8 +29,8 @@ use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{delete, get, patch, post, put};
-use tower_http::cors::{AllowOrigin, CorsLayer};
 use tokio::net::TcpListener;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tracing::Instrument;
 
 use mediaq_shared::config::CorsOrigins;
@@ -49,7 +49,10 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/api/1/upload", chevereto_upload.clone().route_layer(upload_limit.clone()))
         .route("/api/1.1/upload", chevereto_upload.route_layer(upload_limit.clone()))
-        .route("/api/v1/files", get(files::list).post(axum::handler::Handler::layer(upload::create, upload_limit.clone())))
+        .route(
+            "/api/v1/files",
+            get(files::list).post(axum::handler::Handler::layer(upload::create, upload_limit.clone())),
+        )
         .route("/api/v1/files/initiate", post(upload::initiate).route_layer(upload_limit))
         .route("/api/v1/files/complete", post(upload::complete))
         .route("/api/v1/files/{id}", get(files::get).patch(files::patch).delete(files::delete))
@@ -102,18 +105,29 @@ pub fn router(state: AppState) -> Router {
 fn cors(origins: &CorsOrigins) -> CorsLayer {
     let layer = CorsLayer::new()
         .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE, Method::OPTIONS])
-        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, HeaderName::from_static("x-api-key"), HeaderName::from_static("idempotency-key")])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            HeaderName::from_static("x-api-key"),
+            HeaderName::from_static("idempotency-key"),
+        ])
         .expose_headers([header::ETAG, header::LOCATION, HeaderName::from_static("x-request-id")])
         .max_age(std::time::Duration::from_secs(3600));
     match origins {
         CorsOrigins::Any => layer.allow_origin(AllowOrigin::any()),
-        CorsOrigins::List(list) => layer.allow_origin(AllowOrigin::list(list.iter().filter_map(|o| HeaderValue::from_str(o).ok()))),
+        CorsOrigins::List(list) => {
+            layer.allow_origin(AllowOrigin::list(list.iter().filter_map(|o| HeaderValue::from_str(o).ok())))
+        }
     }
 }
 
 /// Serves `router(state)` on `listener` until `shutdown` resolves; requests
 /// already in flight are finished first.
-pub async fn serve(listener: TcpListener, state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     tracing::info!(addr = %listener.local_addr()?, public_url = %state.config.public_url, "listening");
     let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await

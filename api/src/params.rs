@@ -28,7 +28,8 @@ pub fn expiration(value: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, ApiE
         let secs: i64 = v.parse().map_err(|_| bad("expiration", value, expected))?;
         TimeDelta::try_seconds(secs).and_then(|d| now.checked_add_signed(d))
     } else {
-        let d = iso8601_duration::Duration::parse(&v.to_ascii_uppercase()).map_err(|_| bad("expiration", value, expected))?;
+        let d = iso8601_duration::Duration::parse(&v.to_ascii_uppercase())
+            .map_err(|_| bad("expiration", value, expected))?;
         add_iso(now, &d)
     };
     let at = at.ok_or_else(|| bad("expiration", value, expected))?;
@@ -48,7 +49,8 @@ fn add_iso(now: DateTime<Utc>, d: &iso8601_duration::Duration) -> Option<DateTim
     let months = whole(d.year)? * 12.0 + whole(d.month)?;
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // whole, bounded below
     let with_months = now.checked_add_months(Months::new(months.min(1.0e6) as u32))?;
-    let secs = f64::from(d.day) * 86_400.0 + f64::from(d.hour) * 3600.0 + f64::from(d.minute) * 60.0 + f64::from(d.second);
+    let secs =
+        f64::from(d.day) * 86_400.0 + f64::from(d.hour) * 3600.0 + f64::from(d.minute) * 60.0 + f64::from(d.second);
     if !(0.0..1.0e10).contains(&secs) {
         return None;
     }
@@ -85,7 +87,8 @@ pub fn base64(text: &str) -> Result<Vec<u8>, ApiError> {
     [STANDARD, URL_SAFE].iter().find_map(|engine| engine.decode(&compact).ok()).ok_or(ApiError::InvalidBase64)
 }
 
-const LENIENT_PADDING: GeneralPurposeConfig = GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent);
+const LENIENT_PADDING: GeneralPurposeConfig =
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent);
 const STANDARD: GeneralPurpose = GeneralPurpose::new(&alphabet::STANDARD, LENIENT_PADDING);
 const URL_SAFE: GeneralPurpose = GeneralPurpose::new(&alphabet::URL_SAFE, LENIENT_PADDING);
 
@@ -127,7 +130,6 @@ mod tests {
         assert!(matches!(base64("iVBO*Rw0KGgo="), Err(ApiError::InvalidBase64)));
         assert!(matches!(base64("data:image/png,iVBORw0KGgo="), Err(ApiError::InvalidBase64)));
     }
-
 
     #[test]
     fn expirations_in_every_accepted_spelling() {

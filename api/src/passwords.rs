@@ -2,8 +2,8 @@
 //! username and a password must follow. Hashing is CPU-heavy, so it runs
 //! on the blocking pool.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 
 use crate::error::ApiError;
 
@@ -24,7 +24,9 @@ pub fn check_username(name: &str) -> Result<(), ApiError> {
 pub fn check_password(field: &str, password: &str) -> Result<(), ApiError> {
     let n = password.chars().count();
     if n < MIN_PASSWORD || password.len() > MAX_PASSWORD {
-        return Err(ApiError::BadRequest(format!("invalid '{field}': expected {MIN_PASSWORD} to {MAX_PASSWORD} characters")));
+        return Err(ApiError::BadRequest(format!(
+            "invalid '{field}': expected {MIN_PASSWORD} to {MAX_PASSWORD} characters"
+        )));
     }
     Ok(())
 }
@@ -32,7 +34,8 @@ pub fn check_password(field: &str, password: &str) -> Result<(), ApiError> {
 /// The PHC string of an argon2id hash of `password` with a random salt.
 pub async fn hash(password: String) -> Result<String, ApiError> {
     tokio::task::spawn_blocking(move || {
-        let salt = SaltString::encode_b64(&rand::random::<[u8; 16]>()).map_err(|e| ApiError::Internal(format!("salt: {e}")))?;
+        let salt = SaltString::encode_b64(&rand::random::<[u8; 16]>())
+            .map_err(|e| ApiError::Internal(format!("salt: {e}")))?;
         Argon2::default()
             .hash_password(password.as_bytes(), &salt)
             .map(|h| h.to_string())
@@ -51,7 +54,8 @@ pub async fn verify(password: String, stored: Option<String>) -> Result<bool, Ap
         return Ok(false);
     };
     tokio::task::spawn_blocking(move || {
-        let parsed = PasswordHash::new(&stored).map_err(|e| ApiError::Internal(format!("stored password hash: {e}")))?;
+        let parsed =
+            PasswordHash::new(&stored).map_err(|e| ApiError::Internal(format!("stored password hash: {e}")))?;
         Ok(Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
     })
     .await

@@ -37,19 +37,41 @@ impl Reserved {
     /// The refusal for a stream that went past [`Self::cap`].
     pub fn exceeded(&self) -> ApiError {
         let limit = self.limit.unwrap_or(u64::MAX);
-        ApiError::QuotaExceeded { files: false, current: self.current, limit, remaining: limit.saturating_sub(self.current) }
+        ApiError::QuotaExceeded {
+            files: false,
+            current: self.current,
+            limit,
+            remaining: limit.saturating_sub(self.current),
+        }
     }
 }
 
 /// Reserves `want` bytes (at least `min`) and one file for `user`.
 #[tracing::instrument(skip_all, fields(user = %user.id, want, min))]
-pub async fn reserve(state: &AppState, user: &User, id: Option<&str>, want: u64, min: u64, ttl: Duration) -> Result<Reserved, ApiError> {
+pub async fn reserve(
+    state: &AppState,
+    user: &User,
+    id: Option<&str>,
+    want: u64,
+    min: u64,
+    ttl: Duration,
+) -> Result<Reserved, ApiError> {
     let id = id.map_or_else(|| format!("r_{}", random_token(20)), str::to_owned);
     let expires_at = now() + chrono::TimeDelta::from_std(ttl).unwrap_or(chrono::TimeDelta::hours(1));
-    let req = QuotaRequest { id: &id, user: user.id, want_bytes: want, min_bytes: min, files: 1, expires_at, default_quota: state.config.default_quota_bytes };
+    let req = QuotaRequest {
+        id: &id,
+        user: user.id,
+        want_bytes: want,
+        min_bytes: min,
+        files: 1,
+        expires_at,
+        default_quota: state.config.default_quota_bytes,
+    };
     match state.repo.reserve_quota(&req).await? {
         QuotaAnswer::Granted { bytes, limit, current } => Ok(Reserved { id, bytes, limit, current }),
-        QuotaAnswer::Refused(r) => Err(ApiError::QuotaExceeded { files: r.files, current: r.current, limit: r.limit, remaining: r.remaining }),
+        QuotaAnswer::Refused(r) => {
+            Err(ApiError::QuotaExceeded { files: r.files, current: r.current, limit: r.limit, remaining: r.remaining })
+        }
     }
 }
 
@@ -59,7 +81,10 @@ pub async fn reserve(state: &AppState, user: &User, id: Option<&str>, want: u64,
 pub async fn reserve_for_body(state: &AppState, user: &User, headers: &HeaderMap) -> Result<Reserved, ApiError> {
     let max = state.config.max_upload_bytes;
     let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-    let multipart = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|ct| ct.to_ascii_lowercase().starts_with("multipart/"));
+    let multipart = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.to_ascii_lowercase().starts_with("multipart/"));
     let (want, min) = match declared {
         // The file is at least the body less the slack (3/4 of it for base64).
         Some(n) if multipart => (n.min(max), n.saturating_sub(BODY_SLACK).min(max)),

@@ -44,12 +44,19 @@ fn client_ip(request: &Request) -> String {
 
 /// Seconds until `limiter` lets `key` through again, if it refuses now.
 fn refused(limiter: &DefaultKeyedRateLimiter<String>, key: &String) -> Option<u64> {
-    limiter.check_key(key).err().map(|not_until| not_until.wait_time_from(DefaultClock::default().now()).as_secs().max(1))
+    limiter
+        .check_key(key)
+        .err()
+        .map(|not_until| not_until.wait_time_from(DefaultClock::default().now()).as_secs().max(1))
 }
 
 fn too_many(request: &Request, retry_after: u64) -> Response {
     let error = ApiError::RateLimited { retry_after };
-    if request.uri().path().starts_with("/api/1") { Chevereto::from(error).into_response() } else { error.into_response() }
+    if request.uri().path().starts_with("/api/1") {
+        Chevereto::from(error).into_response()
+    } else {
+        error.into_response()
+    }
 }
 
 /// Login attempts per client IP.
@@ -62,8 +69,10 @@ pub async fn login(State(limits): State<Arc<RateLimits>>, request: Request, next
 
 /// Uploads per client IP and per credential (hashed; the secret is not kept).
 pub async fn upload(State(limits): State<Arc<RateLimits>>, request: Request, next: Next) -> Response {
-    let credential = key_from_headers(request.headers()).or_else(|| key_from_query(request.uri().query())).map(|k| hash_key(&k));
-    let wait = refused(&limits.upload_ip, &client_ip(&request)).or_else(|| credential.and_then(|c| refused(&limits.upload_key, &c)));
+    let credential =
+        key_from_headers(request.headers()).or_else(|| key_from_query(request.uri().query())).map(|k| hash_key(&k));
+    let wait = refused(&limits.upload_ip, &client_ip(&request))
+        .or_else(|| credential.and_then(|c| refused(&limits.upload_key, &c)));
     match wait {
         Some(wait) => too_many(&request, wait),
         None => next.run(request).await,

@@ -48,15 +48,21 @@ impl fmt::Debug for Secret {
 #[derive(Debug, Clone)]
 pub enum DatabaseConfig {
     /// A `sqlite://` URL (the file is created when missing).
-    Sqlite { url: String },
-    Postgres { url: Secret },
+    Sqlite {
+        url: String,
+    },
+    Postgres {
+        url: Secret,
+    },
 }
 
 #[derive(Debug, Clone)]
 pub enum QueueConfig {
     /// apalis on the same SQLite database as the metadata.
     Sqlite,
-    Redis { url: Secret },
+    Redis {
+        url: Secret,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -189,11 +195,7 @@ impl Config {
             None => Raw::new(),
         };
         raw.extend(std::env::vars().filter(|(k, _)| k.starts_with(PREFIX)));
-        let unknown = raw
-            .keys()
-            .filter(|k| !KNOWN_VARIABLES.contains(&k.as_str()))
-            .cloned()
-            .collect();
+        let unknown = raw.keys().filter(|k| !KNOWN_VARIABLES.contains(&k.as_str())).cloned().collect();
         Ok((Self::from_map(&raw)?, unknown))
     }
 
@@ -201,15 +203,14 @@ impl Config {
     pub fn from_map(raw: &Raw) -> Result<Self, ConfigError> {
         let r = Reader(raw);
         let data_dir = PathBuf::from(r.get("MEDIAQ_DATA_DIR").unwrap_or("./data"));
-        let listen: SocketAddr = r.parse("MEDIAQ_LISTEN", "127.0.0.1:8080", "expected host:port, e.g. 127.0.0.1:8080")?;
+        let listen: SocketAddr =
+            r.parse("MEDIAQ_LISTEN", "127.0.0.1:8080", "expected host:port, e.g. 127.0.0.1:8080")?;
         let public_url = match r.get("MEDIAQ_PUBLIC_URL") {
             Some(v) => parse_public_url(v)?,
             None => format!("http://{listen}"),
         };
         let database = match r.get("MEDIAQ_DATABASE_URL") {
-            None => DatabaseConfig::Sqlite {
-                url: format!("sqlite://{}", data_dir.join("mediaq.db").display()),
-            },
+            None => DatabaseConfig::Sqlite { url: format!("sqlite://{}", data_dir.join("mediaq.db").display()) },
             Some(v) if v.starts_with("sqlite:") => DatabaseConfig::Sqlite { url: v.to_owned() },
             Some(v) if v.starts_with("postgres://") || v.starts_with("postgresql://") => {
                 DatabaseConfig::Postgres { url: Secret::new(v) }
@@ -222,7 +223,9 @@ impl Config {
                 QueueConfig::Redis { url: Secret::new(v) }
             }
             Some(v) if v.starts_with("sqlite:") => QueueConfig::Sqlite,
-            Some(v) => return Err(invalid("MEDIAQ_QUEUE_URL", v, "expected a redis:// URL (or unset for the SQLite queue)")),
+            Some(v) => {
+                return Err(invalid("MEDIAQ_QUEUE_URL", v, "expected a redis:// URL (or unset for the SQLite queue)"));
+            }
         };
         if matches!(queue, QueueConfig::Sqlite) && matches!(database, DatabaseConfig::Postgres { .. }) {
             return Err(ConfigError::Missing {
@@ -274,7 +277,11 @@ impl Config {
             upload_rate_per_min: u32::try_from(r.positive("MEDIAQ_UPLOAD_RATE_PER_MIN", 600)?).unwrap_or(u32::MAX),
             default_quota_bytes: match r.get("MEDIAQ_DEFAULT_QUOTA_BYTES") {
                 None | Some("") => None,
-                Some(v) => Some(v.trim().parse().map_err(|_| invalid("MEDIAQ_DEFAULT_QUOTA_BYTES", v, "expected a whole number of bytes"))?),
+                Some(v) => Some(
+                    v.trim()
+                        .parse()
+                        .map_err(|_| invalid("MEDIAQ_DEFAULT_QUOTA_BYTES", v, "expected a whole number of bytes"))?,
+                ),
             },
             data_dir,
         })
@@ -287,10 +294,9 @@ impl Config {
 }
 
 fn s3_config(r: &Reader<'_>) -> Result<S3Config, ConfigError> {
-    let bucket = r.get("MEDIAQ_S3_BUCKET").ok_or_else(|| ConfigError::Missing {
-        var: "MEDIAQ_S3_BUCKET".into(),
-        because: "MEDIAQ_STORAGE=s3".into(),
-    })?;
+    let bucket = r
+        .get("MEDIAQ_S3_BUCKET")
+        .ok_or_else(|| ConfigError::Missing { var: "MEDIAQ_S3_BUCKET".into(), because: "MEDIAQ_STORAGE=s3".into() })?;
     let endpoint = r.get("MEDIAQ_S3_ENDPOINT").map(str::to_owned);
     if let Some(e) = endpoint.as_ref().filter(|e| !(e.starts_with("http://") || e.starts_with("https://"))) {
         return Err(invalid("MEDIAQ_S3_ENDPOINT", e, "expected an http:// or https:// URL"));
@@ -313,11 +319,16 @@ fn s3_config(r: &Reader<'_>) -> Result<S3Config, ConfigError> {
 
 fn cors_origins(v: Option<&str>) -> Result<CorsOrigins, ConfigError> {
     let Some(v) = v.filter(|v| *v != "*") else { return Ok(CorsOrigins::Any) };
-    let list: Vec<String> = v.split(',').map(|o| o.trim().trim_end_matches('/').to_owned()).filter(|o| !o.is_empty()).collect();
+    let list: Vec<String> =
+        v.split(',').map(|o| o.trim().trim_end_matches('/').to_owned()).filter(|o| !o.is_empty()).collect();
     for origin in &list {
         let ok = url::Url::parse(origin).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.path() == "/");
         if !ok {
-            return Err(invalid("MEDIAQ_CORS_ORIGINS", origin, "expected * or a comma-separated list of origins like https://app.example.com"));
+            return Err(invalid(
+                "MEDIAQ_CORS_ORIGINS",
+                origin,
+                "expected * or a comma-separated list of origins like https://app.example.com",
+            ));
         }
     }
     Ok(CorsOrigins::List(list))
@@ -429,16 +440,23 @@ mod tests {
     fn s3_needs_a_bucket_and_both_keys() {
         let err = Config::from_map(&map(&[("MEDIAQ_STORAGE", "s3")])).unwrap_err().to_string();
         assert!(err.contains("MEDIAQ_S3_BUCKET"), "{err}");
-        let err = Config::from_map(&map(&[("MEDIAQ_STORAGE", "s3"), ("MEDIAQ_S3_BUCKET", "b"), ("MEDIAQ_S3_ACCESS_KEY", "a")]))
-            .unwrap_err()
-            .to_string();
+        let err = Config::from_map(&map(&[
+            ("MEDIAQ_STORAGE", "s3"),
+            ("MEDIAQ_S3_BUCKET", "b"),
+            ("MEDIAQ_S3_ACCESS_KEY", "a"),
+        ]))
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("MEDIAQ_S3_SECRET_KEY"), "{err}");
     }
 
     #[test]
     fn secrets_do_not_show_in_debug() {
-        let c = Config::from_map(&map(&[("MEDIAQ_DATABASE_URL", "postgres://u:hunter2@h/db"), ("MEDIAQ_QUEUE_URL", "redis://:pw@h")]))
-            .unwrap();
+        let c = Config::from_map(&map(&[
+            ("MEDIAQ_DATABASE_URL", "postgres://u:hunter2@h/db"),
+            ("MEDIAQ_QUEUE_URL", "redis://:pw@h"),
+        ]))
+        .unwrap();
         let shown = format!("{c:?}");
         assert!(!shown.contains("hunter2") && !shown.contains("pw@"), "{shown}");
     }

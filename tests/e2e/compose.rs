@@ -9,7 +9,10 @@ use serde_yaml::Value;
 fn environment(service: &Value) -> BTreeMap<String, String> {
     let env = &service["environment"];
     if let Some(map) = env.as_mapping() {
-        return map.iter().map(|(k, v)| (k.as_str().unwrap().to_owned(), v.as_str().map_or_else(|| format!("{v:?}"), str::to_owned))).collect();
+        return map
+            .iter()
+            .map(|(k, v)| (k.as_str().unwrap().to_owned(), v.as_str().map_or_else(|| format!("{v:?}"), str::to_owned)))
+            .collect();
     }
     env.as_sequence()
         .unwrap()
@@ -37,11 +40,14 @@ fn compose_file_matches_the_config_code() {
             assert!(KNOWN_VARIABLES.contains(&var.as_str()), "{name} sets unknown {var}");
         }
         // The values must pass the same validation mediaq runs at start-up.
-        let only_ours: BTreeMap<String, String> = env.iter().filter(|(k, _)| k.starts_with("MEDIAQ_")).map(|(k, v)| (k.clone(), v.clone())).collect();
+        let only_ours: BTreeMap<String, String> =
+            env.iter().filter(|(k, _)| k.starts_with("MEDIAQ_")).map(|(k, v)| (k.clone(), v.clone())).collect();
         let config = Config::from_map(&only_ours).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert!(!config.is_embedded(), "{name} should use postgres + s3");
     }
-    for var in ["MEDIAQ_DATABASE_URL", "MEDIAQ_QUEUE_URL", "MEDIAQ_STORAGE", "MEDIAQ_S3_BUCKET", "MEDIAQ_SIGNING_SECRET"] {
+    for var in
+        ["MEDIAQ_DATABASE_URL", "MEDIAQ_QUEUE_URL", "MEDIAQ_STORAGE", "MEDIAQ_S3_BUCKET", "MEDIAQ_SIGNING_SECRET"]
+    {
         assert_eq!(api.get(var), worker.get(var), "api and worker disagree on {var}");
     }
     let command = |s: &Value| format!("{:?}", s["command"]);

@@ -97,7 +97,10 @@ async fn repo_contract(repo: DynRepo) {
     done.exif = Some(serde_json::json!({"Make": "Canon"}));
     repo.update_media(&done).await.unwrap();
     let back = repo.media(&first.id).await.unwrap();
-    assert_eq!((back.status, back.width, back.height, back.duration_ms), (MediaStatus::Ready, Some(4000), Some(3000), Some(12_345)));
+    assert_eq!(
+        (back.status, back.width, back.height, back.duration_ms),
+        (MediaStatus::Ready, Some(4000), Some(3000), Some(12_345))
+    );
     assert_eq!(back.exif, done.exif);
     assert!(back.updated_at >= first.updated_at);
     let mut redated = back.clone();
@@ -117,7 +120,15 @@ async fn repo_contract(repo: DynRepo) {
     assert_eq!(repo.list_media(bob.id, 1, 10).await.unwrap().len(), 1);
     assert!(repo.list_media(alice.id, 0, 10).await.unwrap().is_empty(), "only the owner's media");
 
-    let thumb = Variant { kind: VariantKind::Thumb, key: "k1".into(), mime: "image/jpeg".into(), extension: "jpg".into(), width: 160, height: 160, size: 10 };
+    let thumb = Variant {
+        kind: VariantKind::Thumb,
+        key: "k1".into(),
+        mime: "image/jpeg".into(),
+        extension: "jpg".into(),
+        width: 160,
+        height: 160,
+        size: 10,
+    };
     repo.put_variant(&first.id, &thumb).await.unwrap();
     let again = Variant { size: 11, key: "k2".into(), ..thumb.clone() };
     repo.put_variant(&first.id, &again).await.unwrap();
@@ -208,11 +219,17 @@ async fn storage_contract(storage: DynStorage) {
     assert_eq!(collect(part.stream).await.unwrap(), expected[1_048_570..=1_048_579]);
     let tail = storage.get(&key, Some(ByteRange { start: expected.len() as u64 - 3, end: None })).await.unwrap();
     assert_eq!(collect(tail.stream).await.unwrap(), expected[expected.len() - 3..]);
-    assert!(matches!(storage.get(&key, Some(ByteRange { start: 1 << 40, end: None })).await, Err(StorageError::InvalidRange)));
+    assert!(matches!(
+        storage.get(&key, Some(ByteRange { start: 1 << 40, end: None })).await,
+        Err(StorageError::InvalidRange)
+    ));
 
     // A failing body leaves nothing, even after a full part went up.
     let broken_key = ObjectKey::original(&MediaId::generate(), "bin");
-    let broken = futures::stream::iter(vec![Ok(Bytes::from(vec![1u8; 9 * 1024 * 1024])), Err(io::Error::other("client went away"))]);
+    let broken = futures::stream::iter(vec![
+        Ok(Bytes::from(vec![1u8; 9 * 1024 * 1024])),
+        Err(io::Error::other("client went away")),
+    ]);
     assert!(matches!(storage.put(&broken_key, Box::pin(broken), "x/y").await, Err(StorageError::Body(_))));
     assert!(matches!(storage.size(&broken_key).await, Err(StorageError::NotFound)));
     assert!(matches!(storage.get(&broken_key, None).await, Err(StorageError::NotFound)));

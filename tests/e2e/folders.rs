@@ -20,7 +20,9 @@ async fn upload_into(stack: &Stack, key: &str, folder: &str) -> (u16, Value) {
 both_stacks!(folders_nest_move_list_and_delete, |stack: Stack| async move {
     let alice = stack.key("alice");
     let bob = stack.key("bob");
-    let create = |name: &str, parent: Option<&str>| stack.call(Method::POST, "/api/v1/folders", Some(&alice), Some(json!({ "name": name, "parentId": parent })));
+    let create = |name: &str, parent: Option<&str>| {
+        stack.call(Method::POST, "/api/v1/folders", Some(&alice), Some(json!({ "name": name, "parentId": parent })))
+    };
     let (status, trips) = create("Trips", None).await;
     assert_eq!(status, 201, "{trips}");
     let trips = trips["id"].as_str().unwrap().to_owned();
@@ -29,11 +31,29 @@ both_stacks!(folders_nest_move_list_and_delete, |stack: Stack| async move {
     let other = create("Other", None).await.1["id"].as_str().unwrap().to_owned();
     assert_eq!(create("", None).await.0, 400);
     // Bob cannot nest into Alice's folder, see it, list it or change it.
-    assert_eq!(stack.call(Method::POST, "/api/v1/folders", Some(&bob), Some(json!({ "name": "x", "parentId": trips }))).await.0, 400);
-    for (method, path) in [(Method::GET, format!("/api/v1/folders/{trips}")), (Method::GET, format!("/api/v1/folders/{trips}/path")), (Method::GET, format!("/api/v1/folders?parentId={trips}")), (Method::GET, format!("/api/v1/files?folderId={trips}")), (Method::DELETE, format!("/api/v1/folders/{trips}"))] {
+    assert_eq!(
+        stack
+            .call(Method::POST, "/api/v1/folders", Some(&bob), Some(json!({ "name": "x", "parentId": trips })))
+            .await
+            .0,
+        400
+    );
+    for (method, path) in [
+        (Method::GET, format!("/api/v1/folders/{trips}")),
+        (Method::GET, format!("/api/v1/folders/{trips}/path")),
+        (Method::GET, format!("/api/v1/folders?parentId={trips}")),
+        (Method::GET, format!("/api/v1/files?folderId={trips}")),
+        (Method::DELETE, format!("/api/v1/folders/{trips}")),
+    ] {
         assert_eq!(stack.call(method.clone(), &path, Some(&bob), None).await.0, 404, "{method} {path}");
     }
-    assert_eq!(stack.call(Method::PATCH, &format!("/api/v1/folders/{trips}"), Some(&bob), Some(json!({ "name": "mine" }))).await.0, 404);
+    assert_eq!(
+        stack
+            .call(Method::PATCH, &format!("/api/v1/folders/{trips}"), Some(&bob), Some(json!({ "name": "mine" })))
+            .await
+            .0,
+        404
+    );
     assert_eq!(stack.call(Method::GET, "/api/v1/folders", None, None).await.0, 401);
     // Listing and breadcrumbs.
     let root = stack.call(Method::GET, "/api/v1/folders", Some(&alice), None).await.1;
@@ -44,9 +64,14 @@ both_stacks!(folders_nest_move_list_and_delete, |stack: Stack| async move {
     let crumbs: Vec<&str> = path["items"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap()).collect();
     assert_eq!(crumbs, ["Trips", "Paris", "Louvre"]);
     let got = stack.call(Method::GET, &format!("/api/v1/folders/{paris}"), Some(&alice), None).await.1;
-    assert_eq!((got["parentId"].as_str(), got["children"][0]["name"].as_str()), (Some(trips.as_str()), Some("Louvre")), "{got}");
+    assert_eq!(
+        (got["parentId"].as_str(), got["children"][0]["name"].as_str()),
+        (Some(trips.as_str()), Some("Louvre")),
+        "{got}"
+    );
     // Rename; move; no cycles.
-    let patch = |id: &str, body: Value| stack.call(Method::PATCH, &format!("/api/v1/folders/{id}"), Some(&alice), Some(body));
+    let patch =
+        |id: &str, body: Value| stack.call(Method::PATCH, &format!("/api/v1/folders/{id}"), Some(&alice), Some(body));
     assert_eq!(patch(&paris, json!({ "name": "Paris 2024" })).await.1["name"], "Paris 2024");
     let (status, cycle) = patch(&trips, json!({ "parentId": louvre })).await;
     assert_eq!(status, 400, "{cycle}");
@@ -68,12 +93,43 @@ both_stacks!(folders_nest_move_list_and_delete, |stack: Stack| async move {
     assert_eq!(in_paris["total"], 1, "{in_paris}");
     let in_louvre = stack.call(Method::GET, &format!("/api/v1/files?folderId={louvre}"), Some(&alice), None).await.1;
     assert_eq!((in_louvre["total"].as_u64(), in_louvre["items"][0]["id"].as_str()), (Some(1), Some(id.as_str())));
-    assert_eq!(stack.call(Method::PATCH, &format!("/api/v1/files/{id}"), Some(&alice), Some(json!({ "folderId": "nope" }))).await.0, 400);
-    let bob_folder = stack.call(Method::POST, "/api/v1/folders", Some(&bob), Some(json!({ "name": "b" }))).await.1["id"].as_str().unwrap().to_owned();
-    assert_eq!(stack.call(Method::PATCH, &format!("/api/v1/files/{id}"), Some(&alice), Some(json!({ "folderId": bob_folder }))).await.0, 400);
-    assert_eq!(stack.call(Method::PATCH, &format!("/api/v1/files/{id}"), Some(&alice), Some(json!({ "folderId": other }))).await.0, 200);
-    assert_eq!(stack.call(Method::GET, &format!("/api/v1/files?folderId={other}"), Some(&alice), None).await.1["total"], 1);
-    assert_eq!(stack.call(Method::PATCH, &format!("/api/v1/files/{id}"), Some(&alice), Some(json!({ "folderId": louvre }))).await.0, 200);
+    assert_eq!(
+        stack
+            .call(Method::PATCH, &format!("/api/v1/files/{id}"), Some(&alice), Some(json!({ "folderId": "nope" })))
+            .await
+            .0,
+        400
+    );
+    let bob_folder =
+        stack.call(Method::POST, "/api/v1/folders", Some(&bob), Some(json!({ "name": "b" }))).await.1["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    assert_eq!(
+        stack
+            .call(Method::PATCH, &format!("/api/v1/files/{id}"), Some(&alice), Some(json!({ "folderId": bob_folder })))
+            .await
+            .0,
+        400
+    );
+    assert_eq!(
+        stack
+            .call(Method::PATCH, &format!("/api/v1/files/{id}"), Some(&alice), Some(json!({ "folderId": other })))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        stack.call(Method::GET, &format!("/api/v1/files?folderId={other}"), Some(&alice), None).await.1["total"],
+        1
+    );
+    assert_eq!(
+        stack
+            .call(Method::PATCH, &format!("/api/v1/files/{id}"), Some(&alice), Some(json!({ "folderId": louvre })))
+            .await
+            .0,
+        200
+    );
     // Recursive delete: folders and media gone, objects purged.
     let chev_id = chev["image"]["id_encoded"].as_str().unwrap().to_owned();
     assert_eq!(stack.call(Method::DELETE, &format!("/api/v1/folders/{trips}"), Some(&alice), None).await.0, 204);

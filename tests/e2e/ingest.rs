@@ -82,7 +82,10 @@ async fn serve_once(body: Vec<u8>, content_type: &'static str) -> String {
             tokio::spawn(async move {
                 let mut buf = [0u8; 4096];
                 let _ = sock.read(&mut buf).await;
-                let head = format!("HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
                 let _ = sock.write_all(head.as_bytes()).await;
                 let _ = sock.write_all(&body).await;
             });
@@ -95,7 +98,13 @@ async fn serve_once(body: Vec<u8>, content_type: &'static str) -> String {
 async fn remote_url_refused_for_private_addresses_by_default() {
     let stack = Stack::start(Kind::Embedded).await;
     let key = stack.key("alice");
-    for url in ["http://127.0.0.1:9/x.jpg", "http://169.254.169.254/latest/meta-data", "http://[::1]/x.png", "file:///etc/passwd", "http://2130706433/x.jpg"] {
+    for url in [
+        "http://127.0.0.1:9/x.jpg",
+        "http://169.254.169.254/latest/meta-data",
+        "http://[::1]/x.png",
+        "file:///etc/passwd",
+        "http://2130706433/x.jpg",
+    ] {
         let started = Instant::now();
         let (status, _, body) = chevereto_form(&stack, &key, &[("source", url)]).await;
         assert_eq!(status, 403, "{url}: {body}");
@@ -132,12 +141,18 @@ async fn remote_url_is_fetched_by_a_worker(stack: Stack) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn remote_url_embedded() {
-    remote_url_is_fetched_by_a_worker(Stack::start_with(Kind::Embedded, &[("MEDIAQ_FETCH_ALLOW_PRIVATE", "true")]).await).await;
+    remote_url_is_fetched_by_a_worker(
+        Stack::start_with(Kind::Embedded, &[("MEDIAQ_FETCH_ALLOW_PRIVATE", "true")]).await,
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn remote_url_production() {
-    remote_url_is_fetched_by_a_worker(Stack::start_with(Kind::Production, &[("MEDIAQ_FETCH_ALLOW_PRIVATE", "true")]).await).await;
+    remote_url_is_fetched_by_a_worker(
+        Stack::start_with(Kind::Production, &[("MEDIAQ_FETCH_ALLOW_PRIVATE", "true")]).await,
+    )
+    .await;
 }
 
 both_stacks!(presigned_flow_with_a_bare_curl_put, |stack: Stack| async move {
@@ -154,9 +169,11 @@ both_stacks!(presigned_flow_with_a_bare_curl_put, |stack: Stack| async move {
     let res = initiate(bytes.len()).await.unwrap();
     assert_eq!(res.status().as_u16(), 200);
     let init: Value = res.json().await.unwrap();
-    let (id, upload_url) = (init["fileId"].as_str().unwrap().to_owned(), init["uploadUrl"].as_str().unwrap().to_owned());
+    let (id, upload_url) =
+        (init["fileId"].as_str().unwrap().to_owned(), init["uploadUrl"].as_str().unwrap().to_owned());
     assert!(init["expiresAt"].is_string());
-    let complete = || stack.http.post(stack.url("/api/v1/files/complete")).bearer_auth(&key).json(&json!({ "fileId": id })).send();
+    let complete =
+        || stack.http.post(stack.url("/api/v1/files/complete")).bearer_auth(&key).json(&json!({ "fileId": id })).send();
     // Completing before the PUT fails clearly.
     let res = complete().await.unwrap();
     assert_eq!(res.status().as_u16(), 400);
@@ -179,7 +196,16 @@ both_stacks!(presigned_flow_with_a_bare_curl_put, |stack: Stack| async move {
     // The reference line, as written: curl -X PUT "<uploadUrl>" --data-binary @photo.jpg
     let photo = corpus("mate_Dune.jpg");
     let out = std::process::Command::new("curl")
-        .args(["-sS", "-w", "%{http_code}", "-X", "PUT", &upload_url, "--data-binary", &format!("@{}", photo.display())])
+        .args([
+            "-sS",
+            "-w",
+            "%{http_code}",
+            "-X",
+            "PUT",
+            &upload_url,
+            "--data-binary",
+            &format!("@{}", photo.display()),
+        ])
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).ends_with("200"), "{}", String::from_utf8_lossy(&out.stdout));
@@ -188,7 +214,16 @@ both_stacks!(presigned_flow_with_a_bare_curl_put, |stack: Stack| async move {
     let media = stack.wait_settled(&key, &id, Duration::from_secs(60)).await;
     assert_eq!(media["status"], "ready", "{media}");
     // The stored file is what the download link serves, and is the photo.
-    let dl: Value = stack.http.get(stack.url(&format!("/api/v1/files/{id}/download"))).bearer_auth(&key).send().await.unwrap().json().await.unwrap();
+    let dl: Value = stack
+        .http
+        .get(stack.url(&format!("/api/v1/files/{id}/download")))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let (status, _, stored) = stack.fetch(dl["url"].as_str().unwrap()).await;
     assert_eq!(status, 200);
     assert_eq!(media["sha256"].as_str().unwrap(), hex::encode(Sha256::digest(&stored)));
@@ -206,21 +241,40 @@ both_stacks!(idempotency_key_returns_the_first_result, |stack: Stack| async move
     let bytes = std::fs::read(corpus("skimage_astronaut.png")).unwrap();
     let mut ids = Vec::new();
     for _ in 0..2 {
-        let form = reqwest::multipart::Form::new().part("source", reqwest::multipart::Part::bytes(bytes.clone()).file_name("a.png"));
-        let res = stack.http.post(stack.url("/api/1/upload")).bearer_auth(&key).header("Idempotency-Key", "retry-1").multipart(form).send().await.unwrap();
+        let form = reqwest::multipart::Form::new()
+            .part("source", reqwest::multipart::Part::bytes(bytes.clone()).file_name("a.png"));
+        let res = stack
+            .http
+            .post(stack.url("/api/1/upload"))
+            .bearer_auth(&key)
+            .header("Idempotency-Key", "retry-1")
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
         let v: Value = res.json().await.unwrap();
         ids.push(v["image"]["id_encoded"].as_str().unwrap().to_owned());
     }
     assert_eq!(ids[0], ids[1]);
     for _ in 0..2 {
-        let form = reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(bytes.clone()).file_name("a.png"));
-        let res = stack.http.post(stack.url("/api/v1/files")).bearer_auth(&key).header("Idempotency-Key", "native-1").multipart(form).send().await.unwrap();
+        let form = reqwest::multipart::Form::new()
+            .part("file", reqwest::multipart::Part::bytes(bytes.clone()).file_name("a.png"));
+        let res = stack
+            .http
+            .post(stack.url("/api/v1/files"))
+            .bearer_auth(&key)
+            .header("Idempotency-Key", "native-1")
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(res.status().as_u16(), 202);
         ids.push(res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned());
     }
     assert_eq!(ids[2], ids[3]);
     assert_ne!(ids[0], ids[2], "keys are per request, not global");
-    let list: Value = stack.http.get(stack.url("/api/v1/files")).bearer_auth(&key).send().await.unwrap().json().await.unwrap();
+    let list: Value =
+        stack.http.get(stack.url("/api/v1/files")).bearer_auth(&key).send().await.unwrap().json().await.unwrap();
     assert_eq!(list["total"], 2, "{list}");
 });
 
@@ -232,14 +286,25 @@ async fn oversized_uploads_get_413_without_storing() {
     assert_eq!(status, 413, "{body}");
     assert_eq!(body["error"]["code"], 400);
     // Without a Content-Length (chunked), the limit is enforced while streaming.
-    let chunks: Vec<Result<Vec<u8>, std::io::Error>> = std::fs::read(corpus("mate_Aqua.jpg")).unwrap().chunks(8192).map(|c| Ok(c.to_vec())).collect();
-    let part = reqwest::multipart::Part::stream(reqwest::Body::wrap_stream(futures::stream::iter(chunks))).file_name("big.jpg");
-    let res = stack.http.post(stack.url("/api/1/upload")).bearer_auth(&key).multipart(reqwest::multipart::Form::new().part("source", part)).send().await.unwrap();
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
+        std::fs::read(corpus("mate_Aqua.jpg")).unwrap().chunks(8192).map(|c| Ok(c.to_vec())).collect();
+    let part = reqwest::multipart::Part::stream(reqwest::Body::wrap_stream(futures::stream::iter(chunks)))
+        .file_name("big.jpg");
+    let res = stack
+        .http
+        .post(stack.url("/api/1/upload"))
+        .bearer_auth(&key)
+        .multipart(reqwest::multipart::Form::new().part("source", part))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status().as_u16(), 413);
     // Base64 too, whichever limit it meets first.
     let encoded = base64::engine::general_purpose::STANDARD.encode(std::fs::read(corpus("mate_Aqua.jpg")).unwrap());
     let (status, _, body) = chevereto_form(&stack, &key, &[("source", &encoded)]).await;
     assert_eq!(status, 413, "{body}");
-    let left: Vec<_> = std::fs::read_dir(stack.data_dir.path().join("objects/media")).map(|d| d.flatten().collect()).unwrap_or_default();
+    let left: Vec<_> = std::fs::read_dir(stack.data_dir.path().join("objects/media"))
+        .map(|d| d.flatten().collect())
+        .unwrap_or_default();
     assert!(left.is_empty(), "objects left behind: {left:?}");
 }

@@ -11,7 +11,8 @@ use sha2::Digest;
 
 async fn upload(stack: &Stack, key: &str, folder: Option<&str>) -> Value {
     let bytes = std::fs::read(corpus("skimage_chelsea.png")).unwrap();
-    let mut form = reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(bytes).file_name("cat.png"));
+    let mut form =
+        reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(bytes).file_name("cat.png"));
     if let Some(f) = folder {
         form = form.text("folderId", f.to_owned());
     }
@@ -69,7 +70,8 @@ both_stacks!(public_links_for_files_and_folders, |stack: Stack| async move {
     assert_eq!(stack.call(Method::DELETE, &format!("/api/v1/links/{link_id}"), Some(&alice), None).await.0, 204);
     assert_eq!(public(&stack, &path, None).await.0, 404);
     // Password, view-only, view budget, expiry.
-    let (_, guarded) = make(&alice, json!({ "fileId": id, "password": "open-sesame", "allowDownload": false, "maxViews": 2 })).await;
+    let (_, guarded) =
+        make(&alice, json!({ "fileId": id, "password": "open-sesame", "allowDownload": false, "maxViews": 2 })).await;
     let guarded_path = path_of(&guarded["url"]);
     assert_eq!(public(&stack, &guarded_path, None).await.0, 401);
     assert_eq!(public(&stack, &guarded_path, Some("wrong-pass")).await.0, 403);
@@ -84,8 +86,18 @@ both_stacks!(public_links_for_files_and_folders, |stack: Stack| async move {
     tokio::time::sleep(Duration::from_millis(2500)).await;
     assert_eq!(public(&stack, &brief_path, None).await.0, 404);
     // A folder link lists and serves what is inside, nothing else.
-    let folder = stack.call(Method::POST, "/api/v1/folders", Some(&alice), Some(json!({ "name": "Shared" }))).await.1["id"].as_str().unwrap().to_owned();
-    let sub = stack.call(Method::POST, "/api/v1/folders", Some(&alice), Some(json!({ "name": "Sub", "parentId": folder }))).await.1["id"].as_str().unwrap().to_owned();
+    let folder =
+        stack.call(Method::POST, "/api/v1/folders", Some(&alice), Some(json!({ "name": "Shared" }))).await.1["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    let sub = stack
+        .call(Method::POST, "/api/v1/folders", Some(&alice), Some(json!({ "name": "Sub", "parentId": folder })))
+        .await
+        .1["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let inside = upload(&stack, &alice, Some(&folder)).await;
     let deeper = upload(&stack, &alice, Some(&sub)).await;
     let (status, flink) = make(&alice, json!({ "folderId": folder })).await;
@@ -96,17 +108,34 @@ both_stacks!(public_links_for_files_and_folders, |stack: Stack| async move {
     assert_eq!(listing["files"][0]["id"], inside["id"]);
     assert_eq!(listing["folders"][0]["name"], "Sub");
     assert_eq!(public(&stack, &path_of(&listing["files"][0]["downloadUrl"]), None).await.0, 200);
-    let sub_listing: Value = serde_json::from_slice(&public(&stack, &format!("{fpath}?folderId={sub}"), None).await.1).unwrap();
+    let sub_listing: Value =
+        serde_json::from_slice(&public(&stack, &format!("{fpath}?folderId={sub}"), None).await.1).unwrap();
     assert_eq!(sub_listing["files"][0]["id"], deeper["id"]);
-    assert_eq!(public(&stack, &format!("{fpath}/files/{}/download", deeper["id"].as_str().unwrap()), None).await.0, 200);
+    assert_eq!(
+        public(&stack, &format!("{fpath}/files/{}/download", deeper["id"].as_str().unwrap()), None).await.0,
+        200
+    );
     assert_eq!(public(&stack, &format!("{fpath}/files/{id}/download"), None).await.0, 404, "a file outside the folder");
-    let bob_folder = stack.call(Method::POST, "/api/v1/folders", Some(&bob), Some(json!({ "name": "b" }))).await.1["id"].as_str().unwrap().to_owned();
+    let bob_folder =
+        stack.call(Method::POST, "/api/v1/folders", Some(&bob), Some(json!({ "name": "b" }))).await.1["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
     assert_eq!(public(&stack, &format!("{fpath}?folderId={bob_folder}"), None).await.0, 404);
     assert_eq!(make(&bob, json!({ "folderId": folder })).await.0, 404);
     // The isPublic link keeps working.
-    let patched = stack.call(Method::PATCH, &format!("/api/v1/files/{id}"), Some(&alice), Some(json!({ "isPublic": true }))).await.1;
+    let patched = stack
+        .call(Method::PATCH, &format!("/api/v1/files/{id}"), Some(&alice), Some(json!({ "isPublic": true })))
+        .await
+        .1;
     assert_eq!(stack.fetch(patched["publicUrl"].as_str().unwrap()).await.0, 200);
     // Deleting the file ends its links.
-    assert_eq!(stack.call(Method::DELETE, &format!("/api/v1/files/{}", inside["id"].as_str().unwrap()), Some(&alice), None).await.0, 204);
+    assert_eq!(
+        stack
+            .call(Method::DELETE, &format!("/api/v1/files/{}", inside["id"].as_str().unwrap()), Some(&alice), None)
+            .await
+            .0,
+        204
+    );
     assert_eq!(public(&stack, &path_of(&listing["files"][0]["downloadUrl"]), None).await.0, 404);
 });

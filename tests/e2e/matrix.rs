@@ -21,11 +21,21 @@ both_stacks!(every_route_answers_each_caller_as_it_should, |stack: Stack| async 
     let (_, up) = stack.chevereto_upload(&owner, &corpus("skimage_chelsea.png"), &[]).await;
     let file = up["image"]["id_encoded"].as_str().unwrap().to_owned();
     stack.wait_settled(&owner, &file, Duration::from_secs(60)).await;
-    let folder = stack.call(Method::POST, "/api/v1/folders", Some(&owner), Some(json!({ "name": "F" }))).await.1["id"].as_str().unwrap().to_owned();
+    let folder = stack.call(Method::POST, "/api/v1/folders", Some(&owner), Some(json!({ "name": "F" }))).await.1["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let link = stack.call(Method::POST, "/api/v1/links", Some(&owner), Some(json!({ "fileId": file }))).await.1;
     let (link_id, token) = (link["id"].as_str().unwrap().to_owned(), link["token"].as_str().unwrap().to_owned());
-    let share = stack.call(Method::POST, "/api/v1/shares", Some(&owner), Some(json!({ "folderId": folder, "username": "carol" }))).await.1["id"].as_str().unwrap().to_owned();
-    let key_id = stack.call(Method::GET, "/api/v1/keys", Some(&owner), None).await.1["items"][0]["id"].as_i64().unwrap();
+    let share = stack
+        .call(Method::POST, "/api/v1/shares", Some(&owner), Some(json!({ "folderId": folder, "username": "carol" })))
+        .await
+        .1["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let key_id =
+        stack.call(Method::GET, "/api/v1/keys", Some(&owner), None).await.1["items"][0]["id"].as_i64().unwrap();
     let owner_id = stack.call(Method::GET, "/api/v1/auth/me", Some(&owner), None).await.1["id"].as_i64().unwrap();
     let r = |m: Method, p: String, b: Option<Value>, s: [u16; 6]| -> Row { (m, p, b, s) };
     let rows = vec![
@@ -34,19 +44,39 @@ both_stacks!(every_route_answers_each_caller_as_it_should, |stack: Stack| async 
         r(Method::DELETE, format!("/api/v1/keys/{key_id}"), None, [0, 404, 404, 401, 401, 401]),
         r(Method::GET, format!("/api/v1/files/{file}"), None, [200, 404, 200, 401, 401, 401]),
         r(Method::GET, format!("/api/v1/files/{file}/download"), None, [200, 404, 200, 401, 401, 401]),
-        r(Method::PATCH, format!("/api/v1/files/{file}"), Some(json!({ "title": "t" })), [200, 404, 200, 401, 401, 401]),
+        r(
+            Method::PATCH,
+            format!("/api/v1/files/{file}"),
+            Some(json!({ "title": "t" })),
+            [200, 404, 200, 401, 401, 401],
+        ),
         r(Method::GET, "/api/v1/files".into(), None, [200, 200, 200, 401, 401, 401]),
         r(Method::GET, format!("/api/v1/files?folderId={folder}"), None, [200, 404, 200, 401, 401, 401]),
         r(Method::GET, "/api/v1/folders".into(), None, [200, 200, 200, 401, 401, 401]),
         r(Method::GET, format!("/api/v1/folders/{folder}"), None, [200, 404, 200, 401, 401, 401]),
         r(Method::GET, format!("/api/v1/folders/{folder}/path"), None, [200, 404, 200, 401, 401, 401]),
         r(Method::GET, format!("/api/v1/folders?parentId={folder}"), None, [200, 404, 200, 401, 401, 401]),
-        r(Method::PATCH, format!("/api/v1/folders/{folder}"), Some(json!({ "name": "G" })), [200, 404, 200, 401, 401, 401]),
-        r(Method::POST, "/api/v1/folders".into(), Some(json!({ "name": "x", "parentId": folder })), [201, 400, 400, 401, 401, 401]),
+        r(
+            Method::PATCH,
+            format!("/api/v1/folders/{folder}"),
+            Some(json!({ "name": "G" })),
+            [200, 404, 200, 401, 401, 401],
+        ),
+        r(
+            Method::POST,
+            "/api/v1/folders".into(),
+            Some(json!({ "name": "x", "parentId": folder })),
+            [201, 400, 400, 401, 401, 401],
+        ),
         r(Method::POST, "/api/v1/links".into(), Some(json!({ "fileId": file })), [201, 404, 201, 401, 401, 401]),
         r(Method::GET, "/api/v1/links".into(), None, [200, 200, 200, 401, 401, 401]),
         r(Method::DELETE, format!("/api/v1/links/{link_id}"), None, [0, 404, 404, 401, 401, 401]),
-        r(Method::POST, "/api/v1/shares".into(), Some(json!({ "fileId": file, "username": "carol" })), [0, 404, 0, 401, 401, 401]),
+        r(
+            Method::POST,
+            "/api/v1/shares".into(),
+            Some(json!({ "fileId": file, "username": "carol" })),
+            [0, 404, 0, 401, 401, 401],
+        ),
         r(Method::GET, "/api/v1/shares/with-me".into(), None, [200, 200, 200, 401, 401, 401]),
         r(Method::GET, "/api/v1/shares/by-me".into(), None, [200, 200, 200, 401, 401, 401]),
         r(Method::DELETE, format!("/api/v1/shares/{share}"), None, [0, 404, 0, 401, 401, 401]),
@@ -55,17 +85,29 @@ both_stacks!(every_route_answers_each_caller_as_it_should, |stack: Stack| async 
         r(Method::GET, "/api/v1/admin/audit".into(), None, [403, 403, 200, 401, 401, 401]),
         r(Method::PATCH, format!("/api/v1/admin/users/{owner_id}"), Some(json!({})), [403, 403, 200, 401, 401, 401]),
         r(Method::POST, format!("/api/v1/admin/users/{owner_id}/approve"), None, [403, 403, 200, 401, 401, 401]),
-        r(Method::POST, "/api/v1/files/initiate".into(), Some(json!({ "name": "a.png", "sizeBytes": 10 })), [200, 200, 200, 401, 401, 401]),
+        r(
+            Method::POST,
+            "/api/v1/files/initiate".into(),
+            Some(json!({ "name": "a.png", "sizeBytes": 10 })),
+            [200, 200, 200, 401, 401, 401],
+        ),
         // Public routes ignore credentials: the token is what counts.
         r(Method::GET, format!("/api/v1/public/links/{token}"), None, [200, 200, 200, 200, 200, 200]),
-        r(Method::GET, format!("/api/v1/public/links/{}x", &token[..token.len() - 1]), None, [404, 404, 404, 404, 404, 404]),
+        r(
+            Method::GET,
+            format!("/api/v1/public/links/{}x", &token[..token.len() - 1]),
+            None,
+            [404, 404, 404, 404, 404, 404],
+        ),
         r(Method::DELETE, format!("/api/v1/folders/{folder}"), None, [0, 404, 0, 401, 401, 401]),
         r(Method::DELETE, format!("/api/v1/files/{file}"), None, [0, 404, 0, 401, 401, 401]),
     ];
     let callers: [Option<&str>; 6] = [Some(&owner), Some(&other), Some(&admin), None, Some(&wrong), Some(&token)];
     let mut wrong_answers = Vec::new();
     for (method, path, body, expected) in &rows {
-        for (who, (caller, want)) in ["owner", "other", "admin", "anonymous", "wrong key", "link token"].iter().zip(callers.iter().zip(expected)) {
+        for (who, (caller, want)) in
+            ["owner", "other", "admin", "anonymous", "wrong key", "link token"].iter().zip(callers.iter().zip(expected))
+        {
             if *want == 0 {
                 continue;
             }

@@ -9,7 +9,8 @@ use sha2::Digest;
 
 async fn native_upload(stack: &Stack, key: &str, name: &str) -> Value {
     let bytes = std::fs::read(corpus(name)).unwrap();
-    let form = reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned()));
+    let form =
+        reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned()));
     let res = stack.http.post(stack.url("/api/v1/files")).bearer_auth(key).multipart(form).send().await.unwrap();
     assert_eq!(res.status().as_u16(), 202);
     let queued: Value = res.json().await.unwrap();
@@ -50,7 +51,10 @@ both_stacks!(files_api_owner_access_links_and_delete, |stack: Stack| async move 
     // Listing.
     native_upload(&stack, &alice, "skimage_camera.png").await;
     let page: Value = get(Some(&alice), "/api/v1/files?page=1&limit=1".into()).await.unwrap().json().await.unwrap();
-    assert_eq!((page["total"].as_u64(), page["hasMore"].as_bool(), page["items"].as_array().unwrap().len()), (Some(2), Some(true), 1));
+    assert_eq!(
+        (page["total"].as_u64(), page["hasMore"].as_bool(), page["items"].as_array().unwrap().len()),
+        (Some(2), Some(true), 1)
+    );
     let bobs: Value = get(Some(&bob), "/api/v1/files".into()).await.unwrap().json().await.unwrap();
     assert_eq!(bobs["total"], 0);
     let bad = get(Some(&alice), "/api/v1/files?limit=100000".into()).await.unwrap();
@@ -63,20 +67,56 @@ both_stacks!(files_api_owner_access_links_and_delete, |stack: Stack| async move 
     assert_eq!(file["sha256"].as_str().unwrap(), hex::encode(sha2::Sha256::digest(&bytes)));
     assert_eq!(image::load_from_memory(&bytes).unwrap().width(), 451);
     // Public link with a token; revoking it makes it 404.
-    let patch = |body: Value| stack.http.patch(stack.url(&format!("/api/v1/files/{id}"))).bearer_auth(&alice).json(&body).send();
+    let patch = |body: Value| {
+        stack.http.patch(stack.url(&format!("/api/v1/files/{id}"))).bearer_auth(&alice).json(&body).send()
+    };
     let public: Value = patch(json!({ "isPublic": true, "title": "Chelsea" })).await.unwrap().json().await.unwrap();
     let link = public["publicUrl"].as_str().unwrap().to_owned();
     assert_eq!(public["title"], "Chelsea");
     assert_eq!(stack.fetch(&link).await.0, 200);
     assert_eq!(stack.fetch(&thumb_url).await.0, 200);
     assert_eq!(stack.fetch(&link.replace("token=", "token=x")).await.0, 404);
-    assert_eq!(stack.http.patch(stack.url(&format!("/api/v1/files/{id}"))).bearer_auth(&bob).json(&json!({"isPublic": true})).send().await.unwrap().status().as_u16(), 404);
+    assert_eq!(
+        stack
+            .http
+            .patch(stack.url(&format!("/api/v1/files/{id}")))
+            .bearer_auth(&bob)
+            .json(&json!({"isPublic": true}))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        404
+    );
     patch(json!({ "isPublic": false })).await.unwrap();
     assert_eq!(stack.fetch(&link).await.0, 404);
     assert_eq!(patch(json!({ "colour": "red" })).await.unwrap().status().as_u16(), 400);
     // Delete: gone at once, objects purged in the background.
-    assert_eq!(stack.http.delete(stack.url(&format!("/api/v1/files/{id}"))).bearer_auth(&bob).send().await.unwrap().status().as_u16(), 404);
-    assert_eq!(stack.http.delete(stack.url(&format!("/api/v1/files/{id}"))).bearer_auth(&alice).send().await.unwrap().status().as_u16(), 204);
+    assert_eq!(
+        stack
+            .http
+            .delete(stack.url(&format!("/api/v1/files/{id}")))
+            .bearer_auth(&bob)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        404
+    );
+    assert_eq!(
+        stack
+            .http
+            .delete(stack.url(&format!("/api/v1/files/{id}")))
+            .bearer_auth(&alice)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        204
+    );
     assert_eq!(get(Some(&alice), format!("/api/v1/files/{id}")).await.unwrap().status().as_u16(), 404);
     if stack.kind == Kind::Embedded {
         wait_until(|| !objects_left(&stack, &id)).await;
@@ -116,7 +156,16 @@ both_stacks!(serving_headers_pages_and_the_delete_url, |stack: Stack| async move
         assert!(html.contains("Storm &lt;b&gt;&amp;&lt;/b&gt;") && !html.contains("<b>&</b>"), "{html}");
         assert!(html.contains(r#"property="og:image""#));
     }
-    let file: Value = stack.http.get(stack.url(&format!("/api/v1/files/{}", image["id_encoded"].as_str().unwrap()))).bearer_auth(&key).send().await.unwrap().json().await.unwrap();
+    let file: Value = stack
+        .http
+        .get(stack.url(&format!("/api/v1/files/{}", image["id_encoded"].as_str().unwrap())))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(file["views"], 2, "each viewer page load counts a view");
     // The delete URL: a GET only asks; a POST deletes.
     let delete_url = image["delete_url"].as_str().unwrap();
@@ -158,11 +207,18 @@ both_stacks!(expired_media_stop_serving_and_the_sweep_removes_them, |stack: Stac
     assert_eq!(stack.fetch(url).await.0, 404, "serving checks the expiry itself");
     let out = stack.command(&["sweep"]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("expired 1 media"), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("expired 1 media"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let id = image["id_encoded"].as_str().unwrap();
     if stack.kind == Kind::Embedded {
         assert!(!objects_left(&stack, id));
-        assert!(objects_left(&stack, keeper["image"]["id_encoded"].as_str().unwrap()), "the sweep deletes nothing else");
+        assert!(
+            objects_left(&stack, keeper["image"]["id_encoded"].as_str().unwrap()),
+            "the sweep deletes nothing else"
+        );
     }
     assert_eq!(stack.fetch(keeper["image"]["url"].as_str().unwrap()).await.0, 200);
     let out = stack.command(&["sweep"]).output().unwrap();

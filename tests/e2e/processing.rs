@@ -9,7 +9,8 @@ use mediaq_tests::{Stack, both_stacks, corpus};
 use serde_json::Value;
 
 async fn upload_bytes(stack: &Stack, key: &str, name: &str, bytes: Vec<u8>) -> String {
-    let form = reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned()));
+    let form =
+        reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned()));
     let res = stack.http.post(stack.url("/api/v1/files")).bearer_auth(key).multipart(form).send().await.unwrap();
     assert_eq!(res.status().as_u16(), 202, "{name}");
     res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned()

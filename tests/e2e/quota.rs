@@ -55,7 +55,9 @@ both_stacks!(quota_refuses_before_storing_and_holds_under_concurrency, |stack: S
     assert_eq!(chev["status_code"], 403);
     assert_eq!(chev["error"]["limit"].as_u64(), Some(size * 3 / 2), "{chev}");
     assert!(chev["error"]["message"].as_str().unwrap().contains(&format!("of {} bytes", size * 3 / 2)), "{chev}");
-    let (status, init) = stack.call(Method::POST, "/api/v1/files/initiate", Some(&alice), Some(json!({ "name": "x.png", "sizeBytes": size }))).await;
+    let (status, init) = stack
+        .call(Method::POST, "/api/v1/files/initiate", Some(&alice), Some(json!({ "name": "x.png", "sizeBytes": size })))
+        .await;
     assert_eq!(status, 403, "{init}");
     assert!(init["remaining"].is_u64());
     let me = stack.call(Method::GET, "/api/v1/auth/me", Some(&alice), None).await.1;
@@ -63,7 +65,9 @@ both_stacks!(quota_refuses_before_storing_and_holds_under_concurrency, |stack: S
 
     // A presigned initiate holds its size until complete.
     assert_eq!(patch_user(&stack, &admin, alice_id, json!({ "quotaBytes": used + size + size / 2 })).await, 200);
-    let (status, held) = stack.call(Method::POST, "/api/v1/files/initiate", Some(&alice), Some(json!({ "name": "x.png", "sizeBytes": size }))).await;
+    let (status, held) = stack
+        .call(Method::POST, "/api/v1/files/initiate", Some(&alice), Some(json!({ "name": "x.png", "sizeBytes": size })))
+        .await;
     assert_eq!(status, 200, "{held}");
     assert_eq!(native_upload(&stack, &alice).await.0, 403);
 

@@ -5,8 +5,15 @@ use mediaq_tests::{Kind, Stack, corpus};
 use serde_json::{Value, json};
 
 async fn limits(kind: Kind) {
-    let stack = Stack::start_with(kind, &[("MEDIAQ_LOGIN_RATE_PER_MIN", "3"), ("MEDIAQ_UPLOAD_RATE_PER_MIN", "2")]).await;
-    let login = || stack.http.post(stack.url("/api/v1/auth/login")).json(&json!({ "username": "eve", "password": "guess-guess" })).send();
+    let stack =
+        Stack::start_with(kind, &[("MEDIAQ_LOGIN_RATE_PER_MIN", "3"), ("MEDIAQ_UPLOAD_RATE_PER_MIN", "2")]).await;
+    let login = || {
+        stack
+            .http
+            .post(stack.url("/api/v1/auth/login"))
+            .json(&json!({ "username": "eve", "password": "guess-guess" }))
+            .send()
+    };
     for _ in 0..3 {
         assert_eq!(login().await.unwrap().status().as_u16(), 401);
     }
@@ -19,7 +26,14 @@ async fn limits(kind: Kind) {
     assert!(body["detail"].as_str().unwrap().contains("too many"), "{body}");
     // Uploads per key.
     let bob = stack.key("bob");
-    let initiate = || stack.http.post(stack.url("/api/v1/files/initiate")).bearer_auth(&bob).json(&json!({ "name": "a.png", "sizeBytes": 10 })).send();
+    let initiate = || {
+        stack
+            .http
+            .post(stack.url("/api/v1/files/initiate"))
+            .bearer_auth(&bob)
+            .json(&json!({ "name": "a.png", "sizeBytes": 10 }))
+            .send()
+    };
     assert_eq!(initiate().await.unwrap().status().as_u16(), 200);
     assert_eq!(initiate().await.unwrap().status().as_u16(), 200);
     let res = initiate().await.unwrap();

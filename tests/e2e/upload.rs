@@ -78,7 +78,8 @@ async fn originals_are_kept_byte_for_byte_when_metadata_stripping_is_off() {
 both_stacks!(refused_uploads_say_why_and_store_nothing, |stack: Stack| async move {
     let key = stack.key("carol");
     // Wrong key.
-    let (status, body) = stack.chevereto_upload("mq_wrongwrongwrongwrongwrongwrongwrongwrong", &corpus("mate_Aqua.jpg"), &[]).await;
+    let (status, body) =
+        stack.chevereto_upload("mq_wrongwrongwrongwrongwrongwrongwrongwrong", &corpus("mate_Aqua.jpg"), &[]).await;
     assert_eq!((status, body["error"]["code"].as_u64()), (401, Some(100)), "{body}");
     // Not an image.
     let text = stack.data_dir.path().join("notes.png");
@@ -86,7 +87,14 @@ both_stacks!(refused_uploads_say_why_and_store_nothing, |stack: Stack| async mov
     let (status, body) = stack.chevereto_upload(&key, &text, &[]).await;
     assert_eq!((status, body["error"]["code"].as_u64()), (415, Some(612)), "{body}");
     // No source at all.
-    let res = stack.http.post(stack.url("/api/1/upload")).header("X-API-Key", &key).form(&[("title", "x")]).send().await.unwrap();
+    let res = stack
+        .http
+        .post(stack.url("/api/1/upload"))
+        .header("X-API-Key", &key)
+        .form(&[("title", "x")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status().as_u16(), 400);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["error"]["code"], 130, "{body}");

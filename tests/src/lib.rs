@@ -45,12 +45,18 @@ pub fn binary() -> PathBuf {
     // target/debug/deps/e2e-HASH → target/debug/mediaq
     let exe = std::env::current_exe().unwrap();
     let path = exe.parent().and_then(Path::parent).unwrap().join("mediaq");
-    assert!(path.exists(), "{} is missing: build it first with `cargo build --bin mediaq` (scripts/test.sh does)", path.display());
+    assert!(
+        path.exists(),
+        "{} is missing: build it first with `cargo build --bin mediaq` (scripts/test.sh does)",
+        path.display()
+    );
     path
 }
 
 fn required(var: &str) -> String {
-    std::env::var(var).unwrap_or_else(|_| panic!("{var} is not set: run the suite with scripts/test.sh, which starts PostgreSQL, Redis and S3"))
+    std::env::var(var).unwrap_or_else(|_| {
+        panic!("{var} is not set: run the suite with scripts/test.sh, which starts PostgreSQL, Redis and S3")
+    })
 }
 
 /// The corpus of real media beside the repository.
@@ -138,7 +144,12 @@ impl Stack {
 
     /// Starts `mediaq ARGS` with this stack's settings; returns its index.
     pub fn spawn(&mut self, args: &[&str]) -> usize {
-        let log = std::fs::File::create(self.data_dir.path().join(format!("{}-{}.log", args.join("-"), self.processes.len()))).unwrap();
+        let log = std::fs::File::create(self.data_dir.path().join(format!(
+            "{}-{}.log",
+            args.join("-"),
+            self.processes.len()
+        )))
+        .unwrap();
         let child = self.command(args).stdout(Stdio::null()).stderr(log).spawn().unwrap();
         self.processes.push(child);
         self.processes.len() - 1
@@ -196,7 +207,13 @@ impl Stack {
     /// Sends a JSON request with an optional bearer credential; returns
     /// the status and the JSON body (`Null` when there is none).
     /// The request is built at once, so the future borrows nothing.
-    pub fn call(&self, method: reqwest::Method, path: &str, token: Option<&str>, body: Option<Value>) -> impl Future<Output = (u16, Value)> + use<> {
+    pub fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> impl Future<Output = (u16, Value)> + use<> {
         let mut req = self.http.request(method, self.url(path));
         if let Some(t) = token {
             req = req.bearer_auth(t);
@@ -208,7 +225,10 @@ impl Stack {
             let res = req.send().await.unwrap();
             let status = res.status().as_u16();
             let text = res.text().await.unwrap();
-            (status, if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) })
+            (
+                status,
+                if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) },
+            )
         }
     }
 
@@ -217,7 +237,11 @@ impl Stack {
         let mut all = String::new();
         for entry in std::fs::read_dir(self.data_dir.path()).unwrap().flatten() {
             if entry.path().extension().is_some_and(|e| e == "log") {
-                all.push_str(&format!("--- {}\n{}\n", entry.path().display(), std::fs::read_to_string(entry.path()).unwrap_or_default()));
+                all.push_str(&format!(
+                    "--- {}\n{}\n",
+                    entry.path().display(),
+                    std::fs::read_to_string(entry.path()).unwrap_or_default()
+                ));
             }
         }
         all
@@ -228,11 +252,13 @@ impl Stack {
     pub async fn chevereto_upload(&self, key: &str, file: &Path, fields: &[(&str, &str)]) -> (u16, Value) {
         let bytes = std::fs::read(file).unwrap();
         let name = file.file_name().unwrap().to_string_lossy().into_owned();
-        let mut form = reqwest::multipart::Form::new().part("source", reqwest::multipart::Part::bytes(bytes).file_name(name));
+        let mut form =
+            reqwest::multipart::Form::new().part("source", reqwest::multipart::Part::bytes(bytes).file_name(name));
         for (k, v) in fields {
             form = form.text((*k).to_owned(), (*v).to_owned());
         }
-        let res = self.http.post(self.url("/api/1/upload")).header("X-API-Key", key).multipart(form).send().await.unwrap();
+        let res =
+            self.http.post(self.url("/api/1/upload")).header("X-API-Key", key).multipart(form).send().await.unwrap();
         let status = res.status().as_u16();
         let text = res.text().await.unwrap();
         (status, serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}")))

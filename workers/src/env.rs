@@ -40,7 +40,9 @@ impl Env {
         let _permit = self.cpu.acquire().await.map_err(|_| JobError::Retryable("worker is shutting down".into()))?;
         match tokio::task::spawn_blocking(f).await {
             Ok(result) => result,
-            Err(e) if e.is_panic() => Err(JobError::Permanent("the file could not be decoded (decoder crashed)".into())),
+            Err(e) if e.is_panic() => {
+                Err(JobError::Permanent("the file could not be decoded (decoder crashed)".into()))
+            }
             Err(e) => Err(JobError::Retryable(e.to_string())),
         }
     }

@@ -22,7 +22,8 @@ use std::str::FromStr;
 use apalis_cron::{CronScheduler, Tick};
 use mediaq_shared::domain::MediaId;
 use mediaq_shared::queue::{
-    FETCH_QUEUE, FetchRemote, IMAGE_QUEUE, MAX_ATTEMPTS, POLL_INTERVAL, PURGE_QUEUE, ProcessMedia, PurgeMedia, Queues, VIDEO_QUEUE,
+    FETCH_QUEUE, FetchRemote, IMAGE_QUEUE, MAX_ATTEMPTS, POLL_INTERVAL, PURGE_QUEUE, ProcessMedia, PurgeMedia, Queues,
+    VIDEO_QUEUE,
 };
 
 use crate::env::Env;
@@ -72,8 +73,9 @@ fn retry_policy() -> BackoffRetryPolicy<ExponentialBackoff> {
     // The bounds are constants that satisfy the maker's checks
     // (0 < min < max, jitter within 0..=1), so this cannot fail.
     #[allow(clippy::expect_used)]
-    let mut maker = ExponentialBackoffMaker::new(Duration::from_secs(1), Duration::from_secs(30), 0.2, HasherRng::default())
-        .expect("valid backoff bounds");
+    let mut maker =
+        ExponentialBackoffMaker::new(Duration::from_secs(1), Duration::from_secs(30), 0.2, HasherRng::default())
+            .expect("valid backoff bounds");
     RetryPolicy::retries(MAX_ATTEMPTS - 1).with_backoff(maker.make_backoff())
 }
 
@@ -118,7 +120,12 @@ macro_rules! register_all {
 
 /// Runs the workers for `set`, and the expiry sweep every minute, until
 /// `shutdown` resolves.
-pub async fn run(env: Env, queues: Queues, set: QueueSet, shutdown: impl Future<Output = std::io::Result<()>> + Send + 'static) -> Result<(), MonitorError> {
+pub async fn run(
+    env: Env,
+    queues: Queues,
+    set: QueueSet,
+    shutdown: impl Future<Output = std::io::Result<()>> + Send + 'static,
+) -> Result<(), MonitorError> {
     // Unique per process and per restart: apalis refuses a worker name
     // that is still registered, e.g. after a crash.
     let base = format!("{}-{}", std::process::id(), mediaq_shared::domain::random_token(6));
@@ -136,7 +143,10 @@ pub async fn run(env: Env, queues: Queues, set: QueueSet, shutdown: impl Future<
     let sweeper_env = env.clone();
     let sweep_name = format!("mediaq.sweep@{base}");
     let monitor = monitor.register(move |r| {
-        WorkerBuilder::new(format!("{sweep_name}-{r}")).backend(CronScheduler::new(every_minute())).data(sweeper_env.clone()).build(sweep_tick)
+        WorkerBuilder::new(format!("{sweep_name}-{r}"))
+            .backend(CronScheduler::new(every_minute()))
+            .data(sweeper_env.clone())
+            .build(sweep_tick)
     });
     tracing::info!(?set, "workers running");
     monitor.run_with_signal(shutdown).await

@@ -122,7 +122,10 @@ fn derivative(urls: &MediaUrls<'_>, v: Option<&Variant>) -> Value {
 /// "Badgers_animated-video.mp4" → "Badgers animated video".
 fn title_from_filename(filename: &str) -> String {
     let stem = filename.rsplit_once('.').map_or(filename, |(s, _)| s);
-    stem.split(|c: char| c == '_' || c == '-' || c.is_whitespace()).filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ")
+    stem.split(|c: char| c == '_' || c == '-' || c.is_whitespace())
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn truncate(title: &str) -> String {
@@ -147,7 +150,11 @@ pub fn format_bytes(n: u64) -> String {
         unit += 1;
     }
     let rounded = (value * 10.0).round() / 10.0;
-    if rounded.fract() == 0.0 { format!("{rounded:.0} {}", UNITS[unit]) } else { format!("{rounded:.1} {}", UNITS[unit]) }
+    if rounded.fract() == 0.0 {
+        format!("{rounded:.0} {}", UNITS[unit])
+    } else {
+        format!("{rounded:.1} {}", UNITS[unit])
+    }
 }
 
 fn how_long_ago(then: DateTime<Utc>, now: DateTime<Utc>) -> String {

@@ -44,7 +44,11 @@ pub struct UserQuery {
 
 /// `GET /api/v1/admin/users?page=&limit=&status=`: users, oldest first.
 #[tracing::instrument(skip_all)]
-pub async fn list_users(State(state): State<AppState>, caller: Caller, Query(q): Query<UserQuery>) -> Result<Json<Value>, ApiError> {
+pub async fn list_users(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<UserQuery>,
+) -> Result<Json<Value>, ApiError> {
     caller.require_admin()?;
     let page = page_number("page", q.page.as_deref(), 1, 1_000_000)?;
     let limit = page_number("limit", q.limit.as_deref(), 20, MAX_PAGE_SIZE)?;
@@ -58,7 +62,8 @@ pub async fn list_users(State(state): State<AppState>, caller: Caller, Query(q):
 }
 
 fn parse_status(s: &str) -> Result<UserStatus, ApiError> {
-    s.parse().map_err(|_| ApiError::BadRequest(format!("invalid 'status' {s:?}: expected pending, active or suspended")))
+    s.parse()
+        .map_err(|_| ApiError::BadRequest(format!("invalid 'status' {s:?}: expected pending, active or suspended")))
 }
 
 fn user_id(id: &str) -> Result<UserId, ApiError> {
@@ -85,7 +90,13 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<u64>>
 
 /// `PATCH /api/v1/admin/users/{id}` {status?, role?, quotaBytes?, quotaFiles?}.
 #[tracing::instrument(skip_all)]
-pub async fn patch_user(State(state): State<AppState>, caller: Caller, ip: ClientIp, Path(id): Path<String>, Body(body): Body<UserPatch>) -> Result<Json<Value>, ApiError> {
+pub async fn patch_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    ip: ClientIp,
+    Path(id): Path<String>,
+    Body(body): Body<UserPatch>,
+) -> Result<Json<Value>, ApiError> {
     caller.require_admin()?;
     let id = user_id(&id)?;
     let user = state.repo.user(id).await?;
@@ -93,7 +104,9 @@ pub async fn patch_user(State(state): State<AppState>, caller: Caller, ip: Clien
         state.repo.set_user_status(user.id, parse_status(status)?).await?;
     }
     if let Some(role) = body.role.as_deref() {
-        let role: Role = role.parse().map_err(|_| ApiError::BadRequest(format!("invalid 'role' {role:?}: expected user or admin")))?;
+        let role: Role = role
+            .parse()
+            .map_err(|_| ApiError::BadRequest(format!("invalid 'role' {role:?}: expected user or admin")))?;
         state.repo.set_user_role(user.id, role).await?;
     }
     if let Some(quota) = body.quota_bytes {
@@ -113,17 +126,33 @@ async fn shown(state: &AppState, id: UserId) -> Result<Json<Value>, ApiError> {
 
 /// `POST /api/v1/admin/users/{id}/approve`: the account becomes active.
 #[tracing::instrument(skip_all)]
-pub async fn approve(State(state): State<AppState>, caller: Caller, ip: ClientIp, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+pub async fn approve(
+    State(state): State<AppState>,
+    caller: Caller,
+    ip: ClientIp,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     set_status(state, &caller, &ip, &id, UserStatus::Active).await
 }
 
 /// `POST /api/v1/admin/users/{id}/suspend`: the account can do nothing.
 #[tracing::instrument(skip_all)]
-pub async fn suspend(State(state): State<AppState>, caller: Caller, ip: ClientIp, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+pub async fn suspend(
+    State(state): State<AppState>,
+    caller: Caller,
+    ip: ClientIp,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     set_status(state, &caller, &ip, &id, UserStatus::Suspended).await
 }
 
-async fn set_status(state: AppState, caller: &Caller, ip: &ClientIp, id: &str, status: UserStatus) -> Result<Json<Value>, ApiError> {
+async fn set_status(
+    state: AppState,
+    caller: &Caller,
+    ip: &ClientIp,
+    id: &str,
+    status: UserStatus,
+) -> Result<Json<Value>, ApiError> {
     caller.require_admin()?;
     let id = user_id(id)?;
     state.repo.set_user_status(id, status).await?;
@@ -148,7 +177,12 @@ pub async fn stats(State(state): State<AppState>, caller: Caller) -> Result<Json
 /// once (suspended, keys and sessions revoked), every media retired and
 /// queued for purging; the account row goes once no object is left.
 #[tracing::instrument(skip_all)]
-pub async fn delete_user(State(state): State<AppState>, caller: Caller, ip: ClientIp, Path(id): Path<String>) -> Result<(StatusCode, Json<Value>), ApiError> {
+pub async fn delete_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    ip: ClientIp,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
     caller.require_admin()?;
     let id = user_id(&id)?;
     if id == caller.user.id {
@@ -164,7 +198,10 @@ pub async fn delete_user(State(state): State<AppState>, caller: Caller, ip: Clie
     tracing::info!(user = %id, files = media.len(), "user deletion started");
     audit::record(&state, Actor::from(&caller), &ip, "admin.user.delete", Some(format!("user:{id}")), true).await;
     tokio::spawn(finish_deletion(state, id));
-    Ok((StatusCode::ACCEPTED, Json(json!({ "id": id.0, "username": user.username, "status": "deleting", "files": media.len() }))))
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({ "id": id.0, "username": user.username, "status": "deleting", "files": media.len() })),
+    ))
 }
 
 /// Removes the account once the purge jobs have removed every object.
@@ -203,11 +240,16 @@ pub struct AuditQuery {
 /// `GET /api/v1/admin/audit?page=&limit=&actorId=&action=&result=`: the
 /// audit log, newest first.
 #[tracing::instrument(skip_all)]
-pub async fn audit_log(State(state): State<AppState>, caller: Caller, Query(q): Query<AuditQuery>) -> Result<Json<Value>, ApiError> {
+pub async fn audit_log(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<AuditQuery>,
+) -> Result<Json<Value>, ApiError> {
     caller.require_admin()?;
     let page = page_number("page", q.page.as_deref(), 1, 1_000_000)?;
     let limit = page_number("limit", q.limit.as_deref(), 50, MAX_PAGE_SIZE)?;
-    let filter = AuditFilter { actor_id: q.actor_id, action: q.action, result: q.result, offset: (page - 1) * limit, limit };
+    let filter =
+        AuditFilter { actor_id: q.actor_id, action: q.action, result: q.result, offset: (page - 1) * limit, limit };
     let (entries, total) = state.repo.list_audit(&filter).await?;
     let items: Vec<Value> = entries
         .iter()

@@ -56,14 +56,20 @@ pub struct Credentials {
 
 /// `POST /api/v1/auth/register` {username, password} → 201 with the user.
 #[tracing::instrument(skip_all)]
-pub async fn register(State(state): State<AppState>, ip: ClientIp, Body(body): Body<Credentials>) -> Result<impl IntoResponse, ApiError> {
+pub async fn register(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    Body(body): Body<Credentials>,
+) -> Result<impl IntoResponse, ApiError> {
     passwords::check_username(&body.username)?;
     passwords::check_password("password", &body.password)?;
     let hash = passwords::hash(body.password).await?;
     let status = if state.config.open_registration { UserStatus::Active } else { UserStatus::Pending };
     let user = match state.repo.create_user(&body.username, &hash, Role::User, status).await {
         Ok(user) => user,
-        Err(RepoError::Conflict(_)) => return Err(ApiError::Conflict(format!("the username '{}' is taken", body.username))),
+        Err(RepoError::Conflict(_)) => {
+            return Err(ApiError::Conflict(format!("the username '{}' is taken", body.username)));
+        }
         Err(e) => return Err(e.into()),
     };
     tracing::info!(user = %user.id, status = %user.status, "registered");
@@ -73,7 +79,11 @@ pub async fn register(State(state): State<AppState>, ip: ClientIp, Body(body): B
 
 /// `POST /api/v1/auth/login` {username, password} → {token, expiresAt, user}.
 #[tracing::instrument(skip_all)]
-pub async fn login(State(state): State<AppState>, ip: ClientIp, Body(body): Body<Credentials>) -> Result<Json<Value>, ApiError> {
+pub async fn login(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    Body(body): Body<Credentials>,
+) -> Result<Json<Value>, ApiError> {
     let found = match state.repo.user_credentials(&body.username).await {
         Ok(found) => Some(found),
         Err(RepoError::NotFound) => None,
@@ -110,7 +120,8 @@ pub async fn logout(State(state): State<AppState>, caller: Caller) -> Result<Sta
             Ok(StatusCode::NO_CONTENT)
         }
         Credential::Key(_) => Err(ApiError::BadRequest(
-            "logout ends a login session, but this request used an API key; revoke keys with DELETE /api/v1/keys/{id}".into(),
+            "logout ends a login session, but this request used an API key; revoke keys with DELETE /api/v1/keys/{id}"
+                .into(),
         )),
     }
 }
@@ -136,11 +147,18 @@ pub struct PasswordChange {
 /// password and ends every other session. `oldPassword` may be left out
 /// only by an account that has none yet (made with `mediaq key create`).
 #[tracing::instrument(skip_all)]
-pub async fn change_password(State(state): State<AppState>, caller: Caller, ip: ClientIp, Body(body): Body<PasswordChange>) -> Result<StatusCode, ApiError> {
+pub async fn change_password(
+    State(state): State<AppState>,
+    caller: Caller,
+    ip: ClientIp,
+    Body(body): Body<PasswordChange>,
+) -> Result<StatusCode, ApiError> {
     passwords::check_password("newPassword", &body.new_password)?;
     let stored = state.repo.password_hash(caller.user.id).await?;
     if stored.is_some() {
-        let old = body.old_password.ok_or_else(|| ApiError::BadRequest("'oldPassword' is required to change the password".into()))?;
+        let old = body
+            .old_password
+            .ok_or_else(|| ApiError::BadRequest("'oldPassword' is required to change the password".into()))?;
         if !passwords::verify(old, stored).await? {
             audit::record(&state, Actor::from(&caller), &ip, "auth.password", None, false).await;
             tokio::time::sleep(FAILED_LOGIN_DELAY).await;

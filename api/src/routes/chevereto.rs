@@ -89,7 +89,9 @@ impl Form {
                     "txt" => Format::Txt,
                     "redirect" => Format::Redirect,
                     other => {
-                        return Err(ApiError::BadRequest(format!("invalid 'format' value {other:?}: expected json, txt or redirect")));
+                        return Err(ApiError::BadRequest(format!(
+                            "invalid 'format' value {other:?}: expected json, txt or redirect"
+                        )));
                     }
                 };
             }
@@ -119,7 +121,12 @@ impl Form {
             is_public: true,
             resize_width: self.width.as_deref().map(params::width).transpose()?,
             expires_at: self.expiration.as_deref().map(|v| params::expiration(v, now)).transpose()?,
-            use_file_date: self.use_file_date.as_deref().map(|v| params::flag("use_file_date", v)).transpose()?.unwrap_or(false),
+            use_file_date: self
+                .use_file_date
+                .as_deref()
+                .map(|v| params::flag("use_file_date", v))
+                .transpose()?
+                .unwrap_or(false),
         })
     }
 }
@@ -179,12 +186,15 @@ async fn handle(state: &AppState, request: Request, form: &mut Form) -> Result<R
         }
         None => None,
     };
-    let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
+    let content_type =
+        request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
     if content_type.starts_with("multipart/form-data") {
         read_multipart(state, request, form).await?;
     } else if content_type.starts_with("application/x-www-form-urlencoded") {
         let (file_limit, limit) = params::inline_limits(state.config.max_upload_bytes);
-        let body = axum::body::to_bytes(request.into_body(), limit).await.map_err(|_| ApiError::TooLarge { limit: file_limit })?;
+        let body = axum::body::to_bytes(request.into_body(), limit)
+            .await
+            .map_err(|_| ApiError::TooLarge { limit: file_limit })?;
         for (k, v) in url::form_urlencoded::parse(&body) {
             form.set(&k, v.into_owned())?;
         }
@@ -199,11 +209,14 @@ async fn handle(state: &AppState, request: Request, form: &mut Form) -> Result<R
     }
     if form.reserved.is_none() {
         form.reserved = Some(match &form.source {
-            Some(Source::File { stored, .. }) => quota::reserve(state, &caller.user, None, stored.size, stored.size, LATE_HOLD).await?,
+            Some(Source::File { stored, .. }) => {
+                quota::reserve(state, &caller.user, None, stored.size, stored.size, LATE_HOLD).await?
+            }
             _ => quota::reserve_for_body(state, &caller.user, &headers).await?,
         });
     }
-    let use_file_date = form.use_file_date.as_deref().map(|v| params::flag("use_file_date", v)).transpose()? == Some(true);
+    let use_file_date =
+        form.use_file_date.as_deref().map(|v| params::flag("use_file_date", v)).transpose()? == Some(true);
     if use_file_date && caller.user.role != Role::Admin {
         return Err(ApiError::Forbidden("use_file_date is for administrators only".into()));
     }
@@ -218,12 +231,15 @@ async fn handle(state: &AppState, request: Request, form: &mut Form) -> Result<R
     }
     let (media, delete_secret) = match form.source.take() {
         None => return Err(ApiError::EmptySource),
-        Some(Source::File { stored, filename }) => record_file(state, &caller.user, form, stored, filename, idem.as_deref()).await?,
+        Some(Source::File { stored, filename }) => {
+            record_file(state, &caller.user, form, stored, filename, idem.as_deref()).await?
+        }
         Some(Source::Text(text)) if is_url(&text) => {
             let url = params::remote_url(&text, state.config.fetch_allow_private)?;
             let done = ingest::record_remote(state, &caller.user, &url, form.meta(None)?).await?;
             if let Some(key) = &idem
-                && let idempotency::Claim::Lost(first) = idempotency::claim(state, &caller.user, key, &done.media.id).await?
+                && let idempotency::Claim::Lost(first) =
+                    idempotency::claim(state, &caller.user, key, &done.media.id).await?
             {
                 crate::routes::files::retire(state, &done.media.id).await?;
                 return replay(state, form, &first, None).await;
@@ -295,7 +311,11 @@ async fn replay(state: &AppState, form: &Form, first: &MediaId, stored: Option<&
 
 fn respond(form: &Form, id: &MediaId, mut image: Value) -> Response {
     match form.format {
-        Format::Txt => (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], image["url"].as_str().unwrap_or("").to_owned())
+        Format::Txt => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            image["url"].as_str().unwrap_or("").to_owned(),
+        )
             .into_response(),
         Format::Redirect => Redirect::to(image["path_viewer"].as_str().unwrap_or("/")).into_response(),
         Format::Json if form.imgbb => {
@@ -332,7 +352,8 @@ async fn read_multipart(state: &AppState, request: Request, form: &mut Form) -> 
                 return Err(ApiError::BadRequest("send one source per upload".into()));
             }
             let filename = field.file_name().map(str::to_owned);
-            let stored = ingest::store_within(state, Box::pin(field.map_err(io::Error::other)), form.reserved.as_ref()).await?;
+            let stored =
+                ingest::store_within(state, Box::pin(field.map_err(io::Error::other)), form.reserved.as_ref()).await?;
             form.imgbb |= name == "image";
             form.source = Some(Source::File { stored, filename });
             continue;
@@ -349,7 +370,11 @@ async fn read_multipart(state: &AppState, request: Request, form: &mut Form) -> 
     Ok(())
 }
 
-async fn read_text(mut field: axum::extract::multipart::Field<'_>, limit: usize, name: &str) -> Result<String, ApiError> {
+async fn read_text(
+    mut field: axum::extract::multipart::Field<'_>,
+    limit: usize,
+    name: &str,
+) -> Result<String, ApiError> {
     let mut buf = Vec::new();
     while let Some(chunk) = field.chunk().await.map_err(|e| ApiError::BadRequest(e.body_text()))? {
         if buf.len() + chunk.len() > limit {

@@ -71,7 +71,11 @@ pub async fn resource(state: &AppState, media: &Media) -> Result<Value, ApiError
 }
 
 /// `GET /api/v1/files/{id}`: the file resource with its current status.
-pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     let media = readable(&state, &caller, &id).await?;
     Ok(Json(resource(&state, &media).await?))
 }
@@ -86,7 +90,11 @@ pub struct Paging {
 }
 
 /// `GET /api/v1/files?page=1&limit=20`: the caller's media, newest first.
-pub async fn list(State(state): State<AppState>, caller: Caller, Query(paging): Query<Paging>) -> Result<Json<Value>, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(paging): Query<Paging>,
+) -> Result<Json<Value>, ApiError> {
     let number = |name: &str, v: Option<&str>, default: u64, max: u64| -> Result<u64, ApiError> {
         match v {
             None => Ok(default),
@@ -104,7 +112,9 @@ pub async fn list(State(state): State<AppState>, caller: Caller, Query(paging): 
             let folder = crate::routes::folders::readable_folder(&state, &caller, &folder).await?;
             state.repo.list_folder_media(folder.owner_id, &folder.id, (page - 1) * limit, limit).await?
         }
-        None => tokio::try_join!(state.repo.list_media(owner, (page - 1) * limit, limit), state.repo.count_media(owner))?,
+        None => {
+            tokio::try_join!(state.repo.list_media(owner, (page - 1) * limit, limit), state.repo.count_media(owner))?
+        }
     };
     let mut shown = Vec::with_capacity(items.len());
     for media in &items {
@@ -117,9 +127,14 @@ pub async fn list(State(state): State<AppState>, caller: Caller, Query(paging): 
 }
 
 /// `GET /api/v1/files/{id}/download`: a signed, expiring URL to the original.
-pub async fn download(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+pub async fn download(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     let media = readable(&state, &caller, &id).await?;
-    let key = ObjectKey::parse(&media.original_key).ok_or_else(|| ApiError::Unavailable { what: "this file (still being fetched)".into() })?;
+    let key = ObjectKey::parse(&media.original_key)
+        .ok_or_else(|| ApiError::Unavailable { what: "this file (still being fetched)".into() })?;
     let signed = state.storage.presign_get(&key, state.config.presign_ttl).await?;
     Ok(Json(json!({ "url": signed.url, "expiresAt": signed.expires_at })))
 }
@@ -135,7 +150,12 @@ pub struct Patch {
 
 /// `PATCH /api/v1/files/{id}`: make public (with a fresh link token) or
 /// private (revoking the link), rename, retitle, move.
-pub async fn patch(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, body: crate::json::Body<Patch>) -> Result<Json<Value>, ApiError> {
+pub async fn patch(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: crate::json::Body<Patch>,
+) -> Result<Json<Value>, ApiError> {
     let mut media = writable(&state, &caller, &id).await?;
     let patch = body.0;
     if let Some(public) = patch.is_public {
@@ -149,7 +169,9 @@ pub async fn patch(State(state): State<AppState>, caller: Caller, Path(id): Path
     if let Some(name) = patch.name {
         let name = name.trim();
         if name.is_empty() || name.len() > 255 || name.chars().any(char::is_control) || name.contains(['/', '\\']) {
-            return Err(ApiError::BadRequest("'name' must be 1 to 255 characters, without slashes or control characters".into()));
+            return Err(ApiError::BadRequest(
+                "'name' must be 1 to 255 characters, without slashes or control characters".into(),
+            ));
         }
         name.clone_into(&mut media.original_filename);
     }
@@ -169,10 +191,16 @@ pub async fn patch(State(state): State<AppState>, caller: Caller, Path(id): Path
 
 /// `DELETE /api/v1/files/{id}`: gone at once for every reader; its
 /// objects are purged in the background.
-pub async fn delete(State(state): State<AppState>, caller: Caller, ip: ClientIp, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+pub async fn delete(
+    State(state): State<AppState>,
+    caller: Caller,
+    ip: ClientIp,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
     let media = writable(&state, &caller, &id).await?;
     retire(&state, &media.id).await?;
-    audit::record(&state, Actor::from(&caller), &ip, "file.delete", Some(format!("file:{}", media.id.as_str())), true).await;
+    audit::record(&state, Actor::from(&caller), &ip, "file.delete", Some(format!("file:{}", media.id.as_str())), true)
+        .await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -203,7 +231,8 @@ pub async fn public_download(
     let id = MediaId::parse(&id).ok_or(ApiError::NotFound)?;
     let media = state.repo.media(&id).await?;
     let presented = q.token.unwrap_or_default();
-    let valid = media.is_public && media.public_token.as_deref().is_some_and(|t| constant_time_eq(t.as_bytes(), presented.as_bytes()));
+    let valid = media.is_public
+        && media.public_token.as_deref().is_some_and(|t| constant_time_eq(t.as_bytes(), presented.as_bytes()));
     if !valid || !is_live(&media) || media.status != MediaStatus::Ready {
         return Err(ApiError::NotFound);
     }
@@ -211,7 +240,11 @@ pub async fn public_download(
 }
 
 /// The original of `media` as a download (Range and ETag honoured).
-pub async fn attachment(state: &AppState, media: &Media, headers: &axum::http::HeaderMap) -> Result<Response, ApiError> {
+pub async fn attachment(
+    state: &AppState,
+    media: &Media,
+    headers: &axum::http::HeaderMap,
+) -> Result<Response, ApiError> {
     let object = crate::routes::serve::original(media)?;
     let mut response = crate::routes::serve::send(state, &object, headers).await?;
     let disposition = format!("attachment; filename=\"{}\"", media.original_filename.replace(['"', '\\'], "_"));

@@ -70,7 +70,10 @@ pub async fn owned_folder(state: &AppState, caller: &Caller, id: &str) -> Result
 /// them (itself or an ancestor); else 404.
 pub async fn readable_folder(state: &AppState, caller: &Caller, id: &str) -> Result<Folder, ApiError> {
     let folder = state.repo.folder(id).await?;
-    if folder.owner_id == caller.user.id || caller.is_admin() || crate::routes::shares::can_read_folder(state, caller.user.id, &folder).await? {
+    if folder.owner_id == caller.user.id
+        || caller.is_admin()
+        || crate::routes::shares::can_read_folder(state, caller.user.id, &folder).await?
+    {
         return Ok(folder);
     }
     Err(ApiError::NotFound)
@@ -91,7 +94,9 @@ async fn writable_folder(state: &AppState, caller: &Caller, id: &str) -> Result<
 pub async fn check_folder(state: &AppState, owner: UserId, id: &str) -> Result<(), ApiError> {
     match state.repo.folder(id).await {
         Ok(f) if f.owner_id == owner => Ok(()),
-        Ok(_) | Err(RepoError::NotFound) => Err(ApiError::BadRequest(format!("there is no folder (album) {id:?} of yours"))),
+        Ok(_) | Err(RepoError::NotFound) => {
+            Err(ApiError::BadRequest(format!("there is no folder (album) {id:?} of yours")))
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -105,14 +110,25 @@ pub struct NewFolder {
 
 /// `POST /api/v1/folders` {name, parentId?} → 201 folder.
 #[tracing::instrument(skip_all)]
-pub async fn create(State(state): State<AppState>, caller: Caller, Body(body): Body<NewFolder>) -> Result<impl IntoResponse, ApiError> {
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    Body(body): Body<NewFolder>,
+) -> Result<impl IntoResponse, ApiError> {
     let name = check_name(&body.name)?;
     let parent = body.parent_id.filter(|p| !p.is_empty());
     if let Some(parent) = &parent {
         check_folder(&state, caller.user.id, parent).await?;
     }
     let at = now();
-    let folder = Folder { id: random_token(16), owner_id: caller.user.id, parent_id: parent, name, created_at: at, updated_at: at };
+    let folder = Folder {
+        id: random_token(16),
+        owner_id: caller.user.id,
+        parent_id: parent,
+        name,
+        created_at: at,
+        updated_at: at,
+    };
     state.repo.insert_folder(&folder).await?;
     Ok((StatusCode::CREATED, Json(resource(&folder))))
 }
@@ -126,7 +142,11 @@ pub struct Children {
 /// `GET /api/v1/folders?parentId=`: the folders directly under a folder
 /// (or at the root), by name.
 #[tracing::instrument(skip_all)]
-pub async fn list(State(state): State<AppState>, caller: Caller, Query(q): Query<Children>) -> Result<Json<Value>, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<Children>,
+) -> Result<Json<Value>, ApiError> {
     let (owner, parent) = match q.parent_id.filter(|p| !p.is_empty()) {
         Some(id) => {
             let parent = readable_folder(&state, &caller, &id).await?;
@@ -157,7 +177,11 @@ async fn path_of(state: &AppState, folder: &Folder) -> Result<Vec<Value>, ApiErr
 /// `GET /api/v1/folders/{id}`: the folder, its breadcrumb `path` (root
 /// first) and its child folders.
 #[tracing::instrument(skip_all)]
-pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     let folder = readable_folder(&state, &caller, &id).await?;
     let mut body = resource(&folder);
     body["path"] = json!(path_of(&state, &folder).await?);
@@ -168,7 +192,11 @@ pub async fn get(State(state): State<AppState>, caller: Caller, Path(id): Path<S
 
 /// `GET /api/v1/folders/{id}/path`: the breadcrumb, root first.
 #[tracing::instrument(skip_all)]
-pub async fn path(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+pub async fn path(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
     let folder = readable_folder(&state, &caller, &id).await?;
     Ok(Json(json!({ "items": path_of(&state, &folder).await? })))
 }
@@ -188,7 +216,12 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<Strin
 
 /// `PATCH /api/v1/folders/{id}` {name?, parentId?}: rename and/or move.
 #[tracing::instrument(skip_all)]
-pub async fn patch(State(state): State<AppState>, caller: Caller, Path(id): Path<String>, Body(body): Body<FolderPatch>) -> Result<Json<Value>, ApiError> {
+pub async fn patch(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Body(body): Body<FolderPatch>,
+) -> Result<Json<Value>, ApiError> {
     let mut folder = writable_folder(&state, &caller, &id).await?;
     if let Some(name) = body.name {
         folder.name = check_name(&name)?;
@@ -198,7 +231,9 @@ pub async fn patch(State(state): State<AppState>, caller: Caller, Path(id): Path
         if let Some(p) = &parent {
             check_folder(&state, folder.owner_id, p).await?;
             if state.repo.folder_subtree(&folder.id).await?.contains(p) {
-                return Err(ApiError::BadRequest("a folder cannot be moved into itself or one of its subfolders".into()));
+                return Err(ApiError::BadRequest(
+                    "a folder cannot be moved into itself or one of its subfolders".into(),
+                ));
             }
         }
         folder.parent_id = parent;
@@ -210,7 +245,12 @@ pub async fn patch(State(state): State<AppState>, caller: Caller, Path(id): Path
 /// `DELETE /api/v1/folders/{id}`: the folder, its subfolders and every
 /// media in them; media are retired at once and purged in the background.
 #[tracing::instrument(skip_all)]
-pub async fn delete(State(state): State<AppState>, caller: Caller, ip: ClientIp, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+pub async fn delete(
+    State(state): State<AppState>,
+    caller: Caller,
+    ip: ClientIp,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
     let folder = writable_folder(&state, &caller, &id).await?;
     let tree = state.repo.folder_subtree(&folder.id).await?;
     for media in state.repo.media_in_folders(&tree).await? {
@@ -218,6 +258,7 @@ pub async fn delete(State(state): State<AppState>, caller: Caller, ip: ClientIp,
     }
     state.repo.delete_folder(&folder.id).await?;
     tracing::info!(folder = %folder.id, folders = tree.len(), "folder deleted");
-    audit::record(&state, Actor::from(&caller), &ip, "folder.delete", Some(format!("folder:{}", folder.id)), true).await;
+    audit::record(&state, Actor::from(&caller), &ip, "folder.delete", Some(format!("folder:{}", folder.id)), true)
+        .await;
     Ok(StatusCode::NO_CONTENT)
 }

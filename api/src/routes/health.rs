@@ -18,12 +18,13 @@ pub async fn healthz() -> Json<Value> {
 }
 
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
-    let (database, queue, storage) = tokio::join!(
-        check(state.repo.ping()),
-        check(state.queue.check()),
-        check(state.storage.check()),
-    );
-    let checks = [("database", state.repo.backend(), database), ("queue", state.queue.backend(), queue), ("storage", state.storage.backend(), storage)];
+    let (database, queue, storage) =
+        tokio::join!(check(state.repo.ping()), check(state.queue.check()), check(state.storage.check()),);
+    let checks = [
+        ("database", state.repo.backend(), database),
+        ("queue", state.queue.backend(), queue),
+        ("storage", state.storage.backend(), storage),
+    ];
     let failed: Vec<&str> = checks.iter().filter(|(_, _, r)| r.is_err()).map(|(name, _, _)| *name).collect();
     let detail: serde_json::Map<String, Value> = checks
         .iter()

@@ -38,7 +38,12 @@ pub struct NewKey {
 /// `POST /api/v1/keys` {name} → 201 with the key resource and `key`, the
 /// raw key, shown this once.
 #[tracing::instrument(skip_all)]
-pub async fn create(State(state): State<AppState>, caller: Caller, ip: ClientIp, Body(body): Body<NewKey>) -> Result<impl IntoResponse, ApiError> {
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    ip: ClientIp,
+    Body(body): Body<NewKey>,
+) -> Result<impl IntoResponse, ApiError> {
     let name = body.name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
     if name.as_ref().is_some_and(|n| n.chars().count() > MAX_NAME) {
         return Err(ApiError::BadRequest(format!("invalid 'name': expected at most {MAX_NAME} characters")));
@@ -60,7 +65,12 @@ pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<
 /// `DELETE /api/v1/keys/{id}`: revokes one of the caller's keys; someone
 /// else's (or an unknown) key is 404.
 #[tracing::instrument(skip_all)]
-pub async fn revoke(State(state): State<AppState>, caller: Caller, ip: ClientIp, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+pub async fn revoke(
+    State(state): State<AppState>,
+    caller: Caller,
+    ip: ClientIp,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
     let id: i64 = id.parse().map_err(|_| ApiError::NotFound)?;
     let done = state.repo.revoke_api_key(caller.user.id, id).await?;
     audit::record(&state, Actor::from(&caller), &ip, "key.revoke", Some(format!("key:{id}")), done).await;

@@ -50,7 +50,12 @@ pub struct NewLink {
 /// `POST /api/v1/links` {fileId | folderId, password?, expiresIn?,
 /// allowDownload?, maxViews?} → 201 with `token` and `url`, shown once.
 #[tracing::instrument(skip_all)]
-pub async fn create(State(state): State<AppState>, caller: Caller, ip: ClientIp, Body(body): Body<NewLink>) -> Result<impl IntoResponse, ApiError> {
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    ip: ClientIp,
+    Body(body): Body<NewLink>,
+) -> Result<impl IntoResponse, ApiError> {
     let (kind, target, owner) = owned_target(&state, &caller, body.file_id, body.folder_id).await?;
     if body.max_views == Some(0) {
         return Err(ApiError::BadRequest("'maxViews' must be at least 1".into()));
@@ -79,7 +84,15 @@ pub async fn create(State(state): State<AppState>, caller: Caller, ip: ClientIp,
     };
     let token = random_token(TOKEN_LEN);
     state.repo.insert_link(&link, &hash_key(&token)).await?;
-    audit::record(&state, Actor::from(&caller), &ip, "link.create", Some(format!("{}:{}", link.target_kind, link.target_id)), true).await;
+    audit::record(
+        &state,
+        Actor::from(&caller),
+        &ip,
+        "link.create",
+        Some(format!("{}:{}", link.target_kind, link.target_id)),
+        true,
+    )
+    .await;
     let mut out = resource(&link);
     out["token"] = json!(token);
     out["url"] = json!(state.url(&format!("/api/v1/public/links/{token}")));
@@ -95,7 +108,12 @@ pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<
 
 /// `DELETE /api/v1/links/{id}`: revokes the link at once.
 #[tracing::instrument(skip_all)]
-pub async fn revoke(State(state): State<AppState>, caller: Caller, ip: ClientIp, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+pub async fn revoke(
+    State(state): State<AppState>,
+    caller: Caller,
+    ip: ClientIp,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
     let done = state.repo.revoke_link(caller.user.id, &id, now()).await?;
     audit::record(&state, Actor::from(&caller), &ip, "link.revoke", Some(format!("link:{id}")), done).await;
     if done { Ok(StatusCode::NO_CONTENT) } else { Err(ApiError::NotFound) }
@@ -123,9 +141,15 @@ async fn open(state: &AppState, token: &str, headers: &HeaderMap, q: &Access) ->
         return Err(ApiError::NotFound);
     }
     if let Some(stored) = &link.password_hash {
-        let sent = headers.get("x-link-password").and_then(|v| v.to_str().ok()).map(str::to_owned).or_else(|| q.password.clone());
+        let sent = headers
+            .get("x-link-password")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+            .or_else(|| q.password.clone());
         let Some(sent) = sent else {
-            return Err(ApiError::Unauthorized("this link is password-protected: send the password as 'X-Link-Password' or '?password='".into()));
+            return Err(ApiError::Unauthorized(
+                "this link is password-protected: send the password as 'X-Link-Password' or '?password='".into(),
+            ));
         };
         if !passwords::verify(sent, Some(stored.clone())).await? {
             return Err(ApiError::Forbidden("wrong password for this link".into()));
@@ -157,7 +181,9 @@ async fn live_media(state: &AppState, id: &str) -> Result<Media, ApiError> {
 /// The folder a folder link shows: its own, or `sub` when inside it.
 async fn shown_folder(state: &AppState, link: &PublicLink, sub: Option<&str>) -> Result<Folder, ApiError> {
     match sub.filter(|s| !s.is_empty()) {
-        Some(sub) if state.repo.folder_subtree(&link.target_id).await?.iter().any(|f| f == sub) => Ok(state.repo.folder(sub).await?),
+        Some(sub) if state.repo.folder_subtree(&link.target_id).await?.iter().any(|f| f == sub) => {
+            Ok(state.repo.folder(sub).await?)
+        }
         Some(_) => Err(ApiError::NotFound),
         None => Ok(state.repo.folder(&link.target_id).await?),
     }
@@ -167,13 +193,20 @@ async fn shown_folder(state: &AppState, link: &PublicLink, sub: Option<&str>) ->
 /// a file, or a folder's files and subfolders — with download URLs when
 /// downloads are allowed.
 #[tracing::instrument(skip_all)]
-pub async fn view(State(state): State<AppState>, Path(token): Path<String>, Query(q): Query<Access>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+pub async fn view(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    Query(q): Query<Access>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
     let link = open(&state, &token, &headers, &q).await?;
     let base = format!("/api/v1/public/links/{token}");
     if link.target_kind == "file" {
         let media = live_media(&state, &link.target_id).await?;
         let download = link.allow_download.then(|| state.url(&format!("{base}/download")));
-        return Ok(Json(json!({ "kind": "file", "file": file_summary(&media), "allowDownload": link.allow_download, "downloadUrl": download })));
+        return Ok(Json(
+            json!({ "kind": "file", "file": file_summary(&media), "allowDownload": link.allow_download, "downloadUrl": download }),
+        ));
     }
     let folder = shown_folder(&state, &link, q.folder_id.as_deref()).await?;
     let (media, _) = state.repo.list_folder_media(link.owner_id, &folder.id, 0, 1000).await?;
@@ -198,7 +231,12 @@ pub async fn view(State(state): State<AppState>, Path(token): Path<String>, Quer
 
 /// `GET /api/v1/public/links/{token}/download`: the file of a file link.
 #[tracing::instrument(skip_all)]
-pub async fn download(State(state): State<AppState>, Path(token): Path<String>, Query(q): Query<Access>, headers: HeaderMap) -> Result<Response, ApiError> {
+pub async fn download(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    Query(q): Query<Access>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let link = open(&state, &token, &headers, &q).await?;
     if link.target_kind != "file" {
         return Err(ApiError::NotFound);
@@ -228,7 +266,9 @@ pub async fn folder_download(
     }
     let media = live_media(&state, &id).await?;
     let inside = match &media.album_id {
-        Some(folder) => media.owner_id == link.owner_id && state.repo.folder_subtree(&link.target_id).await?.contains(folder),
+        Some(folder) => {
+            media.owner_id == link.owner_id && state.repo.folder_subtree(&link.target_id).await?.contains(folder)
+        }
         None => false,
     };
     if !inside {

@@ -47,10 +47,14 @@ pub async fn viewer(State(state): State<AppState>, Path(slug_id): Path<String>) 
     let variants = state.repo.variants(&media.id).await.unwrap_or_default();
     let urls = MediaUrls::new(&state.config.public_url, &media);
     let title = media.title.clone().unwrap_or_else(|| media.original_filename.clone());
-    let preview = find(&variants, VariantKind::Medium).or_else(|| find(&variants, VariantKind::Frame)).map_or_else(|| urls.original(), |v| urls.variant(v));
+    let preview = find(&variants, VariantKind::Medium)
+        .or_else(|| find(&variants, VariantKind::Frame))
+        .map_or_else(|| urls.original(), |v| urls.variant(v));
     let (w, h) = (media.width.unwrap_or(0), media.height.unwrap_or(0));
     let body = match media.kind {
-        MediaKind::Image => format!(r#"<img src="{}" alt="{}" width="{w}" height="{h}">"#, esc(&urls.original()), esc(&title)),
+        MediaKind::Image => {
+            format!(r#"<img src="{}" alt="{}" width="{w}" height="{h}">"#, esc(&urls.original()), esc(&title))
+        }
         MediaKind::Video => format!(
             r#"<video controls preload="metadata" poster="{}" src="{}" width="{w}" height="{h}"></video>"#,
             esc(&preview),
@@ -65,7 +69,8 @@ pub async fn viewer(State(state): State<AppState>, Path(slug_id): Path<String>) 
         ),
         MediaKind::Image => String::new(),
     };
-    let description = media.description.clone().unwrap_or_else(|| format!("{} · {w}×{h} · {}", format_bytes(media.size), media.mime));
+    let description =
+        media.description.clone().unwrap_or_else(|| format!("{} · {w}×{h} · {}", format_bytes(media.size), media.mime));
     let html = format!(
         r#"<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -92,7 +97,11 @@ pub async fn viewer(State(state): State<AppState>, Path(slug_id): Path<String>) 
 }
 
 /// `GET|POST|DELETE /image/{slug_id}/delete/{secret}`.
-pub async fn delete(State(state): State<AppState>, method: Method, Path((slug_id, secret)): Path<(String, String)>) -> Response {
+pub async fn delete(
+    State(state): State<AppState>,
+    method: Method,
+    Path((slug_id, secret)): Path<(String, String)>,
+) -> Response {
     let Some(id) = id_of(&slug_id) else { return not_found() };
     let media = match state.repo.media(&id).await {
         Ok(m) if is_live(&m) => m,
@@ -119,7 +128,12 @@ pub async fn delete(State(state): State<AppState>, method: Method, Path((slug_id
     if method == Method::DELETE {
         return StatusCode::NO_CONTENT.into_response();
     }
-    page(StatusCode::OK, format!(r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Deleted</title></head><body><h1>“{title}” was deleted.</h1></body></html>"#))
+    page(
+        StatusCode::OK,
+        format!(
+            r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Deleted</title></head><body><h1>“{title}” was deleted.</h1></body></html>"#
+        ),
+    )
 }
 
 fn not_found() -> Response {

@@ -27,7 +27,11 @@ pub struct Servable {
     pub etag: String,
 }
 
-pub async fn image_file(State(state): State<AppState>, Path((id, file)): Path<(String, String)>, headers: HeaderMap) -> Result<Response, ApiError> {
+pub async fn image_file(
+    State(state): State<AppState>,
+    Path((id, file)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let id = MediaId::parse(&id).ok_or(ApiError::NotFound)?;
     let media = state.repo.media(&id).await?;
     // Only finished media: processing may still replace the original
@@ -64,7 +68,8 @@ pub fn original(media: &Media) -> Result<Servable, ApiError> {
 /// Whether a media may be served now: not deleted, not past its expiry
 /// (even before the sweep has run).
 pub fn is_live(media: &Media) -> bool {
-    !matches!(media.status, MediaStatus::Deleted | MediaStatus::Expired) && media.expires_at.is_none_or(|at| at > Utc::now())
+    !matches!(media.status, MediaStatus::Deleted | MediaStatus::Expired)
+        && media.expires_at.is_none_or(|at| at > Utc::now())
 }
 
 /// `name.th.jpg` → thumb; `name.jpg` → the original (`None`).

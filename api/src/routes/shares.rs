@@ -73,24 +73,40 @@ pub struct NewShare {
 
 /// `POST /api/v1/shares` {fileId | folderId, username} → 201 share.
 #[tracing::instrument(skip_all)]
-pub async fn create(State(state): State<AppState>, caller: Caller, ip: ClientIp, Body(body): Body<NewShare>) -> Result<impl IntoResponse, ApiError> {
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    ip: ClientIp,
+    Body(body): Body<NewShare>,
+) -> Result<impl IntoResponse, ApiError> {
     let (kind, target, owner) = owned_target(&state, &caller, body.file_id, body.folder_id).await?;
     let sharee = match state.repo.user_credentials(&body.username).await {
         Ok((user, _)) if user.status == UserStatus::Active => user,
-        Ok(_) | Err(RepoError::NotFound) => return Err(ApiError::BadRequest(format!("there is no active user {:?}", body.username))),
+        Ok(_) | Err(RepoError::NotFound) => {
+            return Err(ApiError::BadRequest(format!("there is no active user {:?}", body.username)));
+        }
         Err(e) => return Err(e.into()),
     };
     if sharee.id == owner {
         return Err(ApiError::BadRequest("a file or folder cannot be shared with its owner".into()));
     }
-    let share = Share { id: random_token(12), owner_id: owner, sharee_id: sharee.id, target_kind: kind.to_owned(), target_id: target, created_at: now() };
+    let share = Share {
+        id: random_token(12),
+        owner_id: owner,
+        sharee_id: sharee.id,
+        target_kind: kind.to_owned(),
+        target_id: target,
+        created_at: now(),
+    };
     match state.repo.insert_share(&share).await {
         Ok(()) => {
             let target = Some(format!("{kind}:{} -> user:{}", share.target_id, share.sharee_id));
             audit::record(&state, Actor::from(&caller), &ip, "share.create", target, true).await;
             Ok((StatusCode::CREATED, Json(resource(&state, &share).await?)))
         }
-        Err(RepoError::Conflict(_)) => Err(ApiError::Conflict(format!("this {kind} is already shared with {}", sharee.username))),
+        Err(RepoError::Conflict(_)) => {
+            Err(ApiError::Conflict(format!("this {kind} is already shared with {}", sharee.username)))
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -118,7 +134,12 @@ pub async fn by_me(State(state): State<AppState>, caller: Caller) -> Result<Json
 /// `DELETE /api/v1/shares/{id}`: revoked by its owner (or dropped by the
 /// user it was shared with).
 #[tracing::instrument(skip_all)]
-pub async fn revoke(State(state): State<AppState>, caller: Caller, ip: ClientIp, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+pub async fn revoke(
+    State(state): State<AppState>,
+    caller: Caller,
+    ip: ClientIp,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
     let share = state.repo.share(&id).await?;
     let me = caller.user.id;
     if share.owner_id != me && share.sharee_id != me && !caller.is_admin() {

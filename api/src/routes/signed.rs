@@ -36,7 +36,12 @@ fn verify(state: &AppState, method: &str, key: &str, sig: &Signature) -> Result<
     Ok(key)
 }
 
-pub async fn put(State(state): State<AppState>, Path(key): Path<String>, Query(sig): Query<Signature>, body: Body) -> Result<Response, ApiError> {
+pub async fn put(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    Query(sig): Query<Signature>,
+    body: Body,
+) -> Result<Response, ApiError> {
     let key = verify(&state, "PUT", &key, &sig)?;
     let limit = state.config.max_upload_bytes;
     let stream = limited(Box::pin(body.into_data_stream().map_err(io::Error::other)), limit);
@@ -48,9 +53,19 @@ pub async fn put(State(state): State<AppState>, Path(key): Path<String>, Query(s
     }
 }
 
-pub async fn get(State(state): State<AppState>, Path(key): Path<String>, Query(sig): Query<Signature>, headers: HeaderMap) -> Result<Response, ApiError> {
+pub async fn get(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    Query(sig): Query<Signature>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let key = verify(&state, "GET", &key, &sig)?;
     let size = state.storage.size(&key).await?;
-    let object = Servable { etag: format!("\"{key}-{size}\"").replace('/', "-"), key, mime: "application/octet-stream".into(), size };
+    let object = Servable {
+        etag: format!("\"{key}-{size}\"").replace('/', "-"),
+        key,
+        mime: "application/octet-stream".into(),
+        size,
+    };
     send(&state, &object, &headers).await
 }

@@ -19,10 +19,10 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::idempotency::{self, Claim};
 use crate::ingest::{self, SNIFF_LEN, StoredOriginal, UploadMeta, sniff};
+use crate::params;
 use crate::quota::{self, Reserved};
 use crate::routes::files::{owned, resource};
 use crate::state::AppState;
-use crate::params;
 
 /// Largest text field of a native multipart form.
 const MAX_FIELD_BYTES: usize = 64 * 1024;
@@ -51,7 +51,11 @@ impl Fields {
 }
 
 /// `POST /api/v1/files`: 202 with the file resource, processing queued.
-pub async fn create(State(state): State<AppState>, caller: Caller, request: Request) -> Result<(StatusCode, Json<Value>), ApiError> {
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    request: Request,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
     let idem = idempotency::key_from(request.headers())?;
     if let Some(key) = &idem
         && let Some((id, _)) = state.repo.idempotent_result(caller.user.id, key).await?
@@ -74,7 +78,13 @@ pub async fn create(State(state): State<AppState>, caller: Caller, request: Requ
     result
 }
 
-async fn create_within(state: &AppState, caller: &Caller, request: Request, idem: Option<String>, reserved: &Reserved) -> Result<(StatusCode, Json<Value>), ApiError> {
+async fn create_within(
+    state: &AppState,
+    caller: &Caller,
+    request: Request,
+    idem: Option<String>,
+    reserved: &Reserved,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
     let is_multipart = request
         .headers()
         .get(header::CONTENT_TYPE)
@@ -129,7 +139,13 @@ async fn create_within(state: &AppState, caller: &Caller, request: Request, idem
 
 /// Records `stored`, unless an earlier request with the same
 /// Idempotency-Key already did (then that media's id is returned).
-async fn record_once(state: &AppState, owner: &User, stored: StoredOriginal, meta: UploadMeta, idem: Option<&str>) -> Result<MediaId, ApiError> {
+async fn record_once(
+    state: &AppState,
+    owner: &User,
+    stored: StoredOriginal,
+    meta: UploadMeta,
+    idem: Option<&str>,
+) -> Result<MediaId, ApiError> {
     if let Some(key) = idem
         && let Claim::Lost(first) = idempotency::claim(state, owner, key, &stored.id).await?
     {
@@ -166,7 +182,11 @@ async fn accepted(state: &AppState, caller: &Caller, id: &str) -> Result<(Status
     Ok((StatusCode::ACCEPTED, Json(resource(state, &media).await?)))
 }
 
-async fn read_multipart(state: &AppState, request: Request, reserved: &Reserved) -> Result<(Option<StoredOriginal>, Fields, Option<String>), ApiError> {
+async fn read_multipart(
+    state: &AppState,
+    request: Request,
+    reserved: &Reserved,
+) -> Result<(Option<StoredOriginal>, Fields, Option<String>), ApiError> {
     let mut multipart = Multipart::from_request(request, &()).await.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let mut fields = Fields::default();
     let mut stored: Option<StoredOriginal> = None;
@@ -179,17 +199,21 @@ async fn read_multipart(state: &AppState, request: Request, reserved: &Reserved)
                     return Err(ApiError::BadRequest("send one 'file' part per upload".into()));
                 }
                 filename = field.file_name().map(str::to_owned);
-                stored = Some(ingest::store_within(state, Box::pin(field.map_err(io::Error::other)), Some(reserved)).await?);
+                stored =
+                    Some(ingest::store_within(state, Box::pin(field.map_err(io::Error::other)), Some(reserved)).await?);
                 continue;
             }
             let mut value = Vec::new();
             while let Some(chunk) = field.chunk().await.map_err(|e| ApiError::BadRequest(e.body_text()))? {
                 if value.len() + chunk.len() > MAX_FIELD_BYTES {
-                    return Err(ApiError::BadRequest(format!("form field '{name}' is longer than {MAX_FIELD_BYTES} bytes")));
+                    return Err(ApiError::BadRequest(format!(
+                        "form field '{name}' is longer than {MAX_FIELD_BYTES} bytes"
+                    )));
                 }
                 value.extend_from_slice(&chunk);
             }
-            let value = String::from_utf8(value).map_err(|_| ApiError::BadRequest(format!("form field '{name}' is not UTF-8")))?;
+            let value = String::from_utf8(value)
+                .map_err(|_| ApiError::BadRequest(format!("form field '{name}' is not UTF-8")))?;
             match name.as_str() {
                 "folderId" => fields.folder_id = Some(value),
                 "expiration" => fields.expiration = Some(value),
@@ -221,7 +245,11 @@ pub struct Initiate {
 }
 
 /// `POST /api/v1/files/initiate`: a URL to PUT the bytes to.
-pub async fn initiate(State(state): State<AppState>, caller: Caller, body: crate::json::Body<Initiate>) -> Result<Json<Value>, ApiError> {
+pub async fn initiate(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: crate::json::Body<Initiate>,
+) -> Result<Json<Value>, ApiError> {
     let req = body.0;
     let name = req.name.trim();
     if name.is_empty() || name.len() > 255 || name.chars().any(char::is_control) {
@@ -272,7 +300,11 @@ pub struct Complete {
 
 /// `POST /api/v1/files/complete`: checks the object exists with the
 /// declared size and its type is one we take, then queues processing.
-pub async fn complete(State(state): State<AppState>, caller: Caller, body: crate::json::Body<Complete>) -> Result<(StatusCode, Json<Value>), ApiError> {
+pub async fn complete(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: crate::json::Body<Complete>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
     let id = MediaId::parse(&body.0.file_id).ok_or(ApiError::NotFound)?;
     let upload = match state.repo.upload(&id).await {
         Ok(u) if u.owner_id == caller.user.id => u,
@@ -288,7 +320,9 @@ pub async fn complete(State(state): State<AppState>, caller: Caller, body: crate
     let size = match state.storage.size(&key).await {
         Ok(size) => size,
         Err(StorageError::NotFound) => {
-            return Err(ApiError::BadRequest("nothing has been uploaded to uploadUrl yet: PUT the bytes there first".into()));
+            return Err(ApiError::BadRequest(
+                "nothing has been uploaded to uploadUrl yet: PUT the bytes there first".into(),
+            ));
         }
         Err(e) => return Err(e.into()),
     };

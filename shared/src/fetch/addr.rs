@@ -19,21 +19,21 @@ use super::FetchError;
 /// IPv4 ranges never fetched from (IANA special-purpose registry, plus
 /// multicast and the reserved 240/4 that ends in the broadcast address).
 const BLOCKED_V4: &[(Ipv4Addr, u8)] = &[
-    (Ipv4Addr::new(0, 0, 0, 0), 8),        // "this network", incl. 0.0.0.0
-    (Ipv4Addr::new(10, 0, 0, 0), 8),       // private
-    (Ipv4Addr::new(100, 64, 0, 0), 10),    // CGNAT (incl. Alibaba metadata 100.100.100.200)
-    (Ipv4Addr::new(127, 0, 0, 0), 8),      // loopback
-    (Ipv4Addr::new(169, 254, 0, 0), 16),   // link-local (incl. AWS/GCP/Azure metadata)
-    (Ipv4Addr::new(172, 16, 0, 0), 12),    // private
-    (Ipv4Addr::new(192, 0, 0, 0), 24),     // IETF protocol assignments (incl. Oracle metadata)
-    (Ipv4Addr::new(192, 0, 2, 0), 24),     // documentation TEST-NET-1
-    (Ipv4Addr::new(192, 88, 99, 0), 24),   // 6to4 relay anycast (deprecated)
-    (Ipv4Addr::new(192, 168, 0, 0), 16),   // private
-    (Ipv4Addr::new(198, 18, 0, 0), 15),    // benchmarking
-    (Ipv4Addr::new(198, 51, 100, 0), 24),  // documentation TEST-NET-2
-    (Ipv4Addr::new(203, 0, 113, 0), 24),   // documentation TEST-NET-3
-    (Ipv4Addr::new(224, 0, 0, 0), 4),      // multicast
-    (Ipv4Addr::new(240, 0, 0, 0), 4),      // reserved, incl. 255.255.255.255
+    (Ipv4Addr::new(0, 0, 0, 0), 8),       // "this network", incl. 0.0.0.0
+    (Ipv4Addr::new(10, 0, 0, 0), 8),      // private
+    (Ipv4Addr::new(100, 64, 0, 0), 10),   // CGNAT (incl. Alibaba metadata 100.100.100.200)
+    (Ipv4Addr::new(127, 0, 0, 0), 8),     // loopback
+    (Ipv4Addr::new(169, 254, 0, 0), 16),  // link-local (incl. AWS/GCP/Azure metadata)
+    (Ipv4Addr::new(172, 16, 0, 0), 12),   // private
+    (Ipv4Addr::new(192, 0, 0, 0), 24),    // IETF protocol assignments (incl. Oracle metadata)
+    (Ipv4Addr::new(192, 0, 2, 0), 24),    // documentation TEST-NET-1
+    (Ipv4Addr::new(192, 88, 99, 0), 24),  // 6to4 relay anycast (deprecated)
+    (Ipv4Addr::new(192, 168, 0, 0), 16),  // private
+    (Ipv4Addr::new(198, 18, 0, 0), 15),   // benchmarking
+    (Ipv4Addr::new(198, 51, 100, 0), 24), // documentation TEST-NET-2
+    (Ipv4Addr::new(203, 0, 113, 0), 24),  // documentation TEST-NET-3
+    (Ipv4Addr::new(224, 0, 0, 0), 4),     // multicast
+    (Ipv4Addr::new(240, 0, 0, 0), 4),     // reserved, incl. 255.255.255.255
 ];
 
 /// Ranges inside IPv6 global unicast (2000::/3) that are still refused.
@@ -42,9 +42,9 @@ const BLOCKED_V4: &[(Ipv4Addr, u8)] = &[
 /// fd00:ec2::254), link-local fe80::/10, site-local, multicast ff00::/8,
 /// discard 100::/64, local-use NAT64 64:ff9b:1::/48.
 const BLOCKED_V6_GLOBAL: &[(Ipv6Addr, u8)] = &[
-    (Ipv6Addr::new(0x2001, 0, 0, 0, 0, 0, 0, 0), 23),        // IETF assignments: Teredo, benchmarking, ORCHID
-    (Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0), 32),    // documentation
-    (Ipv6Addr::new(0x3fff, 0, 0, 0, 0, 0, 0, 0), 20),        // documentation (RFC 9637)
+    (Ipv6Addr::new(0x2001, 0, 0, 0, 0, 0, 0, 0), 23), // IETF assignments: Teredo, benchmarking, ORCHID
+    (Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0), 32), // documentation
+    (Ipv6Addr::new(0x3fff, 0, 0, 0, 0, 0, 0, 0), 20), // documentation (RFC 9637)
 ];
 
 /// Cloud metadata services by address. Each already falls in a blocked
@@ -141,17 +141,18 @@ impl Destinations<'_> {
     }
 
     fn check_literal(&self, ip: IpAddr) -> Result<(), FetchError> {
-        if self.permits(ip) {
-            Ok(())
-        } else {
-            Err(FetchError::Refused(format!("address {ip} is not allowed")))
-        }
+        if self.permits(ip) { Ok(()) } else { Err(FetchError::Refused(format!("address {ip} is not allowed"))) }
     }
 
     /// Resolves `host` and returns its addresses, refusing the lot when any
     /// one is blocked (a name that mixes public and private answers is a
     /// rebinding attempt or a misconfiguration; neither deserves a fetch).
-    pub(super) async fn resolve(&self, host: &str, port: u16, timeout: Duration) -> Result<Vec<SocketAddr>, FetchError> {
+    pub(super) async fn resolve(
+        &self,
+        host: &str,
+        port: u16,
+        timeout: Duration,
+    ) -> Result<Vec<SocketAddr>, FetchError> {
         let lookup = tokio::net::lookup_host((host, port));
         let addrs: Vec<SocketAddr> = tokio::time::timeout(timeout, lookup)
             .await
@@ -313,7 +314,8 @@ mod tests {
 
     #[test]
     fn malformed_urls_are_invalid() {
-        let urls = ["", "not a url", "http://", "http://[::1/", "http://256.0.0.1/", "http://1.2.3.4.5/", "/relative/path"];
+        let urls =
+            ["", "not a url", "http://", "http://[::1/", "http://256.0.0.1/", "http://1.2.3.4.5/", "/relative/path"];
         for url in urls {
             assert!(matches!(check_url(url, false), Err(FetchError::InvalidUrl(_))), "{url}");
         }
@@ -321,7 +323,13 @@ mod tests {
 
     #[test]
     fn allow_private_lifts_the_address_and_name_rules() {
-        let urls = ["http://127.0.0.1:8080/", "http://[::1]/", "http://10.0.0.1/", "http://localhost/", "http://169.254.169.254/"];
+        let urls = [
+            "http://127.0.0.1:8080/",
+            "http://[::1]/",
+            "http://10.0.0.1/",
+            "http://localhost/",
+            "http://169.254.169.254/",
+        ];
         for url in urls {
             assert!(check_url(url, true).is_ok(), "{url}");
         }
@@ -329,7 +337,8 @@ mod tests {
 
     #[test]
     fn is_blocked_on_plain_addresses() {
-        let blocked = ["127.0.0.1", "10.0.0.1", "169.254.169.254", "100.100.100.200", "fd00:ec2::254", "::ffff:10.0.0.1", "::"];
+        let blocked =
+            ["127.0.0.1", "10.0.0.1", "169.254.169.254", "100.100.100.200", "fd00:ec2::254", "::ffff:10.0.0.1", "::"];
         for ip in blocked {
             assert!(is_blocked(ip.parse().unwrap()), "{ip}");
         }

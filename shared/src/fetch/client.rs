@@ -353,7 +353,9 @@ mod tests {
 
     #[tokio::test]
     async fn bad_schemes_and_credentials_never_connect() {
-        for url in ["ftp://127.0.0.1/a.jpg", "file:///etc/passwd", "http://user@127.0.0.1/", "http://user:pw@example.com/"] {
+        for url in
+            ["ftp://127.0.0.1/a.jpg", "file:///etc/passwd", "http://user@127.0.0.1/", "http://user:pw@example.com/"]
+        {
             let err = fetch(url, &policy()).await.unwrap_err();
             assert!(matches!(err, FetchError::Refused(_)), "{url}: {err:?}");
         }

@@ -17,7 +17,10 @@ use apalis_redis::{ConnectionManager, RedisStorage};
 use apalis_sqlite::SqliteStorage;
 use async_trait::async_trait;
 
-use super::{FETCH_QUEUE, FetchRemote, IMAGE_QUEUE, Job, JobQueue, PURGE_QUEUE, ProcessMedia, PurgeMedia, QueueError, VIDEO_QUEUE};
+use super::{
+    FETCH_QUEUE, FetchRemote, IMAGE_QUEUE, Job, JobQueue, PURGE_QUEUE, ProcessMedia, PurgeMedia, QueueError,
+    VIDEO_QUEUE,
+};
 use crate::config::{Config, DatabaseConfig, QueueConfig};
 use crate::domain::MediaKind;
 use crate::repo::open_sqlite_pool;
@@ -90,9 +93,9 @@ impl Queues {
                     purge: SqliteStorage::new(&pool).with_config(cfg(PURGE_QUEUE)),
                 }))
             }
-            (QueueConfig::Sqlite, DatabaseConfig::Postgres { .. }) => {
-                Err(QueueError("the SQLite queue needs a SQLite database; set MEDIAQ_QUEUE_URL to a redis:// URL".into()))
-            }
+            (QueueConfig::Sqlite, DatabaseConfig::Postgres { .. }) => Err(QueueError(
+                "the SQLite queue needs a SQLite database; set MEDIAQ_QUEUE_URL to a redis:// URL".into(),
+            )),
         }
     }
 }
@@ -141,7 +144,11 @@ impl JobQueue for Queues {
             Self::Sqlite(_) => Ok(()), // Same file as the database, which readiness checks.
             Self::Redis(q) => {
                 let mut conn = q.conn.clone();
-                redis::cmd("PING").query_async::<String>(&mut conn).await.map(drop).map_err(|e| QueueError(format!("redis: {e}")))
+                redis::cmd("PING")
+                    .query_async::<String>(&mut conn)
+                    .await
+                    .map(drop)
+                    .map_err(|e| QueueError(format!("redis: {e}")))
             }
         }
     }

@@ -38,7 +38,13 @@ pub struct UserFilter {
 #[async_trait]
 pub trait AccountRepo: Send + Sync {
     /// Creates a user with a password hash; `Conflict` when the name is taken.
-    async fn create_user(&self, username: &str, password_hash: &str, role: Role, status: UserStatus) -> Result<User, RepoError>;
+    async fn create_user(
+        &self,
+        username: &str,
+        password_hash: &str,
+        role: Role,
+        status: UserStatus,
+    ) -> Result<User, RepoError>;
 
     /// The user named `username` and their password hash (none for users
     /// made by `mediaq key create`).

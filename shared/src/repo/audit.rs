@@ -49,7 +49,8 @@ macro_rules! sql_audit_repo {
             use crate::repo::sql::{to_i64, to_u64};
             use crate::repo::{RepoError, now};
 
-            const WHERE: &str = "($1 IS NULL OR actor_id = $1) AND ($2 IS NULL OR action = $2) AND ($3 IS NULL OR result = $3)";
+            const WHERE: &str =
+                "($1 IS NULL OR actor_id = $1) AND ($2 IS NULL OR action = $2) AND ($3 IS NULL OR result = $3)";
 
             #[async_trait]
             impl AuditRepo for $repo {
@@ -84,12 +85,14 @@ macro_rules! sql_audit_repo {
                         .bind(to_i64(f.offset))
                         .fetch_all(&self.pool)
                         .await?;
-                    let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM audit_log WHERE {WHERE}")))
-                        .bind(f.actor_id)
-                        .bind(&f.action)
-                        .bind(&f.result)
-                        .fetch_one(&self.pool)
-                        .await?;
+                    let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                        "SELECT COUNT(*) FROM audit_log WHERE {WHERE}"
+                    )))
+                    .bind(f.actor_id)
+                    .bind(&f.action)
+                    .bind(&f.result)
+                    .fetch_one(&self.pool)
+                    .await?;
                     let entries = rows
                         .iter()
                         .map(|r| {

@@ -33,7 +33,13 @@ pub trait FolderRepo: Send + Sync {
     /// Deletes the folder (its subfolders go with it).
     async fn delete_folder(&self, id: &str) -> Result<(), RepoError>;
     /// The owner's live media in `folder`, newest first, and their count.
-    async fn list_folder_media(&self, owner: UserId, folder: &str, offset: u64, limit: u64) -> Result<(Vec<Media>, u64), RepoError>;
+    async fn list_folder_media(
+        &self,
+        owner: UserId,
+        folder: &str,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(Vec<Media>, u64), RepoError>;
 }
 
 macro_rules! sql_folder_repo {

@@ -30,12 +30,12 @@ use async_trait::async_trait;
 use chrono::{DateTime, SubsecRound, Utc};
 
 pub use accounts::{AccountRepo, Stats, Usage, UserFilter};
+pub use audit::{AuditEntry, AuditFilter, AuditRepo};
 pub use folders::{Folder, FolderRepo};
 pub use links::{LinkRepo, PublicLink};
-pub use audit::{AuditEntry, AuditFilter, AuditRepo};
 pub use postgres::PostgresRepo;
-pub use shares::{Share, ShareRepo};
 pub use quota::{QuotaAnswer, QuotaRefusal, QuotaRepo, QuotaRequest};
+pub use shares::{Share, ShareRepo};
 pub use sqlite::{SqliteRepo, open_pool as open_sqlite_pool};
 
 use crate::config::{Config, DatabaseConfig};
@@ -80,7 +80,9 @@ pub fn now() -> DateTime<Utc> {
 }
 
 #[async_trait]
-pub trait Repo: AccountRepo + QuotaRepo + FolderRepo + LinkRepo + ShareRepo + AuditRepo + Send + Sync + 'static {
+pub trait Repo:
+    AccountRepo + QuotaRepo + FolderRepo + LinkRepo + ShareRepo + AuditRepo + Send + Sync + 'static
+{
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
 
@@ -97,7 +99,13 @@ pub trait Repo: AccountRepo + QuotaRepo + FolderRepo + LinkRepo + ShareRepo + Au
     async fn user(&self, id: UserId) -> Result<User, RepoError>;
 
     /// Stores a new API key by its hash; the key itself is never stored.
-    async fn insert_api_key(&self, user: UserId, label: Option<&str>, prefix: &str, hash: &str) -> Result<ApiKey, RepoError>;
+    async fn insert_api_key(
+        &self,
+        user: UserId,
+        label: Option<&str>,
+        prefix: &str,
+        hash: &str,
+    ) -> Result<ApiKey, RepoError>;
 
     /// The owner of the unrevoked key with this hash; marks it used.
     async fn user_by_key_hash(&self, hash: &str) -> Result<(User, ApiKey), RepoError>;
@@ -155,7 +163,8 @@ pub trait Repo: AccountRepo + QuotaRepo + FolderRepo + LinkRepo + ShareRepo + Au
     /// `media`; `Conflict` when the key was used already.
     async fn claim_idempotency_key(&self, owner: UserId, key: &str, media: &MediaId) -> Result<(), RepoError>;
     /// The media (and stored response, once known) of an earlier request.
-    async fn idempotent_result(&self, owner: UserId, key: &str) -> Result<Option<(MediaId, Option<String>)>, RepoError>;
+    async fn idempotent_result(&self, owner: UserId, key: &str)
+    -> Result<Option<(MediaId, Option<String>)>, RepoError>;
     async fn store_idempotent_response(&self, owner: UserId, key: &str, response: &str) -> Result<(), RepoError>;
     /// Forgets a key whose request failed.
     async fn release_idempotency_key(&self, owner: UserId, key: &str) -> Result<(), RepoError>;

@@ -45,7 +45,11 @@ pub struct QuotaRefusal {
 pub enum QuotaAnswer {
     /// Bytes granted; `limit` and `current` (before this reservation) are
     /// the byte quota's, when there is one.
-    Granted { bytes: u64, limit: Option<u64>, current: u64 },
+    Granted {
+        bytes: u64,
+        limit: Option<u64>,
+        current: u64,
+    },
     Refused(QuotaRefusal),
 }
 
@@ -59,13 +63,24 @@ pub trait QuotaRepo: Send + Sync {
 }
 
 /// Decides a reservation from the counts read under the lock.
-pub(crate) fn decide(req: &QuotaRequest<'_>, quota: Option<u64>, quota_files: Option<u64>, used: (u64, u64), reserved: (u64, u64)) -> QuotaAnswer {
+pub(crate) fn decide(
+    req: &QuotaRequest<'_>,
+    quota: Option<u64>,
+    quota_files: Option<u64>,
+    used: (u64, u64),
+    reserved: (u64, u64),
+) -> QuotaAnswer {
     let current = used.0.saturating_add(reserved.0);
     let limit = quota.or(req.default_quota);
     if let Some(max) = quota_files {
         let files = used.1.saturating_add(reserved.1);
         if req.files > 0 && files.saturating_add(req.files) > max {
-            return QuotaAnswer::Refused(QuotaRefusal { files: true, current: files, limit: max, remaining: max.saturating_sub(files) });
+            return QuotaAnswer::Refused(QuotaRefusal {
+                files: true,
+                current: files,
+                limit: max,
+                remaining: max.saturating_sub(files),
+            });
         }
     }
     match limit {
@@ -157,13 +172,27 @@ mod tests {
     use super::*;
 
     fn req(want: u64, min: u64) -> QuotaRequest<'static> {
-        QuotaRequest { id: "x", user: UserId(1), want_bytes: want, min_bytes: min, files: 1, expires_at: Utc::now(), default_quota: None }
+        QuotaRequest {
+            id: "x",
+            user: UserId(1),
+            want_bytes: want,
+            min_bytes: min,
+            files: 1,
+            expires_at: Utc::now(),
+            default_quota: None,
+        }
     }
 
     #[test]
     fn decides_within_limits() {
-        assert_eq!(decide(&req(500, 500), None, None, (10, 1), (0, 0)), QuotaAnswer::Granted { bytes: 500, limit: None, current: 10 });
-        assert_eq!(decide(&req(500, 1), Some(300), None, (100, 1), (50, 0)), QuotaAnswer::Granted { bytes: 150, limit: Some(300), current: 150 });
+        assert_eq!(
+            decide(&req(500, 500), None, None, (10, 1), (0, 0)),
+            QuotaAnswer::Granted { bytes: 500, limit: None, current: 10 }
+        );
+        assert_eq!(
+            decide(&req(500, 1), Some(300), None, (100, 1), (50, 0)),
+            QuotaAnswer::Granted { bytes: 150, limit: Some(300), current: 150 }
+        );
         let refused = QuotaAnswer::Refused(QuotaRefusal { files: false, current: 250, limit: 300, remaining: 50 });
         assert_eq!(decide(&req(500, 100), Some(300), None, (200, 1), (50, 0)), refused);
         let files = QuotaAnswer::Refused(QuotaRefusal { files: true, current: 2, limit: 2, remaining: 0 });

@@ -35,7 +35,9 @@ pub(crate) fn to_u32(v: i64) -> u32 {
     u32::try_from(v).unwrap_or(0)
 }
 
-pub(crate) fn parse_enum<T: std::str::FromStr<Err = crate::domain::UnknownValue>>(s: &str) -> Result<T, super::RepoError> {
+pub(crate) fn parse_enum<T: std::str::FromStr<Err = crate::domain::UnknownValue>>(
+    s: &str,
+) -> Result<T, super::RepoError> {
     s.parse().map_err(|e: crate::domain::UnknownValue| super::RepoError::Corrupt(e.to_string()))
 }
 

@@ -28,7 +28,8 @@ pub async fn open_pool(url: &str) -> Result<SqlitePool, RepoError> {
         .foreign_keys(true)
         .busy_timeout(Duration::from_secs(10));
     if let Some(dir) = options.get_filename().parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| RepoError::Backend(format!("cannot create {}: {e}", dir.display())))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| RepoError::Backend(format!("cannot create {}: {e}", dir.display())))?;
     }
     Ok(SqlitePoolOptions::new().max_connections(8).connect_with(options).await?)
 }

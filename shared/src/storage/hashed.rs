@@ -56,7 +56,13 @@ pub fn limited(body: BodyStream<'_>, limit: u64) -> BodyStream<'_> {
 
 /// Streams `body` to `key`, hashing and counting as it goes; a body over
 /// `limit` bytes fails (nothing is stored) with [`LimitExceeded`].
-pub async fn put_hashed(storage: &DynStorage, key: &ObjectKey, body: BodyStream<'_>, content_type: &str, limit: u64) -> Result<Hashed, StorageError> {
+pub async fn put_hashed(
+    storage: &DynStorage,
+    key: &ObjectKey,
+    body: BodyStream<'_>,
+    content_type: &str,
+    limit: u64,
+) -> Result<Hashed, StorageError> {
     let mut sha256 = Sha256::new();
     let mut md5 = Md5::new();
     let hashing = limited(body, limit).map(|chunk| {

@@ -63,10 +63,21 @@ mod tests {
     #[test]
     fn built_keys_parse_back_and_hostile_ones_do_not() {
         let id = MediaId::generate();
-        for key in [ObjectKey::original(&id, "jpg"), ObjectKey::upload(&id), ObjectKey::variant(&id, VariantKind::Thumb, "png")] {
+        for key in [
+            ObjectKey::original(&id, "jpg"),
+            ObjectKey::upload(&id),
+            ObjectKey::variant(&id, VariantKind::Thumb, "png"),
+        ] {
             assert_eq!(ObjectKey::parse(key.as_str()), Some(key));
         }
-        for bad in ["media/../x", "/etc/passwd", "media/abc/x", &format!("media/{id}/../../x"), &format!("media/{id}/.hidden"), &format!("media/{id}/a/b")] {
+        for bad in [
+            "media/../x",
+            "/etc/passwd",
+            "media/abc/x",
+            &format!("media/{id}/../../x"),
+            &format!("media/{id}/.hidden"),
+            &format!("media/{id}/a/b"),
+        ] {
             assert_eq!(ObjectKey::parse(bad), None, "{bad}");
         }
     }

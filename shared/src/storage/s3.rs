@@ -15,7 +15,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::config::http::HttpResponse;
-use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation};
+use aws_sdk_s3::config::{
+    BehaviorVersion, Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation,
+};
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream as SdkBody;
@@ -40,7 +42,8 @@ impl S3Storage {
     pub async fn new(config: &S3Config) -> Self {
         let mut loader = aws_config::defaults(BehaviorVersion::latest()).region(Region::new(config.region.clone()));
         if let (Some(ak), Some(sk)) = (&config.access_key, &config.secret_key) {
-            loader = loader.credentials_provider(Credentials::new(ak.expose(), sk.expose(), None, None, "mediaq-config"));
+            loader =
+                loader.credentials_provider(Credentials::new(ak.expose(), sk.expose(), None, None, "mediaq-config"));
         }
         let shared = loader.load().await;
         let mut builder = aws_sdk_s3::config::Builder::from(&shared)
@@ -155,7 +158,8 @@ impl Storage for S3Storage {
                 Ok(total)
             }
             Err(e) => {
-                let abort = self.client.abort_multipart_upload().bucket(&self.bucket).key(key.as_str()).upload_id(&upload_id);
+                let abort =
+                    self.client.abort_multipart_upload().bucket(&self.bucket).key(key.as_str()).upload_id(&upload_id);
                 if let Err(abort_err) = abort.send().await {
                     tracing::warn!(key = %key, error = %abort_err, "could not abort multipart upload");
                 }
@@ -184,7 +188,14 @@ impl Storage for S3Storage {
     }
 
     async fn size(&self, key: &ObjectKey) -> Result<u64, StorageError> {
-        let out = self.client.head_object().bucket(&self.bucket).key(key.as_str()).send().await.map_err(|e| not_found_or_backend(&e))?;
+        let out = self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(key.as_str())
+            .send()
+            .await
+            .map_err(|e| not_found_or_backend(&e))?;
         Ok(out.content_length.and_then(|l| u64::try_from(l).ok()).unwrap_or(0))
     }
 
@@ -221,13 +232,27 @@ impl Storage for S3Storage {
 
     async fn presign_put(&self, key: &ObjectKey, ttl: Duration) -> Result<PresignedUrl, StorageError> {
         let config = presigning(ttl)?;
-        let req = self.client.put_object().bucket(&self.bucket).key(key.as_str()).presigned(config).await.map_err(|e| backend(&e))?;
+        let req = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key.as_str())
+            .presigned(config)
+            .await
+            .map_err(|e| backend(&e))?;
         Ok(PresignedUrl { url: req.uri().to_owned(), expires_at: chrono::Utc::now() + ttl })
     }
 
     async fn presign_get(&self, key: &ObjectKey, ttl: Duration) -> Result<PresignedUrl, StorageError> {
         let config = presigning(ttl)?;
-        let req = self.client.get_object().bucket(&self.bucket).key(key.as_str()).presigned(config).await.map_err(|e| backend(&e))?;
+        let req = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key.as_str())
+            .presigned(config)
+            .await
+            .map_err(|e| backend(&e))?;
         Ok(PresignedUrl { url: req.uri().to_owned(), expires_at: chrono::Utc::now() + ttl })
     }
 

@@ -29,7 +29,12 @@ pub async fn run(job: &FetchRemote, env: &Env) -> Result<(), JobError> {
     env.repo.update_media(&media).await?;
 
     let limit = env.config.max_upload_bytes;
-    let policy = FetchPolicy { allow_private: env.config.fetch_allow_private, max_bytes: limit, total_timeout: env.config.fetch_timeout, ..FetchPolicy::default() };
+    let policy = FetchPolicy {
+        allow_private: env.config.fetch_allow_private,
+        max_bytes: limit,
+        total_timeout: env.config.fetch_timeout,
+        ..FetchPolicy::default()
+    };
     let fetched = fetch(&url, &policy).await.map_err(|e| fetch_error(&url, &e))?;
     let mut body = fetched.stream;
     let head = read_head(&mut body, SNIFF_LEN).await.map_err(|e| JobError::Retryable(format!("reading {url}: {e}")))?;
@@ -37,13 +42,18 @@ pub async fn run(job: &FetchRemote, env: &Env) -> Result<(), JobError> {
         return Err(JobError::Permanent(format!("{url} answered with an empty body")));
     }
     let (mime, extension, kind) = sniff(&head).map_err(|detected| {
-        JobError::Permanent(format!("{url} is not a supported image or video (detected {})", detected.unwrap_or("unknown data")))
+        JobError::Permanent(format!(
+            "{url} is not a supported image or video (detected {})",
+            detected.unwrap_or("unknown data")
+        ))
     })?;
     let key = ObjectKey::original(&media.id, extension);
     let whole: BodyStream<'_> = Box::pin(futures::stream::once(async { Ok(head) }).chain(body));
     let hashed = match put_hashed(&env.storage, &key, whole, mime, limit).await {
         Ok(h) => h,
-        Err(e) if is_over_limit(&e) => return Err(JobError::Permanent(format!("{url} is larger than the limit of {limit} bytes"))),
+        Err(e) if is_over_limit(&e) => {
+            return Err(JobError::Permanent(format!("{url} is larger than the limit of {limit} bytes")));
+        }
         Err(e) => return Err(JobError::Retryable(format!("fetching {url}: {e}"))),
     };
     media.kind = kind;
@@ -63,7 +73,11 @@ pub async fn run(job: &FetchRemote, env: &Env) -> Result<(), JobError> {
     enqueue_processing(env, &media.id, kind).await
 }
 
-async fn enqueue_processing(env: &Env, id: &mediaq_shared::domain::MediaId, kind: mediaq_shared::domain::MediaKind) -> Result<(), JobError> {
+async fn enqueue_processing(
+    env: &Env,
+    id: &mediaq_shared::domain::MediaId,
+    kind: mediaq_shared::domain::MediaKind,
+) -> Result<(), JobError> {
     env.queue.enqueue(Job::Process(id.clone(), kind)).await.map_err(|e| JobError::Retryable(e.to_string()))
 }
 

@@ -19,9 +19,9 @@ use mediaq_shared::storage::{ObjectKey, collect, stream_of};
 
 use crate::env::Env;
 use crate::error::JobError;
+use crate::media::Rendered;
 use crate::media::image::{self, ImageOptions};
 use crate::media::video::{self, VideoOptions};
-use crate::media::Rendered;
 
 #[tracing::instrument(skip_all, fields(media = %job.media_id))]
 pub async fn run(job: &ProcessMedia, env: &Env) -> Result<(), JobError> {
@@ -54,7 +54,9 @@ fn original_key(media: &Media) -> Result<ObjectKey, JobError> {
 async fn checksum(media: &mut Media, env: &Env, key: &ObjectKey) -> Result<(), JobError> {
     let mut body = env.storage.get(key, None).await?.stream;
     let (mut sha256, mut md5) = (Sha256::new(), Md5::new());
-    while let Some(chunk) = body.try_next().await.map_err(|e| JobError::Retryable(format!("reading the original: {e}")))? {
+    while let Some(chunk) =
+        body.try_next().await.map_err(|e| JobError::Retryable(format!("reading the original: {e}")))?
+    {
         sha256.update(&chunk);
         md5.update(&chunk);
     }
@@ -128,7 +130,9 @@ async fn process_video(media: &mut Media, env: &Env, key: &ObjectKey) -> Result<
     let mut body = env.storage.get(key, None).await?.stream;
     let tmp = tempfile::NamedTempFile::new().map_err(|e| JobError::Retryable(format!("temporary file: {e}")))?;
     let mut file = tmp.reopen().map_err(|e| JobError::Retryable(format!("temporary file: {e}")))?;
-    while let Some(chunk) = body.try_next().await.map_err(|e| JobError::Retryable(format!("reading the original: {e}")))? {
+    while let Some(chunk) =
+        body.try_next().await.map_err(|e| JobError::Retryable(format!("reading the original: {e}")))?
+    {
         file.write_all(&chunk).map_err(|e| JobError::Retryable(format!("temporary file: {e}")))?;
     }
     let path = tmp.path().to_owned();

@@ -57,7 +57,12 @@ pub async fn run(env: &Env) -> Result<Swept, JobError> {
         swept.abandoned_uploads += 1;
     }
     if swept != Swept::default() {
-        tracing::info!(expired = swept.expired, purged = swept.purged, abandoned_uploads = swept.abandoned_uploads, "sweep");
+        tracing::info!(
+            expired = swept.expired,
+            purged = swept.purged,
+            abandoned_uploads = swept.abandoned_uploads,
+            "sweep"
+        );
     }
     Ok(swept)
 }

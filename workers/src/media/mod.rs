@@ -14,12 +14,12 @@ mod exif;
 mod gif;
 mod icc;
 pub mod image;
-pub mod video;
 pub mod probe;
 mod resize;
 mod strip;
 #[cfg(test)]
 mod testutil;
+pub mod video;
 
 /// Why a file cannot become a finished media. The text is meant for a
 /// person reading why their upload failed.
