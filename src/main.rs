@@ -50,8 +50,9 @@ enum Command {
         #[arg(long, value_name = "LIST")]
         queues: Option<String>,
     },
-    /// Run one expiry sweep and exit: expired media lose their objects,
-    /// abandoned presigned uploads are removed.
+    /// Run one sweep and exit: expired media lose their objects, abandoned
+    /// presigned uploads are removed, media stuck unsettled for
+    /// MEDIAQ_STUCK_SECS are queued again (or failed at the delivery limit).
     Sweep,
     /// Apply database migrations and exit.
     Migrate,
@@ -171,8 +172,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             let env = Env::new(config, repo, storage, Arc::new(queues));
             let swept = mediaq_workers::jobs::sweep::run(&env).await.map_err(|e| anyhow::anyhow!("sweep: {e}"))?;
             println!(
-                "expired {} media, purged {} deleted media, removed {} abandoned uploads",
-                swept.expired, swept.purged, swept.abandoned_uploads
+                "expired {} media, purged {} deleted media, removed {} abandoned uploads, \
+                 queued {} stuck media again, failed {} at the delivery limit, {} errors",
+                swept.expired, swept.purged, swept.abandoned_uploads, swept.requeued, swept.gave_up, swept.errors
             );
             Ok(())
         }

@@ -202,10 +202,7 @@ async fn insert_and_enqueue(state: &AppState, media: Media, job: Job) -> Result<
     state.repo.insert_media(&media, Some(&secret_hash)).await?;
     if let Err(e) = state.queue.enqueue(job).await {
         // Keep the record honest: the row says why nothing will happen.
-        let mut failed = media;
-        failed.status = MediaStatus::Failed;
-        failed.error = Some("could not be queued for processing".into());
-        let _ = state.repo.update_media(&failed).await;
+        let _ = state.repo.fail_media(&media.id, "could not be queued for processing").await;
         return Err(e.into());
     }
     Ok(Ingested { media, delete_secret })

@@ -125,6 +125,12 @@ pub struct Config {
     pub strip_exif: bool,
     /// Total time a remote-URL fetch may take.
     pub fetch_timeout: Duration,
+    /// Wall-clock limit of one job run; a processing job past it fails its
+    /// media. Keep it below `stuck_after`.
+    pub job_timeout: Duration,
+    /// Age (since the last write) after which the sweep queues an unsettled
+    /// media again, or fails it once its job reached the delivery limit.
+    pub stuck_after: Duration,
     /// Browser origins allowed by CORS.
     pub cors_origins: CorsOrigins,
     /// Self-registered accounts are active at once instead of pending an
@@ -179,6 +185,8 @@ pub const KNOWN_VARIABLES: &[&str] = &[
     "MEDIAQ_MAX_VIDEO_SECONDS",
     "MEDIAQ_STRIP_EXIF",
     "MEDIAQ_FETCH_TIMEOUT_SECS",
+    "MEDIAQ_JOB_TIMEOUT_SECS",
+    "MEDIAQ_STUCK_SECS",
     "MEDIAQ_CORS_ORIGINS",
     "MEDIAQ_OPEN_REGISTRATION",
     "MEDIAQ_SESSION_TTL_SECS",
@@ -270,6 +278,8 @@ impl Config {
             max_video_duration: Duration::from_secs(r.positive("MEDIAQ_MAX_VIDEO_SECONDS", 4 * 3600)?),
             strip_exif: r.bool("MEDIAQ_STRIP_EXIF", true)?,
             fetch_timeout: Duration::from_secs(r.positive("MEDIAQ_FETCH_TIMEOUT_SECS", 120)?),
+            job_timeout: Duration::from_secs(r.positive("MEDIAQ_JOB_TIMEOUT_SECS", 600)?),
+            stuck_after: Duration::from_secs(r.positive("MEDIAQ_STUCK_SECS", 900)?),
             cors_origins: cors_origins(r.get("MEDIAQ_CORS_ORIGINS"))?,
             open_registration: r.bool("MEDIAQ_OPEN_REGISTRATION", false)?,
             session_ttl: Duration::from_secs(r.positive("MEDIAQ_SESSION_TTL_SECS", 7 * 24 * 3600)?),

@@ -102,6 +102,11 @@ impl MediaStatus {
     pub fn is_settled(self) -> bool {
         !matches!(self, Self::Queued | Self::Processing)
     }
+
+    /// Deleted or expired: final, whatever any other writer does.
+    pub fn is_retired(self) -> bool {
+        matches!(self, Self::Deleted | Self::Expired)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

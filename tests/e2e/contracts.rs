@@ -10,7 +10,7 @@ use bytes::Bytes;
 use chrono::TimeDelta;
 use mediaq_shared::config::Config;
 use mediaq_shared::domain::{Media, MediaId, MediaKind, MediaStatus, Role, Variant, VariantKind};
-use mediaq_shared::repo::{self, DynRepo, RepoError, now};
+use mediaq_shared::repo::{self, DynRepo, OriginalFacts, OwnerEdit, Processed, RepoError, now};
 use mediaq_shared::signing::UrlSigner;
 use mediaq_shared::storage::{self, ByteRange, DynStorage, ObjectKey, StorageError, collect, stream_of};
 use mediaq_tests::{free_port, production_env};
@@ -65,6 +65,104 @@ fn sample_media(owner: mediaq_shared::domain::UserId, at: chrono::DateTime<chron
     }
 }
 
+/// Targeted writes: each touches its own columns, status changes apply only
+/// from the expected state, and `deleted` / `expired` always win.
+async fn media_writes_contract(repo: &DynRepo, owner: mediaq_shared::domain::UserId) {
+    let m = sample_media(owner, now() - TimeDelta::seconds(10));
+    repo.insert_media(&m, None).await.unwrap();
+    let token = "a".repeat(32);
+    let public = OwnerEdit {
+        name: Some("new.png".into()),
+        title: Some(None),
+        public: Some(true),
+        new_token: token.clone(),
+        ..Default::default()
+    };
+    assert!(repo.edit_media(&m.id, &public).await.unwrap());
+    let again = OwnerEdit { public: Some(true), new_token: "b".repeat(32), ..Default::default() };
+    assert!(repo.edit_media(&m.id, &again).await.unwrap());
+    let back = repo.media(&m.id).await.unwrap();
+    assert_eq!((back.original_filename.as_str(), back.title.as_deref()), ("new.png", None));
+    assert_eq!((back.is_public, back.public_token), (true, Some(token)), "a public media keeps its token");
+    assert_eq!((back.tags, back.category_id), (m.tags.clone(), m.category_id.clone()), "untouched columns stay");
+
+    assert_eq!(repo.start_job(&m.id).await.unwrap(), Some(1));
+    assert_eq!(repo.start_job(&m.id).await.unwrap(), Some(2), "every delivery is counted");
+    let private = OwnerEdit { public: Some(false), title: Some(Some("Mine".into())), ..Default::default() };
+    assert!(repo.edit_media(&m.id, &private).await.unwrap(), "the owner edits while processing");
+    let mut done = Processed::of(&m, Some(now() - TimeDelta::days(400)));
+    (done.width, done.height, done.duration_ms) = (Some(4000), Some(3000), Some(12_345));
+    done.exif = Some(serde_json::json!({"Make": "Canon"}));
+    done.original.size = 99;
+    assert!(repo.finish_processing(&m.id, &done).await.unwrap());
+    let back = repo.media(&m.id).await.unwrap();
+    assert_eq!(
+        (back.status, back.width, back.height, back.duration_ms),
+        (MediaStatus::Ready, Some(4000), Some(3000), Some(12_345))
+    );
+    assert_eq!((back.exif, back.size, back.created_at), (done.exif.clone(), 99, done.taken_at.unwrap()));
+    assert_eq!(
+        (back.is_public, back.public_token, back.title.as_deref()),
+        (false, None, Some("Mine")),
+        "finishing keeps the edit"
+    );
+    assert!(!repo.finish_processing(&m.id, &done).await.unwrap(), "only from processing");
+    assert!(!repo.fail_media(&m.id, "late").await.unwrap(), "a ready media does not fail");
+    assert_eq!(repo.start_job(&m.id).await.unwrap(), None, "a settled media is not started again");
+    assert!(matches!(repo.edit_media(&MediaId::generate(), &again).await, Ok(false)));
+
+    let failing = sample_media(owner, now());
+    repo.insert_media(&failing, None).await.unwrap();
+    assert!(repo.fail_media(&failing.id, "broken").await.unwrap());
+    let back = repo.media(&failing.id).await.unwrap();
+    assert_eq!((back.status, back.error.as_deref()), (MediaStatus::Failed, Some("broken")));
+
+    // Retired always wins: nothing moves a media out of `deleted`.
+    let gone = sample_media(owner, now());
+    repo.insert_media(&gone, None).await.unwrap();
+    assert_eq!(repo.start_job(&gone.id).await.unwrap(), Some(1));
+    assert!(repo.retire_media(&gone.id, MediaStatus::Deleted).await.unwrap());
+    let facts = OriginalFacts::of(&gone);
+    assert_eq!(repo.start_job(&gone.id).await.unwrap(), None);
+    assert!(!repo.finish_processing(&gone.id, &done).await.unwrap());
+    assert!(!repo.fail_media(&gone.id, "x").await.unwrap());
+    assert!(!repo.edit_media(&gone.id, &public).await.unwrap());
+    assert!(!repo.replace_original(&gone.id, &facts).await.unwrap());
+    assert!(!repo.record_fetched(&gone.id, &facts, None).await.unwrap());
+    assert!(!repo.clear_expired_original(&gone.id).await.unwrap(), "only an expired tombstone loses its key");
+    assert_eq!(repo.media(&gone.id).await.unwrap().status, MediaStatus::Deleted);
+
+    // A remote fetch: processing → queued, the delivery count reset, and
+    // an owner's rename meanwhile kept.
+    let mut remote = sample_media(owner, now());
+    (remote.original_key, remote.source_url) = (String::new(), Some("https://example.com/a".into()));
+    repo.insert_media(&remote, None).await.unwrap();
+    assert_eq!(repo.start_job(&remote.id).await.unwrap(), Some(1));
+    let before = now() + TimeDelta::seconds(1);
+    let stuck = repo.stuck_media(before, 100).await.unwrap();
+    let found = stuck.iter().find(|s| s.id == remote.id).expect("an unsettled media is listed as stuck");
+    assert!(found.needs_fetch && found.attempts == 1 && found.status == MediaStatus::Processing, "{found:?}");
+    assert!(stuck.iter().all(|s| s.id != m.id && s.id != gone.id), "settled and retired media are not stuck");
+    assert!(repo.claim_stuck(&remote.id, before).await.unwrap());
+    let renamed = OwnerEdit { name: Some("mine.png".into()), ..Default::default() };
+    assert!(repo.edit_media(&remote.id, &renamed).await.unwrap());
+    let fetched = OriginalFacts { key: "media/r/original.jpg".into(), mime: "image/jpeg".into(), ..facts };
+    assert!(repo.record_fetched(&remote.id, &fetched, Some(("a b.png", "served.jpg"))).await.unwrap());
+    let back = repo.media(&remote.id).await.unwrap();
+    assert_eq!(
+        (back.status, back.original_key.as_str(), back.original_filename.as_str()),
+        (MediaStatus::Queued, "media/r/original.jpg", "mine.png")
+    );
+    assert_eq!(repo.start_job(&remote.id).await.unwrap(), Some(1), "processing counts its own deliveries");
+    assert!(repo.fail_media(&remote.id, "done with it").await.unwrap());
+    assert!(repo.retire_media(&remote.id, MediaStatus::Expired).await.unwrap());
+    assert!(repo.clear_expired_original(&remote.id).await.unwrap());
+    assert_eq!(repo.media(&remote.id).await.unwrap().original_key, "");
+    for id in [&m.id, &failing.id, &gone.id, &remote.id] {
+        repo.delete_media(id).await.unwrap();
+    }
+}
+
 async fn repo_contract(repo: DynRepo) {
     repo.migrate().await.unwrap();
     repo.migrate().await.expect("migrations are idempotent");
@@ -89,29 +187,10 @@ async fn repo_contract(repo: DynRepo) {
     assert!(matches!(repo.insert_media(&first, None).await, Err(RepoError::Conflict(_))));
     assert!(matches!(repo.media(&MediaId::generate()).await, Err(RepoError::NotFound)));
 
-    let mut done = back.clone();
-    done.status = MediaStatus::Ready;
-    done.width = Some(4000);
-    done.height = Some(3000);
-    done.duration_ms = Some(12_345);
-    done.exif = Some(serde_json::json!({"Make": "Canon"}));
-    repo.update_media(&done).await.unwrap();
-    let back = repo.media(&first.id).await.unwrap();
-    assert_eq!(
-        (back.status, back.width, back.height, back.duration_ms),
-        (MediaStatus::Ready, Some(4000), Some(3000), Some(12_345))
-    );
-    assert_eq!(back.exif, done.exif);
-    assert!(back.updated_at >= first.updated_at);
-    let mut redated = back.clone();
-    redated.created_at = now() - TimeDelta::days(400);
-    repo.update_media(&redated).await.unwrap();
-    assert_eq!(repo.media(&first.id).await.unwrap().created_at, redated.created_at, "use_file_date moves the date");
+    media_writes_contract(&repo, bob.id).await;
     repo.add_view(&first.id).await.unwrap();
     repo.add_view(&first.id).await.unwrap();
     assert_eq!(repo.media(&first.id).await.unwrap().views, 2);
-    let ghost = sample_media(bob.id, now());
-    assert!(matches!(repo.update_media(&ghost).await, Err(RepoError::NotFound)));
 
     let second = sample_media(bob.id, now());
     repo.insert_media(&second, None).await.unwrap();
@@ -129,11 +208,13 @@ async fn repo_contract(repo: DynRepo) {
         height: 160,
         size: 10,
     };
-    repo.put_variant(&first.id, &thumb).await.unwrap();
+    assert!(!repo.put_variant(&first.id, &thumb).await.unwrap(), "variants only while processing");
+    assert_eq!(repo.start_job(&first.id).await.unwrap(), Some(1));
+    assert!(repo.put_variant(&first.id, &thumb).await.unwrap());
     let again = Variant { size: 11, key: "k2".into(), ..thumb.clone() };
-    repo.put_variant(&first.id, &again).await.unwrap();
+    assert!(repo.put_variant(&first.id, &again).await.unwrap());
     let medium = Variant { kind: VariantKind::Medium, width: 500, height: 375, ..thumb };
-    repo.put_variant(&first.id, &medium).await.unwrap();
+    assert!(repo.put_variant(&first.id, &medium).await.unwrap());
     let variants = repo.variants(&first.id).await.unwrap();
     assert_eq!(variants.len(), 2);
     assert!(variants.contains(&again), "a second put replaces the first");

@@ -15,6 +15,8 @@ mod matrix;
 mod native;
 mod processing;
 mod quota;
+mod races;
 mod ratelimit;
+mod settle;
 mod shares;
 mod upload;

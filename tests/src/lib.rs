@@ -288,6 +288,23 @@ impl Stack {
     }
 }
 
+impl Stack {
+    /// Where this stack's objects are on disk: the data dir's `objects`
+    /// (embedded) or the bucket's directory in the test S3 server's root.
+    pub fn objects_dir(&self) -> PathBuf {
+        match self.kind {
+            Kind::Embedded => self.data_dir.path().join("objects"),
+            Kind::Production => Path::new(&required("MEDIAQ_TEST_S3_ROOT")).join(&self.env["MEDIAQ_S3_BUCKET"]),
+        }
+    }
+
+    /// How many objects media `id` has in storage.
+    pub fn objects_of(&self, id: &str) -> usize {
+        let dir = self.objects_dir().join("media").join(id);
+        std::fs::read_dir(dir).map(|d| d.flatten().filter(|e| e.path().is_file()).count()).unwrap_or(0)
+    }
+}
+
 impl Drop for Stack {
     fn drop(&mut self) {
         for child in &mut self.processes {
@@ -311,6 +328,26 @@ macro_rules! both_stacks {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn production() {
                 let stack = $crate::Stack::start($crate::Kind::Production).await;
+                ($body)(stack).await;
+            }
+        }
+    };
+}
+
+/// Like [`both_stacks!`], with extra settings for both stacks.
+#[macro_export]
+macro_rules! both_stacks_with {
+    ($name:ident, $extra:expr, $body:expr) => {
+        mod $name {
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn embedded() {
+                let stack = $crate::Stack::start_with($crate::Kind::Embedded, $extra).await;
+                ($body)(stack).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn production() {
+                let stack = $crate::Stack::start_with($crate::Kind::Production, $extra).await;
                 ($body)(stack).await;
             }
         }

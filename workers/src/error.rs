@@ -12,6 +12,10 @@ pub enum JobError {
     /// media is marked failed with this reason, for a person to read.
     #[error("{0}")]
     Permanent(String),
+    /// The media left the state the job works in (deleted, expired,
+    /// settled by another delivery): the job stops without failing it.
+    #[error("the media is no longer being processed")]
+    Stopped,
 }
 
 impl From<RepoError> for JobError {

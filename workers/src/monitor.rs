@@ -8,7 +8,9 @@
 //! permanent [`JobError`] marks the media failed and becomes `AbortError`
 //! (never retried); a retryable one is retried with exponential backoff
 //! until the last delivery, which marks the media failed too, so no media
-//! stays `processing` forever.
+//! stays `processing` forever. Deliveries are also counted per media in
+//! the database (`jobs::start`), which catches a job that kills its
+//! worker every time, and each run has a wall-clock limit.
 
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -167,21 +169,40 @@ async fn sweep_tick(_tick: Tick, env: Data<Env>) -> Result<(), BoxDynError> {
 
 async fn fetch_handler(job: FetchRemote, env: Data<Env>, attempt: Attempt, task: TaskId) -> Result<(), BoxDynError> {
     let started = Instant::now();
-    let result = jobs::fetch::run(&job, &env).await;
+    let result = limited(&env, true, jobs::fetch::run(&job, &env)).await;
     finish(FETCH_QUEUE, Some(&job.media_id), &env, &task, attempt.current(), started, result).await
 }
 
 async fn process_handler(job: ProcessMedia, env: Data<Env>, attempt: Attempt, task: TaskId) -> Result<(), BoxDynError> {
     let started = Instant::now();
-    let result = jobs::process::run(&job, &env).await;
+    let result = limited(&env, true, jobs::process::run(&job, &env)).await;
     finish(IMAGE_QUEUE, Some(&job.media_id), &env, &task, attempt.current(), started, result).await
 }
 
 async fn purge_handler(job: PurgeMedia, env: Data<Env>, attempt: Attempt, task: TaskId) -> Result<(), BoxDynError> {
     let started = Instant::now();
-    let result = jobs::purge::run(&job.media_id, &env).await;
+    let result = limited(&env, false, jobs::purge::run(&job.media_id, &env)).await;
     // A purge that gives up leaves the media retired: the sweep retries it.
     finish(PURGE_QUEUE, None, &env, &task, attempt.current(), started, result).await
+}
+
+/// Runs a job under the wall-clock limit (`MEDIAQ_JOB_TIMEOUT_SECS`). A
+/// media job past it fails its media (it would most likely overrun again);
+/// a purge past it is retried. CPU work already on the blocking pool runs
+/// to its end, but its result is dropped.
+async fn limited(
+    env: &Env,
+    fails_media: bool,
+    job: impl Future<Output = Result<(), JobError>>,
+) -> Result<(), JobError> {
+    let limit = env.config.job_timeout;
+    match tokio::time::timeout(limit, job).await {
+        Ok(result) => result,
+        Err(_) => {
+            let reason = format!("processing took longer than the limit of {} s", limit.as_secs());
+            Err(if fails_media { JobError::Permanent(reason) } else { JobError::Retryable(reason) })
+        }
+    }
 }
 
 /// Logs the run, and when a job gives up, marks its media failed so no
@@ -197,7 +218,7 @@ async fn finish(
 ) -> Result<(), BoxDynError> {
     let outcome = settle(queue, task, attempt, started, result);
     if let (Some(reason), Some(id)) = (outcome.failed_reason(), media) {
-        jobs::process::fail(id, env, &reason).await.map_err(|e| -> BoxDynError { e.to_string().into() })?;
+        jobs::fail(env, id, &reason).await.map_err(|e| -> BoxDynError { e.to_string().into() })?;
     }
     outcome.into_apalis()
 }
@@ -234,7 +255,7 @@ fn settle(queue: &str, task: &TaskId, attempt: usize, started: Instant, result: 
     // one delivery early is better than leaving a media processing forever.
     let last = attempt + 1 >= MAX_ATTEMPTS;
     match result {
-        Ok(()) => {
+        Ok(()) | Err(JobError::Stopped) => {
             tracing::info!(queue, %task, attempt, ms, outcome = "ok", "job");
             Outcome::Done
         }

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 
 use mediaq_shared::domain::{Media, MediaId, MediaStatus, Role, random_token};
 use mediaq_shared::queue::Job;
+use mediaq_shared::repo::OwnerEdit;
 use mediaq_shared::storage::ObjectKey;
 
 use crate::audit::{self, Actor, ClientIp};
@@ -156,16 +157,10 @@ pub async fn patch(
     Path(id): Path<String>,
     body: crate::json::Body<Patch>,
 ) -> Result<Json<Value>, ApiError> {
-    let mut media = writable(&state, &caller, &id).await?;
+    let media = writable(&state, &caller, &id).await?;
     let patch = body.0;
-    if let Some(public) = patch.is_public {
-        media.is_public = public;
-        media.public_token = match (public, media.public_token.take()) {
-            (true, Some(existing)) => Some(existing),
-            (true, None) => Some(random_token(PUBLIC_TOKEN_LEN)),
-            (false, _) => None,
-        };
-    }
+    let mut edit =
+        OwnerEdit { public: patch.is_public, new_token: random_token(PUBLIC_TOKEN_LEN), ..OwnerEdit::default() };
     if let Some(name) = patch.name {
         let name = name.trim();
         if name.is_empty() || name.len() > 255 || name.chars().any(char::is_control) || name.contains(['/', '\\']) {
@@ -173,19 +168,25 @@ pub async fn patch(
                 "'name' must be 1 to 255 characters, without slashes or control characters".into(),
             ));
         }
-        name.clone_into(&mut media.original_filename);
+        edit.name = Some(name.to_owned());
     }
     if let Some(title) = patch.title {
-        media.title = Some(title.trim().chars().take(255).collect()).filter(|t: &String| !t.is_empty());
+        edit.title = Some(Some(title.trim().chars().take(255).collect()).filter(|t: &String| !t.is_empty()));
     }
     if let Some(folder) = patch.folder_id {
         let folder = Some(folder).filter(|f| !f.is_empty());
         if let Some(f) = &folder {
             crate::routes::folders::check_folder(&state, media.owner_id, f).await?;
         }
-        media.album_id = folder;
+        edit.folder = Some(folder);
     }
-    state.repo.update_media(&media).await?;
+    // Only the fields asked for are written, so a job finishing meanwhile
+    // cannot undo this edit, nor this edit the job's facts. A media
+    // deleted meanwhile is a 404.
+    if !state.repo.edit_media(&media.id, &edit).await? {
+        return Err(ApiError::NotFound);
+    }
+    let media = state.repo.media(&media.id).await?;
     Ok(Json(resource(&state, &media).await?))
 }
 

@@ -12,6 +12,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use mediaq_shared::domain::{UserId, random_token};
+use mediaq_shared::repo::folders::{FolderChange, MAX_FOLDER_DEPTH};
 use mediaq_shared::repo::{Folder, RepoError, now};
 
 use crate::audit::{self, Actor, ClientIp};
@@ -129,7 +130,7 @@ pub async fn create(
         created_at: at,
         updated_at: at,
     };
-    state.repo.insert_folder(&folder).await?;
+    tree_change(state.repo.insert_folder(&folder).await?)?;
     Ok((StatusCode::CREATED, Json(resource(&folder))))
 }
 
@@ -230,16 +231,25 @@ pub async fn patch(
         let parent = parent.filter(|p| !p.is_empty());
         if let Some(p) = &parent {
             check_folder(&state, folder.owner_id, p).await?;
-            if state.repo.folder_subtree(&folder.id).await?.contains(p) {
-                return Err(ApiError::BadRequest(
-                    "a folder cannot be moved into itself or one of its subfolders".into(),
-                ));
-            }
         }
         folder.parent_id = parent;
     }
-    state.repo.update_folder(&folder).await?;
+    // The cycle and depth checks run inside the write's transaction.
+    tree_change(state.repo.update_folder(&folder).await?)?;
     Ok(Json(resource(&state.repo.folder(&folder.id).await?)))
+}
+
+/// A refused tree change as a 400.
+fn tree_change(change: FolderChange) -> Result<(), ApiError> {
+    match change {
+        FolderChange::Done => Ok(()),
+        FolderChange::Cycle => {
+            Err(ApiError::BadRequest("a folder cannot be moved into itself or one of its subfolders".into()))
+        }
+        FolderChange::TooDeep => {
+            Err(ApiError::BadRequest(format!("folders can be nested at most {MAX_FOLDER_DEPTH} levels deep")))
+        }
+    }
 }
 
 /// `DELETE /api/v1/folders/{id}`: the folder, its subfolders and every

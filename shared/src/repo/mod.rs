@@ -21,6 +21,8 @@ pub mod folders;
 pub mod links;
 #[macro_use]
 pub mod shares;
+#[macro_use]
+pub mod writes;
 mod postgres;
 mod sqlite;
 
@@ -37,6 +39,7 @@ pub use postgres::PostgresRepo;
 pub use quota::{QuotaAnswer, QuotaRefusal, QuotaRepo, QuotaRequest};
 pub use shares::{Share, ShareRepo};
 pub use sqlite::{SqliteRepo, open_pool as open_sqlite_pool};
+pub use writes::{MediaWriteRepo, OriginalFacts, OwnerEdit, Processed, StuckMedia};
 
 use crate::config::{Config, DatabaseConfig};
 use crate::domain::{ApiKey, Media, MediaId, MediaStatus, Role, Upload, User, UserId, Variant};
@@ -81,7 +84,7 @@ pub fn now() -> DateTime<Utc> {
 
 #[async_trait]
 pub trait Repo:
-    AccountRepo + QuotaRepo + FolderRepo + LinkRepo + ShareRepo + AuditRepo + Send + Sync + 'static
+    AccountRepo + QuotaRepo + FolderRepo + LinkRepo + ShareRepo + AuditRepo + MediaWriteRepo + Send + Sync + 'static
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
@@ -114,16 +117,12 @@ pub trait Repo:
 
     async fn media(&self, id: &MediaId) -> Result<Media, RepoError>;
 
-    /// Writes back every mutable fact of `media` (status, error, facts,
-    /// metadata, and `created_at`, which `use_file_date` may move to the
-    /// date taken) and bumps `updated_at`.
-    async fn update_media(&self, media: &Media) -> Result<(), RepoError>;
-
     /// The owner's media, newest first.
     async fn list_media(&self, owner: UserId, offset: u64, limit: u64) -> Result<Vec<Media>, RepoError>;
 
-    /// Inserts or replaces the media's variant of this kind.
-    async fn put_variant(&self, media: &MediaId, variant: &Variant) -> Result<(), RepoError>;
+    /// Inserts or replaces the media's variant of this kind while the
+    /// media is `processing`; false (nothing written) otherwise.
+    async fn put_variant(&self, media: &MediaId, variant: &Variant) -> Result<bool, RepoError>;
 
     async fn variants(&self, media: &MediaId) -> Result<Vec<Variant>, RepoError>;
 

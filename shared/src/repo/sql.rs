@@ -55,6 +55,7 @@ macro_rules! sql_repo {
         use crate::repo::{Repo, RepoError, now};
         use chrono::{DateTime, Utc};
 
+        type Db = $db;
         type DbRow = <$db as sqlx::Database>::Row;
 
         fn user_from_row(row: &DbRow) -> Result<User, RepoError> {
@@ -263,52 +264,6 @@ macro_rules! sql_repo {
                 media_from_row(&sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id.as_str()).fetch_one(&self.pool).await?)
             }
 
-            #[tracing::instrument(skip_all, fields(media = %m.id, status = %m.status))]
-            async fn update_media(&self, m: &Media) -> Result<(), RepoError> {
-                let done = sqlx::query(
-                    "UPDATE media SET status = $2, error = $3, kind = $4, mime = $5, extension = $6, title = $7, \
-                     description = $8, tags = $9, album_id = $10, category_id = $11, nsfw = $12, is_public = $13, \
-                     size = $14, width = $15, height = $16, duration_ms = $17, is_animated = $18, original_key = $19, \
-                     sha256 = $20, md5 = $21, source_md5 = $22, exif = $23, expires_at = $24, updated_at = $25, \
-                     source_url = $26, public_token = $27, original_filename = $28, created_at = $29 WHERE id = $1",
-                )
-                .bind(m.id.as_str())
-                .bind(m.status.as_str())
-                .bind(&m.error)
-                .bind(m.kind.as_str())
-                .bind(&m.mime)
-                .bind(&m.extension)
-                .bind(&m.title)
-                .bind(&m.description)
-                .bind(m.tags.join(","))
-                .bind(&m.album_id)
-                .bind(&m.category_id)
-                .bind(m.nsfw)
-                .bind(m.is_public)
-                .bind(to_i64(m.size))
-                .bind(m.width.map(i64::from))
-                .bind(m.height.map(i64::from))
-                .bind(m.duration_ms.map(to_i64))
-                .bind(m.is_animated)
-                .bind(&m.original_key)
-                .bind(&m.sha256)
-                .bind(&m.md5)
-                .bind(&m.source_md5)
-                .bind(m.exif.as_ref().map(|e| e.to_string()))
-                .bind(m.expires_at)
-                .bind(now())
-                .bind(&m.source_url)
-                .bind(&m.public_token)
-                .bind(&m.original_filename)
-                .bind(m.created_at)
-                .execute(&self.pool)
-                .await?;
-                if done.rows_affected() == 0 {
-                    return Err(RepoError::NotFound);
-                }
-                Ok(())
-            }
-
             async fn list_media(&self, owner: UserId, offset: u64, limit: u64) -> Result<Vec<Media>, RepoError> {
                 let sql = format!(
                     "SELECT {MEDIA_COLUMNS} FROM media WHERE owner_id = $1 AND status NOT IN ('deleted', 'expired') \
@@ -318,10 +273,13 @@ macro_rules! sql_repo {
                 rows.iter().map(media_from_row).collect()
             }
 
-            async fn put_variant(&self, media: &MediaId, v: &Variant) -> Result<(), RepoError> {
-                sqlx::query(
+            async fn put_variant(&self, media: &MediaId, v: &Variant) -> Result<bool, RepoError> {
+                // INSERT … SELECT … WHERE: the row is written only while the
+                // media is processing, atomically with that check.
+                let done = sqlx::query(
                     "INSERT INTO variants (media_id, kind, key, mime, extension, width, height, size) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (media_id, kind) DO UPDATE SET \
+                     SELECT $1, $2, $3, $4, $5, $6, $7, $8 WHERE EXISTS \
+                     (SELECT 1 FROM media WHERE id = $1 AND status = 'processing') ON CONFLICT (media_id, kind) DO UPDATE SET \
                      key = excluded.key, mime = excluded.mime, extension = excluded.extension, \
                      width = excluded.width, height = excluded.height, size = excluded.size",
                 )
@@ -335,7 +293,7 @@ macro_rules! sql_repo {
                 .bind(to_i64(v.size))
                 .execute(&self.pool)
                 .await?;
-                Ok(())
+                Ok(done.rows_affected() == 1)
             }
 
             async fn variants(&self, media: &MediaId) -> Result<Vec<Variant>, RepoError> {
@@ -475,5 +433,7 @@ macro_rules! sql_repo {
                 Ok(())
             }
         }
+
+        sql_media_write_repo!($repo);
     };
 }

@@ -4,12 +4,15 @@
 //!
 //! Idempotent: the object key depends only on the media id and the sniffed
 //! type, and a media already fetched only has its processing re-queued.
+//! Its writes are guarded like processing's: an owner's rename meanwhile
+//! keeps its name, and a media deleted meanwhile loses the fetched object.
 
 use futures::StreamExt;
 
-use mediaq_shared::domain::{MediaStatus, sniff};
+use mediaq_shared::domain::{Media, sniff};
 use mediaq_shared::fetch::{FetchError, FetchPolicy, fetch};
 use mediaq_shared::queue::{FetchRemote, Job};
+use mediaq_shared::repo::OriginalFacts;
 use mediaq_shared::storage::{BodyStream, ObjectKey, is_over_limit, put_hashed, read_head};
 
 use crate::env::Env;
@@ -19,15 +22,24 @@ const SNIFF_LEN: usize = 512;
 
 #[tracing::instrument(skip_all, fields(media = %job.media_id))]
 pub async fn run(job: &FetchRemote, env: &Env) -> Result<(), JobError> {
-    let Some(mut media) = super::unsettled(env, &job.media_id).await? else { return Ok(()) };
+    let Some(media) = super::start(env, &job.media_id).await? else { return Ok(()) };
     if !media.original_key.is_empty() {
         // Fetched before a crash: only the hand-over is left.
+        if !env.repo.record_fetched(&media.id, &OriginalFacts::of(&media), None).await? {
+            return super::stopped(env, &media.id).await;
+        }
         return enqueue_processing(env, &media.id, media.kind).await;
     }
-    let url = media.source_url.clone().ok_or_else(|| JobError::Permanent("the media has no source URL".into()))?;
-    media.status = MediaStatus::Processing;
-    env.repo.update_media(&media).await?;
+    match fetch_original(&media, env).await {
+        Err(JobError::Stopped) => super::stopped(env, &media.id).await,
+        other => other,
+    }
+}
 
+/// Downloads the source into the media's original key and records it
+/// (`processing → queued`), then queues processing.
+async fn fetch_original(media: &Media, env: &Env) -> Result<(), JobError> {
+    let url = media.source_url.clone().ok_or_else(|| JobError::Permanent("the media has no source URL".into()))?;
     let limit = env.config.max_upload_bytes;
     let policy = FetchPolicy {
         allow_private: env.config.fetch_allow_private,
@@ -56,20 +68,23 @@ pub async fn run(job: &FetchRemote, env: &Env) -> Result<(), JobError> {
         }
         Err(e) => return Err(JobError::Retryable(format!("fetching {url}: {e}"))),
     };
-    media.kind = kind;
-    mime.clone_into(&mut media.mime);
-    extension.clone_into(&mut media.extension);
-    media.size = hashed.size;
-    media.original_key = key.to_string();
-    media.sha256 = Some(hashed.sha256);
-    media.source_md5 = Some(hashed.md5.clone());
-    media.md5 = Some(hashed.md5);
-    if let Some(name) = fetched.filename.filter(|n| !n.is_empty()) {
-        media.original_filename = name;
+    let original = OriginalFacts {
+        kind,
+        mime: mime.to_owned(),
+        extension: extension.to_owned(),
+        size: hashed.size,
+        key: key.to_string(),
+        sha256: Some(hashed.sha256),
+        md5: Some(hashed.md5.clone()),
+        source_md5: Some(hashed.md5),
+    };
+    // The served file name, unless the owner renamed the media meanwhile.
+    let name = fetched.filename.filter(|n| !n.is_empty());
+    let rename = name.as_deref().map(|n| (media.original_filename.as_str(), n));
+    if !env.repo.record_fetched(&media.id, &original, rename).await? {
+        return Err(JobError::Stopped);
     }
-    media.status = MediaStatus::Queued;
-    env.repo.update_media(&media).await?;
-    tracing::info!(size = media.size, mime = %media.mime, "remote source fetched");
+    tracing::info!(size = original.size, mime = %original.mime, "remote source fetched");
     enqueue_processing(env, &media.id, kind).await
 }
 

@@ -4,7 +4,10 @@
 //!
 //! Idempotent: every object it writes has a fixed key, every row write
 //! replaces the last, and a media already settled is left alone, so a
-//! redelivery after a crash yields the same objects and row.
+//! redelivery after a crash yields the same objects and row. Row writes
+//! touch only the job's own columns and apply only while the media is
+//! `processing`: a PATCH meanwhile stays, and a media deleted or expired
+//! meanwhile stops the job, which removes what it stored.
 
 use std::io::Write;
 
@@ -12,9 +15,9 @@ use futures::TryStreamExt;
 use md5::Md5;
 use sha2::{Digest, Sha256};
 
-use mediaq_shared::domain::{Media, MediaKind, MediaStatus, Variant, VariantKind};
+use mediaq_shared::domain::{Media, MediaKind, Variant, VariantKind};
 use mediaq_shared::queue::ProcessMedia;
-use mediaq_shared::repo::RepoError;
+use mediaq_shared::repo::{OriginalFacts, Processed};
 use mediaq_shared::storage::{ObjectKey, collect, stream_of};
 
 use crate::env::Env;
@@ -25,22 +28,28 @@ use crate::media::video::{self, VideoOptions};
 
 #[tracing::instrument(skip_all, fields(media = %job.media_id))]
 pub async fn run(job: &ProcessMedia, env: &Env) -> Result<(), JobError> {
-    let Some(mut media) = super::unsettled(env, &job.media_id).await? else { return Ok(()) };
-    if media.status != MediaStatus::Processing {
-        media.status = MediaStatus::Processing;
-        env.repo.update_media(&media).await?;
+    let Some(mut media) = super::start(env, &job.media_id).await? else { return Ok(()) };
+    match process(&mut media, env).await {
+        Err(JobError::Stopped) => super::stopped(env, &media.id).await,
+        other => other,
     }
-    let key = original_key(&media)?;
+}
+
+/// Everything between start and `ready`. Every row write is guarded by
+/// the `processing` status: [`JobError::Stopped`] when one does not apply.
+async fn process(media: &mut Media, env: &Env) -> Result<(), JobError> {
+    let key = original_key(media)?;
     if media.sha256.is_none() {
-        checksum(&mut media, env, &key).await?;
+        checksum(media, env, &key).await?;
     }
     match media.kind {
-        MediaKind::Image => process_image(&mut media, env, &key).await?,
-        MediaKind::Video => process_video(&mut media, env, &key).await?,
+        MediaKind::Image => process_image(media, env, &key).await?,
+        MediaKind::Video => process_video(media, env, &key).await?,
     }
-    media.status = MediaStatus::Ready;
-    media.error = None;
-    env.repo.update_media(&media).await?;
+    let taken_at = if media.use_file_date { date_taken(media.exif.as_ref()) } else { None };
+    if !env.repo.finish_processing(&media.id, &Processed::of(media, taken_at)).await? {
+        return Err(JobError::Stopped);
+    }
     tracing::info!(width = media.width, height = media.height, "media ready");
     Ok(())
 }
@@ -82,11 +91,6 @@ async fn process_image(media: &mut Media, env: &Env, key: &ObjectKey) -> Result<
     media.height = Some(out.height);
     media.is_animated = out.is_animated;
     media.exif = out.exif;
-    if media.use_file_date
-        && let Some(taken) = date_taken(media.exif.as_ref())
-    {
-        media.created_at = taken;
-    }
     if let Some(replacement) = out.replacement {
         replace_original(media, env, key, replacement).await?;
     }
@@ -111,7 +115,9 @@ async fn replace_original(media: &mut Media, env: &Env, old: &ObjectKey, r: Rend
     if &key != old {
         // Record the new key first: a crash here leaves an extra object
         // under the media's prefix (purged with it), never a dangling row.
-        env.repo.update_media(media).await?;
+        if !env.repo.replace_original(&media.id, &OriginalFacts::of(media)).await? {
+            return Err(JobError::Stopped);
+        }
         env.storage.delete(old).await?;
     }
     Ok(())
@@ -170,24 +176,9 @@ async fn store_variant(media: &Media, env: &Env, kind: VariantKind, r: Rendered)
         height: r.height,
         size,
     };
-    env.repo.put_variant(&media.id, &variant).await?;
-    Ok(())
-}
-
-/// Marks the media failed with `reason` (a permanent failure, or the
-/// last delivery of a retryable one).
-pub async fn fail(id: &mediaq_shared::domain::MediaId, env: &Env, reason: &str) -> Result<(), JobError> {
-    let mut media = match env.repo.media(id).await {
-        Ok(m) => m,
-        Err(RepoError::NotFound) => return Ok(()),
-        Err(e) => return Err(e.into()),
-    };
-    if matches!(media.status, MediaStatus::Deleted | MediaStatus::Expired) {
-        return Ok(());
+    if !env.repo.put_variant(&media.id, &variant).await? {
+        return Err(JobError::Stopped);
     }
-    media.status = MediaStatus::Failed;
-    media.error = Some(reason.to_owned());
-    env.repo.update_media(&media).await?;
     Ok(())
 }
 

@@ -11,12 +11,12 @@ use crate::error::JobError;
 
 #[tracing::instrument(skip_all, fields(media = %id))]
 pub async fn run(id: &MediaId, env: &Env) -> Result<(), JobError> {
-    let mut media = match env.repo.media(id).await {
+    let media = match env.repo.media(id).await {
         Ok(m) => m,
         Err(RepoError::NotFound) => return Ok(()),
         Err(e) => return Err(e.into()),
     };
-    if !matches!(media.status, MediaStatus::Deleted | MediaStatus::Expired) {
+    if !media.status.is_retired() {
         // Only retired media are purged; a stray job must not eat live data.
         tracing::warn!(status = %media.status, "purge asked for a live media; ignored");
         return Ok(());
@@ -26,8 +26,7 @@ pub async fn run(id: &MediaId, env: &Env) -> Result<(), JobError> {
     if media.status == MediaStatus::Deleted {
         env.repo.delete_media(id).await?;
     } else {
-        media.original_key.clear();
-        env.repo.update_media(&media).await?;
+        env.repo.clear_expired_original(id).await?;
     }
     tracing::info!(status = %media.status, "media purged");
     Ok(())
