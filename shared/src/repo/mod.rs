@@ -112,6 +112,16 @@ pub trait Repo:
 
     async fn insert_media(&self, media: &Media, delete_secret_hash: Option<&str>) -> Result<(), RepoError>;
 
+    /// Completes a presigned upload: in one transaction, deletes the
+    /// uploads row of `media.id` (owned by `media.owner_id`) and inserts
+    /// `media`. False, with nothing written, when the row was already gone
+    /// (another `complete` won, or the upload expired).
+    async fn complete_upload(&self, media: &Media, delete_secret_hash: Option<&str>) -> Result<bool, RepoError>;
+
+    /// Marks a media just recorded by ingest `failed` with `reason`
+    /// (its job could not be queued), unless something moved it on.
+    async fn fail_new_media(&self, id: &MediaId, reason: &str) -> Result<(), RepoError>;
+
     async fn media(&self, id: &MediaId) -> Result<Media, RepoError>;
 
     /// Writes back every mutable fact of `media` (status, error, facts,
