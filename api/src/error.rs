@@ -47,6 +47,10 @@ pub enum ApiError {
     UnsupportedType { detected: Option<String> },
     #[error("{what} is unavailable")]
     Unavailable { what: String },
+    #[error("the request body stalled: no byte arrived for {secs} s; nothing was stored")]
+    BodyTimeout { secs: u64 },
+    #[error("the server is holding too many request bodies in memory; retry in {retry_after} s")]
+    Busy { retry_after: u64 },
     #[error("internal error")]
     Internal(String),
 }
@@ -64,7 +68,8 @@ impl ApiError {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable { .. } | Self::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -87,9 +92,9 @@ impl ApiError {
         self.to_string()
     }
 
-    /// `Retry-After` on a 429.
+    /// `Retry-After` on a 429 or a 503 for lack of memory.
     fn add_headers(&self, res: &mut Response) {
-        if let Self::RateLimited { retry_after } = self {
+        if let Self::RateLimited { retry_after } | Self::Busy { retry_after } = self {
             res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
         }
     }

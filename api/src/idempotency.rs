@@ -5,7 +5,7 @@
 
 use axum::http::HeaderMap;
 
-use mediaq_shared::domain::{MediaId, User};
+use mediaq_shared::domain::{MediaId, User, UserId};
 use mediaq_shared::repo::RepoError;
 
 use crate::error::ApiError;
@@ -44,8 +44,8 @@ pub async fn claim(state: &AppState, owner: &User, key: &str, media: &MediaId) -
 }
 
 /// Frees a key whose request failed, so a retry can succeed.
-pub async fn release(state: &AppState, owner: &User, key: &str) {
-    if let Err(e) = state.repo.release_idempotency_key(owner.id, key).await {
+pub async fn release_key(state: &AppState, owner: UserId, key: &str) {
+    if let Err(e) = state.repo.release_idempotency_key(owner, key).await {
         tracing::warn!(error = %e, "could not release an idempotency key");
     }
 }

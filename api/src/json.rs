@@ -4,6 +4,7 @@
 use axum::extract::{FromRequest, Request};
 use serde::de::DeserializeOwned;
 
+use crate::body::{Lease, read_whole};
 use crate::error::ApiError;
 
 /// Largest JSON body accepted outside uploads.
@@ -21,6 +22,12 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
 
 /// Reads and parses a JSON body of at most `limit` bytes.
 pub async fn parse<T: DeserializeOwned>(req: Request, limit: usize) -> Result<T, ApiError> {
+    parse_held(req, limit).await.map(|(value, _)| value)
+}
+
+/// [`parse`], also returning the memory lease of the body (see
+/// [`crate::body`]): keep it while the parsed value is held.
+pub async fn parse_held<T: DeserializeOwned>(req: Request, limit: usize) -> Result<(T, Lease), ApiError> {
     let is_json = req
         .headers()
         .get(axum::http::header::CONTENT_TYPE)
@@ -29,8 +36,11 @@ pub async fn parse<T: DeserializeOwned>(req: Request, limit: usize) -> Result<T,
     if !is_json {
         return Err(ApiError::BadRequest("expected a JSON body with 'Content-Type: application/json'".into()));
     }
-    let bytes = axum::body::to_bytes(req.into_body(), limit)
-        .await
-        .map_err(|_| ApiError::BadRequest(format!("the JSON body is larger than {limit} bytes")))?;
-    serde_json::from_slice(&bytes).map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")))
+    let mut lease = Lease::for_request(&req);
+    let bytes = read_whole(req.into_body(), limit, &mut lease, || {
+        ApiError::BadRequest(format!("the JSON body is larger than {limit} bytes"))
+    })
+    .await?;
+    let value = serde_json::from_slice(&bytes).map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")))?;
+    Ok((value, lease))
 }

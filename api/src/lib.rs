@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod body;
 pub mod error;
 pub mod idempotency;
 pub mod ingest;
@@ -33,7 +34,7 @@ use tokio::net::TcpListener;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tracing::Instrument;
 
-use mediaq_shared::config::CorsOrigins;
+use mediaq_shared::config::{CorsOrigins, StorageConfig};
 use mediaq_shared::domain::random_token;
 
 pub use state::AppState;
@@ -46,6 +47,12 @@ pub fn router(state: AppState) -> Router {
     let limits = ratelimit::RateLimits::new(&state.config);
     let upload_limit = middleware::from_fn_with_state(limits.clone(), ratelimit::upload);
     let login_limit = middleware::from_fn_with_state(limits, ratelimit::login);
+    // The signed storage route serves the file system store only: on S3
+    // presigned URLs go to the bucket, and this route must not read it.
+    let storage = match state.config.storage {
+        StorageConfig::Fs { .. } => Router::new().route("/_storage/{*key}", put(signed::put).get(signed::get)),
+        StorageConfig::S3(_) => Router::new(),
+    };
     let api = Router::new()
         .route("/api/1/upload", chevereto_upload.clone().route_layer(upload_limit.clone()))
         .route("/api/1.1/upload", chevereto_upload.route_layer(upload_limit.clone()))
@@ -83,8 +90,12 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/admin/audit", get(admin::audit_log))
         .route("/api/v1/admin/users/{id}/approve", post(admin::approve))
         .route("/api/v1/admin/users/{id}/suspend", post(admin::suspend))
-        .route("/_storage/{*key}", put(signed::put).get(signed::get))
+        .merge(storage)
         .layer(cors);
+    let guards = body::Guards {
+        timeout: state.config.body_timeout,
+        budget: body::MemoryBudget::new(state.config.request_memory_bytes),
+    };
     Router::new()
         .merge(api)
         .route("/healthz", get(health::healthz))
@@ -96,6 +107,7 @@ pub fn router(state: AppState) -> Router {
         .route("/video/{slug_id}/delete/{secret}", delete_page)
         // Upload routes count bytes themselves against MEDIAQ_MAX_UPLOAD_BYTES.
         .layer(DefaultBodyLimit::disable())
+        .layer(middleware::from_fn_with_state(guards, body::guard))
         .layer(middleware::from_fn(log_request))
         .with_state(state)
 }

@@ -82,6 +82,9 @@ pub struct S3Config {
     /// Path-style addressing (`endpoint/bucket/key`), needed by most
     /// self-hosted servers; on by default whenever an endpoint is set.
     pub path_style: bool,
+    /// The endpoint clients reach, used only to presign URLs (compose's
+    /// `http://minio:9000` is reachable by the API, not by a client).
+    pub public_endpoint: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -144,6 +147,13 @@ pub struct Config {
     pub login_rate_per_min: u32,
     /// Uploads allowed per credential and minute (twice that per IP).
     pub upload_rate_per_min: u32,
+    /// Longest wait for the next byte of a request body before it is
+    /// refused with 408 (`MEDIAQ_BODY_TIMEOUT_SECS`).
+    pub body_timeout: Duration,
+    /// Bytes all requests together may hold in memory (urlencoded, JSON
+    /// and base64 bodies); beyond it requests get 503
+    /// (`MEDIAQ_REQUEST_MEMORY_BYTES`).
+    pub request_memory_bytes: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -172,6 +182,7 @@ pub const KNOWN_VARIABLES: &[&str] = &[
     "MEDIAQ_S3_ACCESS_KEY",
     "MEDIAQ_S3_SECRET_KEY",
     "MEDIAQ_S3_PATH_STYLE",
+    "MEDIAQ_S3_PUBLIC_ENDPOINT",
     "MEDIAQ_FETCH_ALLOW_PRIVATE",
     "MEDIAQ_MAX_UPLOAD_BYTES",
     "MEDIAQ_MAX_PIXELS",
@@ -193,7 +204,16 @@ pub const KNOWN_VARIABLES: &[&str] = &[
     "MEDIAQ_DEFAULT_QUOTA_BYTES",
     "MEDIAQ_LOGIN_RATE_PER_MIN",
     "MEDIAQ_UPLOAD_RATE_PER_MIN",
+    "MEDIAQ_BODY_TIMEOUT_SECS",
+    "MEDIAQ_REQUEST_MEMORY_BYTES",
 ];
+
+/// Shortest `MEDIAQ_SIGNING_SECRET` accepted, in bytes.
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// Secrets published as examples (docker-compose.yml shipped the first):
+/// anyone can forge signed URLs with them, so start-up refuses them.
+const SAMPLE_SECRETS: &[&str] = &["change-me-to-a-long-random-string"];
 
 impl Config {
     /// Reads the process environment, over the optional TOML file.
@@ -259,13 +279,7 @@ impl Config {
             upload_wait: Duration::from_secs(r.number("MEDIAQ_UPLOAD_WAIT_SECS", 30)?),
             worker_concurrency: usize::try_from(r.positive("MEDIAQ_WORKER_CONCURRENCY", cores as u64 * 2)?)
                 .unwrap_or(usize::MAX),
-            signing_secret: match r.get("MEDIAQ_SIGNING_SECRET") {
-                Some(v) if v.len() < 16 => {
-                    return Err(invalid("MEDIAQ_SIGNING_SECRET", "***", "must be at least 16 characters"));
-                }
-                Some(v) => Some(Secret::new(v)),
-                None => None,
-            },
+            signing_secret: signing_secret(r.get("MEDIAQ_SIGNING_SECRET"))?,
             log_format: match r.get("MEDIAQ_LOG_FORMAT").unwrap_or("text") {
                 "text" => LogFormat::Text,
                 "json" => LogFormat::Json,
@@ -285,6 +299,8 @@ impl Config {
             session_ttl: Duration::from_secs(r.positive("MEDIAQ_SESSION_TTL_SECS", 7 * 24 * 3600)?),
             login_rate_per_min: u32::try_from(r.positive("MEDIAQ_LOGIN_RATE_PER_MIN", 20)?).unwrap_or(u32::MAX),
             upload_rate_per_min: u32::try_from(r.positive("MEDIAQ_UPLOAD_RATE_PER_MIN", 600)?).unwrap_or(u32::MAX),
+            body_timeout: Duration::from_secs(r.positive("MEDIAQ_BODY_TIMEOUT_SECS", 30)?),
+            request_memory_bytes: r.positive("MEDIAQ_REQUEST_MEMORY_BYTES", 256 * 1024 * 1024)?,
             default_quota_bytes: match r.get("MEDIAQ_DEFAULT_QUOTA_BYTES") {
                 None | Some("") => None,
                 Some(v) => Some(
@@ -303,14 +319,41 @@ impl Config {
     }
 }
 
+/// `MEDIAQ_SIGNING_SECRET`: at least [`MIN_SECRET_BYTES`], and never a
+/// published sample. The value itself is never echoed.
+fn signing_secret(v: Option<&str>) -> Result<Option<Secret>, ConfigError> {
+    let var = "MEDIAQ_SIGNING_SECRET";
+    match v {
+        None => Ok(None),
+        Some(v) if SAMPLE_SECRETS.contains(&v) || v.starts_with("change-me") => Err(invalid(
+            var,
+            "***",
+            "is the sample value from the documentation; set your own, e.g. `openssl rand -hex 32`",
+        )),
+        Some(v) if v.len() < MIN_SECRET_BYTES => Err(invalid(
+            var,
+            "***",
+            &format!("must be at least {MIN_SECRET_BYTES} bytes (got {}); e.g. `openssl rand -hex 32`", v.len()),
+        )),
+        Some(v) => Ok(Some(Secret::new(v))),
+    }
+}
+
+fn http_url(var: &str, v: Option<&str>) -> Result<Option<String>, ConfigError> {
+    match v {
+        Some(e) if !(e.starts_with("http://") || e.starts_with("https://")) => {
+            Err(invalid(var, e, "expected an http:// or https:// URL"))
+        }
+        other => Ok(other.map(|e| e.trim_end_matches('/').to_owned())),
+    }
+}
+
 fn s3_config(r: &Reader<'_>) -> Result<S3Config, ConfigError> {
     let bucket = r
         .get("MEDIAQ_S3_BUCKET")
         .ok_or_else(|| ConfigError::Missing { var: "MEDIAQ_S3_BUCKET".into(), because: "MEDIAQ_STORAGE=s3".into() })?;
-    let endpoint = r.get("MEDIAQ_S3_ENDPOINT").map(str::to_owned);
-    if let Some(e) = endpoint.as_ref().filter(|e| !(e.starts_with("http://") || e.starts_with("https://"))) {
-        return Err(invalid("MEDIAQ_S3_ENDPOINT", e, "expected an http:// or https:// URL"));
-    }
+    let endpoint = http_url("MEDIAQ_S3_ENDPOINT", r.get("MEDIAQ_S3_ENDPOINT"))?;
+    let public_endpoint = http_url("MEDIAQ_S3_PUBLIC_ENDPOINT", r.get("MEDIAQ_S3_PUBLIC_ENDPOINT"))?;
     let access_key = r.get("MEDIAQ_S3_ACCESS_KEY").map(Secret::new);
     let secret_key = r.get("MEDIAQ_S3_SECRET_KEY").map(Secret::new);
     if access_key.is_some() != secret_key.is_some() {
@@ -324,6 +367,7 @@ fn s3_config(r: &Reader<'_>) -> Result<S3Config, ConfigError> {
         region: r.get("MEDIAQ_S3_REGION").unwrap_or("us-east-1").to_owned(),
         access_key,
         secret_key,
+        public_endpoint,
     })
 }
 
@@ -458,6 +502,16 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("MEDIAQ_S3_SECRET_KEY"), "{err}");
+    }
+
+    #[test]
+    fn short_and_sample_signing_secrets_are_refused() {
+        for bad in ["0123456789abcdef", "x".repeat(31).as_str(), "change-me-to-a-long-random-string"] {
+            let err = Config::from_map(&map(&[("MEDIAQ_SIGNING_SECRET", bad)])).unwrap_err().to_string();
+            assert!(err.contains("MEDIAQ_SIGNING_SECRET") && !err.contains(bad), "{err}");
+        }
+        let ok = Config::from_map(&map(&[("MEDIAQ_SIGNING_SECRET", &"k".repeat(32))])).unwrap();
+        assert!(ok.signing_secret.is_some());
     }
 
     #[test]

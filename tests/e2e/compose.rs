@@ -1,5 +1,7 @@
 //! docker-compose.yml stays consistent with the configuration code: every
-//! MEDIAQ_* name it sets exists, and api and worker share one setup.
+//! MEDIAQ_* name it sets exists, api and worker share one setup, the
+//! signing secret is the operator's own (compose refuses to start without
+//! it) and presigned URLs use an endpoint clients can reach.
 
 use std::collections::BTreeMap;
 
@@ -24,6 +26,18 @@ fn environment(service: &Value) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// Compose's `${VAR:-default}` and `${VAR:?error}`: defaults are filled in,
+/// required variables are collected (and given a value of the kind an
+/// operator would set).
+fn interpolate(value: &str, required: &mut Vec<String>) -> String {
+    let Some(inner) = value.strip_prefix("${").and_then(|v| v.strip_suffix('}')) else { return value.to_owned() };
+    if let Some((var, _)) = inner.split_once(":?") {
+        required.push(var.to_owned());
+        return "0123456789abcdef0123456789abcdef0123456789abcdef".to_owned();
+    }
+    inner.split_once(":-").map_or_else(String::new, |(_, default)| default.to_owned())
+}
+
 #[test]
 fn compose_file_matches_the_config_code() {
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docker-compose.yml")).unwrap();
@@ -40,8 +54,15 @@ fn compose_file_matches_the_config_code() {
             assert!(KNOWN_VARIABLES.contains(&var.as_str()), "{name} sets unknown {var}");
         }
         // The values must pass the same validation mediaq runs at start-up.
-        let only_ours: BTreeMap<String, String> =
-            env.iter().filter(|(k, _)| k.starts_with("MEDIAQ_")).map(|(k, v)| (k.clone(), v.clone())).collect();
+        let mut required = Vec::new();
+        let only_ours: BTreeMap<String, String> = env
+            .iter()
+            .filter(|(k, _)| k.starts_with("MEDIAQ_"))
+            .map(|(k, v)| (k.clone(), interpolate(v, &mut required)))
+            .collect();
+        assert_eq!(required, ["MEDIAQ_SIGNING_SECRET"], "{name}: the operator must set exactly the signing secret");
+        let public = &only_ours["MEDIAQ_S3_PUBLIC_ENDPOINT"];
+        assert_ne!(public, &only_ours["MEDIAQ_S3_ENDPOINT"], "{name}: presigned URLs would name an internal host");
         let config = Config::from_map(&only_ours).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert!(!config.is_embedded(), "{name} should use postgres + s3");
     }
@@ -50,6 +71,7 @@ fn compose_file_matches_the_config_code() {
     {
         assert_eq!(api.get(var), worker.get(var), "api and worker disagree on {var}");
     }
+    assert!(format!("{:?}", services["minio"]["ports"]).contains("9000:9000"), "MinIO must be reachable by clients");
     let command = |s: &Value| format!("{:?}", s["command"]);
     assert!(command(&services["api"]).contains("serve"));
     assert!(command(&services["worker"]).contains("work"));

@@ -28,6 +28,25 @@ fn bad_values_fail_start_up_naming_the_variable() {
 }
 
 #[test]
+fn short_or_sample_signing_secrets_stop_start_up() {
+    let dir = tempfile::tempdir().unwrap();
+    for secret in ["too-short-0123456789", "change-me-to-a-long-random-string"] {
+        for command in ["serve", "work", "all"] {
+            let out = std::process::Command::new(binary())
+                .arg(command)
+                .env("MEDIAQ_DATA_DIR", dir.path())
+                .env("MEDIAQ_SIGNING_SECRET", secret)
+                .output()
+                .unwrap();
+            assert!(!out.status.success(), "{command} started with MEDIAQ_SIGNING_SECRET={secret}");
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(stderr.contains("MEDIAQ_SIGNING_SECRET"), "{command} said: {stderr}");
+            assert!(!stderr.contains(secret), "{command} printed the secret: {stderr}");
+        }
+    }
+}
+
+#[test]
 fn help_lists_every_command() {
     let out = std::process::Command::new(binary()).arg("--help").output().unwrap();
     let help = String::from_utf8_lossy(&out.stdout);

@@ -255,6 +255,18 @@ async fn repo_contract(repo: DynRepo) {
     assert_eq!(repo.expired_uploads(now(), 10).await.unwrap(), vec![upload.clone()]);
     repo.delete_upload(&upload.id).await.unwrap();
     assert!(matches!(repo.upload(&upload.id).await, Err(RepoError::NotFound)));
+    // Completing claims the upload and inserts the media at once, once.
+    let mut done = sample_media(bob.id, now());
+    repo.insert_upload(&mediaq_shared::domain::Upload { id: done.id.clone(), ..upload.clone() }).await.unwrap();
+    done.owner_id = alice.id;
+    assert!(!repo.complete_upload(&done, None).await.unwrap(), "another owner's upload");
+    done.owner_id = bob.id;
+    assert!(repo.complete_upload(&done, Some("h")).await.unwrap());
+    assert!(!repo.complete_upload(&done, Some("h")).await.unwrap(), "completed twice");
+    assert_eq!(repo.media(&done.id).await.unwrap().status, MediaStatus::Queued);
+    assert!(matches!(repo.upload(&done.id).await, Err(RepoError::NotFound)));
+    repo.fail_new_media(&done.id, "why").await.unwrap();
+    assert_eq!(repo.media(&done.id).await.unwrap().error.as_deref(), Some("why"));
     repo.claim_idempotency_key(bob.id, "k", &second.id).await.unwrap();
     assert!(matches!(repo.claim_idempotency_key(bob.id, "k", &first.id).await, Err(RepoError::Conflict(_))));
     repo.claim_idempotency_key(alice.id, "k", &first.id).await.expect("keys are per owner");
@@ -283,9 +295,10 @@ fn chunks(n: u8, size: usize) -> (storage::BodyStream<'static>, Vec<u8>) {
     (Box::pin(futures::stream::iter(parts.into_iter().map(Ok))), all)
 }
 
-async fn storage_contract(storage: DynStorage) {
+/// `id` names the media whose objects the contract writes (the fs caller
+/// opens a presigned upload for it: its PUT route takes open uploads only).
+async fn storage_contract(storage: DynStorage, id: MediaId) {
     storage.check().await.unwrap();
-    let id = MediaId::generate();
     let key = ObjectKey::original(&id, "bin");
     // 9 MiB in 1 MiB chunks: more than one multipart part on S3.
     let (body, expected) = chunks(9, 1024 * 1024);
@@ -340,6 +353,14 @@ async fn storage_contract(storage: DynStorage) {
     let res = http.put(&tampered).body("evil").send().await.unwrap();
     assert!(res.status().is_client_error(), "PUT to another key: {}", res.status());
 
+    // A rename moves the object; a second one finds nothing to move.
+    let moved = ObjectKey::original(&id, "moved");
+    storage.rename(&up_key, &moved).await.unwrap();
+    assert!(matches!(storage.size(&up_key).await, Err(StorageError::NotFound)));
+    assert_eq!(collect(storage.get(&moved, None).await.unwrap().stream).await.unwrap(), b"presigned bytes");
+    assert!(matches!(storage.rename(&up_key, &moved).await, Err(StorageError::NotFound)));
+    storage.delete(&moved).await.unwrap();
+
     for k in [&key, &up_key] {
         storage.delete(k).await.unwrap();
         storage.delete(k).await.expect("deleting twice is fine");
@@ -370,10 +391,23 @@ async fn storage_contract_fs() {
     let repo = repo::connect(&config).await.unwrap();
     repo.migrate().await.unwrap();
     let queue: mediaq_shared::queue::DynQueue = Arc::new(mediaq_shared::queue::Queues::connect(&config).await.unwrap());
+    let id = MediaId::generate();
+    let owner = repo.ensure_user("contract", Role::User).await.unwrap();
+    let upload = mediaq_shared::domain::Upload {
+        id: id.clone(),
+        owner_id: owner.id,
+        name: "p.bin".into(),
+        content_type: "application/octet-stream".into(),
+        size_bytes: 15,
+        object_key: ObjectKey::upload(&id).to_string(),
+        created_at: now(),
+        expires_at: now() + TimeDelta::hours(1),
+    };
+    repo.insert_upload(&upload).await.unwrap();
     let state = mediaq_api::AppState { config: config.clone(), repo, storage: storage.clone(), queue, signer };
     let listener = tokio::net::TcpListener::bind(config.listen).await.unwrap();
     tokio::spawn(mediaq_api::serve(listener, state, std::future::pending()));
-    storage_contract(storage).await;
+    storage_contract(storage, id).await;
 }
 
 #[tokio::test]
@@ -381,5 +415,5 @@ async fn storage_contract_s3() {
     let dir = tempfile::tempdir().unwrap();
     let config = config(&production_env(dir.path()).await);
     let signer = UrlSigner::new(mediaq_shared::config::Secret::new("contract-test-secret"));
-    storage_contract(storage::connect(&config, signer).await.unwrap()).await;
+    storage_contract(storage::connect(&config, signer).await.unwrap(), MediaId::generate()).await;
 }

@@ -93,7 +93,7 @@ pub async fn production_env(data_dir: &Path) -> BTreeMap<String, String> {
         ("MEDIAQ_S3_REGION", "us-east-1".into()),
         ("MEDIAQ_S3_ACCESS_KEY", required("MEDIAQ_TEST_S3_ACCESS_KEY")),
         ("MEDIAQ_S3_SECRET_KEY", required("MEDIAQ_TEST_S3_SECRET_KEY")),
-        ("MEDIAQ_SIGNING_SECRET", "test-signing-secret-0123456789".into()),
+        ("MEDIAQ_SIGNING_SECRET", "test-signing-secret-0123456789-abcdefghij".into()),
         ("MEDIAQ_DATA_DIR", data_dir.display().to_string()),
     ]
     .into_iter()
@@ -262,6 +262,17 @@ impl Stack {
         let status = res.status().as_u16();
         let text = res.text().await.unwrap();
         (status, serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}")))
+    }
+
+    /// Peak and current resident memory of process `index` (`VmHWM`,
+    /// `VmRSS` from `/proc/PID/status`), in KiB.
+    pub fn memory_kib(&self, index: usize) -> (u64, u64) {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.processes[index].id())).unwrap();
+        let field = |name: &str| {
+            let line = status.lines().find(|l| l.starts_with(name)).unwrap();
+            line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap()
+        };
+        (field("VmHWM:"), field("VmRSS:"))
     }
 
     /// GETs a URL; returns status, content type and bytes.

@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod auth;
 pub mod chevereto;
+mod chevereto_form;
 pub mod files;
 pub mod folders;
 pub mod health;

@@ -6,21 +6,22 @@ use std::io;
 
 use axum::Json;
 use axum::extract::{FromRequest, Multipart, Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use futures::TryStreamExt;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use mediaq_shared::domain::{MediaId, Upload, User, extension_for_mime};
-use mediaq_shared::repo::{RepoError, now};
-use mediaq_shared::storage::{ByteRange, ObjectKey, StorageError, collect, stream_of};
+use mediaq_shared::domain::{MediaId, extension_for_mime};
+use mediaq_shared::repo::now;
+use mediaq_shared::storage::stream_of;
 
 use crate::auth::Caller;
+use crate::body::Lease;
 use crate::error::ApiError;
-use crate::idempotency::{self, Claim};
-use crate::ingest::{self, SNIFF_LEN, StoredOriginal, UploadMeta, sniff};
+use crate::idempotency;
+use crate::ingest::{Claimed, Pending, UploadMeta, presigned};
 use crate::params;
-use crate::quota::{self, Reserved};
+use crate::quota;
 use crate::routes::files::{owned, resource};
 use crate::state::AppState;
 
@@ -64,117 +65,60 @@ pub async fn create(
         quota::drain(request.into_body(), state.config.max_upload_bytes.saturating_mul(2)).await;
         return accepted(&state, &caller, id.as_str()).await;
     }
-    // Room is reserved before any byte is stored and released once the
-    // media is recorded (its bytes then count as used).
-    let reserved = match quota::reserve_for_body(&state, &caller.user, request.headers()).await {
-        Ok(reserved) => reserved,
-        Err(e) => {
-            quota::drain(request.into_body(), state.config.max_upload_bytes.saturating_mul(2)).await;
-            return Err(e);
-        }
-    };
-    let result = create_within(&state, &caller, request, idem, &reserved).await;
-    quota::release(&state, &reserved.id).await;
-    result
+    let mut pending = Pending::new(&state, &caller.user);
+    let result = ingest(&state, &mut pending, request, idem.as_deref()).await;
+    pending.settle().await;
+    accepted(&state, &caller, result?.as_str()).await
 }
 
-async fn create_within(
+/// Reserve → store → check → claim → record, through `pending`.
+async fn ingest(
     state: &AppState,
-    caller: &Caller,
+    pending: &mut Pending,
     request: Request,
-    idem: Option<String>,
-    reserved: &Reserved,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+    idem: Option<&str>,
+) -> Result<MediaId, ApiError> {
+    // Room is reserved before any byte is stored.
+    if let Err(e) = pending.reserve_for_body(request.headers()).await {
+        quota::drain(request.into_body(), state.config.max_upload_bytes.saturating_mul(2)).await;
+        return Err(e);
+    }
     let is_multipart = request
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.to_ascii_lowercase().starts_with("multipart/form-data"));
-    let (stored, fields, filename) = if is_multipart {
-        read_multipart(state, request, reserved).await?
+    let (fields, filename, mut lease) = if is_multipart {
+        let (fields, filename) = read_multipart(pending, request).await?;
+        (fields, filename, Lease::default())
     } else {
         // JSON carries base64 in memory: the inline limits apply.
         let (_, limit) = params::inline_limits(state.config.max_upload_bytes);
-        let fields: Fields = crate::json::parse(request, limit).await?;
-        (None, fields, None)
+        let (fields, lease) = crate::json::parse_held::<Fields>(request, limit).await?;
+        (fields, None, lease)
     };
-    let checked = match fields.meta(filename) {
-        Ok(meta) => match meta.album_id.as_deref() {
-            Some(folder) => crate::routes::folders::check_folder(state, caller.user.id, folder).await.map(|()| meta),
-            None => Ok(meta),
-        },
-        Err(e) => Err(e),
-    };
-    let meta = match checked {
-        Ok(meta) => meta,
-        Err(e) => {
-            if let Some(s) = stored {
-                ingest::discard(state, s).await;
-            }
-            return Err(e);
-        }
-    };
-    let ingested = match (stored, &fields.url, &fields.base64) {
-        (Some(stored), None, None) => record_once(state, &caller.user, stored, meta, idem.as_deref()).await?,
-        (None, Some(url), None) => {
-            let url = params::remote_url(url, state.config.fetch_allow_private)?;
-            let done = ingest::record_remote(state, &caller.user, &url, meta).await?;
-            claim_after(state, &caller.user, idem.as_deref(), &done.media.id).await?
-        }
-        (None, None, Some(data)) => {
+    let meta = fields.meta(filename)?;
+    pending.check_folder(meta.album_id.as_deref()).await?;
+    let url = match (pending.has_file(), &fields.url, &fields.base64) {
+        (true, None, None) => None,
+        (false, Some(url), None) => Some(params::remote_url(url, state.config.fetch_allow_private)?),
+        (false, None, Some(data)) => {
             let bytes = params::base64(data)?;
-            let stored = ingest::store_within(state, stream_of(bytes), Some(reserved)).await?;
-            record_once(state, &caller.user, stored, meta, idem.as_deref()).await?
+            lease.add(bytes.len() as u64)?;
+            pending.store(stream_of(bytes)).await?;
+            None
         }
-        (None, None, None) => return Err(ApiError::EmptySource),
-        (stored, _, _) => {
-            if let Some(s) = stored {
-                ingest::discard(state, s).await;
-            }
-            return Err(ApiError::BadRequest("send exactly one of a 'file' part, 'url' or 'base64'".into()));
-        }
+        (false, None, None) => return Err(ApiError::EmptySource),
+        _ => return Err(ApiError::BadRequest("send exactly one of a 'file' part, 'url' or 'base64'".into())),
     };
-    accepted(state, caller, ingested.as_str()).await
-}
-
-/// Records `stored`, unless an earlier request with the same
-/// Idempotency-Key already did (then that media's id is returned).
-async fn record_once(
-    state: &AppState,
-    owner: &User,
-    stored: StoredOriginal,
-    meta: UploadMeta,
-    idem: Option<&str>,
-) -> Result<MediaId, ApiError> {
-    if let Some(key) = idem
-        && let Claim::Lost(first) = idempotency::claim(state, owner, key, &stored.id).await?
-    {
-        ingest::discard(state, stored).await;
+    if let Claimed::Earlier(first) = pending.claim(idem).await? {
         return Ok(first);
     }
-    match ingest::record(state, owner, stored, meta).await {
-        Ok(done) => Ok(done.media.id),
-        Err(e) => {
-            if let Some(key) = idem {
-                idempotency::release(state, owner, key).await;
-            }
-            Err(e)
-        }
-    }
-}
-
-/// For uploads recorded before their id is known to the key (remote URLs).
-async fn claim_after(state: &AppState, owner: &User, idem: Option<&str>, id: &MediaId) -> Result<MediaId, ApiError> {
-    match idem {
-        Some(key) => match idempotency::claim(state, owner, key, id).await? {
-            Claim::Won => Ok(id.clone()),
-            Claim::Lost(first) => {
-                crate::routes::files::retire(state, id).await?;
-                Ok(first)
-            }
-        },
-        None => Ok(id.clone()),
-    }
+    let done = match url {
+        Some(url) => pending.commit_remote(&url, meta).await?,
+        None => pending.commit(meta).await?,
+    };
+    Ok(done.media.id)
 }
 
 async fn accepted(state: &AppState, caller: &Caller, id: &str) -> Result<(StatusCode, Json<Value>), ApiError> {
@@ -182,58 +126,40 @@ async fn accepted(state: &AppState, caller: &Caller, id: &str) -> Result<(Status
     Ok((StatusCode::ACCEPTED, Json(resource(state, &media).await?)))
 }
 
-async fn read_multipart(
-    state: &AppState,
-    request: Request,
-    reserved: &Reserved,
-) -> Result<(Option<StoredOriginal>, Fields, Option<String>), ApiError> {
+async fn read_multipart(pending: &mut Pending, request: Request) -> Result<(Fields, Option<String>), ApiError> {
     let mut multipart = Multipart::from_request(request, &()).await.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let mut fields = Fields::default();
-    let mut stored: Option<StoredOriginal> = None;
     let mut filename = None;
-    let outcome = async {
-        while let Some(mut field) = multipart.next_field().await.map_err(|e| ApiError::BadRequest(e.body_text()))? {
-            let name = field.name().unwrap_or_default().to_owned();
-            if name == "file" {
-                if stored.is_some() {
-                    return Err(ApiError::BadRequest("send one 'file' part per upload".into()));
-                }
-                filename = field.file_name().map(str::to_owned);
-                stored =
-                    Some(ingest::store_within(state, Box::pin(field.map_err(io::Error::other)), Some(reserved)).await?);
-                continue;
+    while let Some(mut field) = multipart.next_field().await.map_err(|e| ApiError::BadRequest(e.body_text()))? {
+        let name = field.name().unwrap_or_default().to_owned();
+        if name == "file" {
+            if pending.has_file() {
+                return Err(ApiError::BadRequest("send one 'file' part per upload".into()));
             }
-            let mut value = Vec::new();
-            while let Some(chunk) = field.chunk().await.map_err(|e| ApiError::BadRequest(e.body_text()))? {
-                if value.len() + chunk.len() > MAX_FIELD_BYTES {
-                    return Err(ApiError::BadRequest(format!(
-                        "form field '{name}' is longer than {MAX_FIELD_BYTES} bytes"
-                    )));
-                }
-                value.extend_from_slice(&chunk);
-            }
-            let value = String::from_utf8(value)
-                .map_err(|_| ApiError::BadRequest(format!("form field '{name}' is not UTF-8")))?;
-            match name.as_str() {
-                "folderId" => fields.folder_id = Some(value),
-                "expiration" => fields.expiration = Some(value),
-                "name" => fields.name = Some(value),
-                "title" => fields.title = Some(value),
-                _ => {}
-            }
+            filename = field.file_name().map(str::to_owned);
+            pending.store(Box::pin(field.map_err(io::Error::other))).await?;
+            continue;
         }
-        Ok(())
-    }
-    .await;
-    match outcome {
-        Ok(()) => Ok((stored, fields, filename)),
-        Err(e) => {
-            if let Some(s) = stored {
-                ingest::discard(state, s).await;
+        let mut value = Vec::new();
+        while let Some(chunk) = field.chunk().await.map_err(|e| ApiError::BadRequest(e.body_text()))? {
+            if value.len() + chunk.len() > MAX_FIELD_BYTES {
+                return Err(ApiError::BadRequest(format!(
+                    "form field '{name}' is longer than {MAX_FIELD_BYTES} bytes"
+                )));
             }
-            Err(e)
+            value.extend_from_slice(&chunk);
+        }
+        let value =
+            String::from_utf8(value).map_err(|_| ApiError::BadRequest(format!("form field '{name}' is not UTF-8")))?;
+        match name.as_str() {
+            "folderId" => fields.folder_id = Some(value),
+            "expiration" => fields.expiration = Some(value),
+            "name" => fields.name = Some(value),
+            "title" => fields.title = Some(value),
+            _ => {}
         }
     }
+    Ok((fields, filename))
 }
 
 #[derive(Debug, Deserialize)]
@@ -248,6 +174,7 @@ pub struct Initiate {
 pub async fn initiate(
     State(state): State<AppState>,
     caller: Caller,
+    headers: HeaderMap,
     body: crate::json::Body<Initiate>,
 ) -> Result<Json<Value>, ApiError> {
     let req = body.0;
@@ -266,30 +193,12 @@ pub async fn initiate(
     if declared != "application/octet-stream" && extension_for_mime(&declared).is_none() {
         return Err(ApiError::UnsupportedType { detected: Some(declared) });
     }
-    let id = MediaId::generate();
-    // Held (under the file id) until complete, or until the upload expires.
-    let hold = state.config.presign_ttl + std::time::Duration::from_secs(600);
-    quota::reserve(&state, &caller.user, Some(id.as_str()), req.size_bytes, req.size_bytes, hold).await?;
-    let key = ObjectKey::upload(&id);
-    let signed = match state.storage.presign_put(&key, state.config.presign_ttl).await {
-        Ok(signed) => signed,
-        Err(e) => {
-            quota::release(&state, id.as_str()).await;
-            return Err(e.into());
-        }
-    };
-    let upload = Upload {
-        id: id.clone(),
-        owner_id: caller.user.id,
-        name: name.to_owned(),
-        content_type,
-        size_bytes: req.size_bytes,
-        object_key: key.to_string(),
-        created_at: now(),
-        expires_at: signed.expires_at,
-    };
-    state.repo.insert_upload(&upload).await?;
-    Ok(Json(json!({ "fileId": id.as_str(), "uploadUrl": signed.url, "expiresAt": signed.expires_at, "method": "PUT" })))
+    let idem = idempotency::key_from(&headers)?;
+    let req = presigned::Request { name: name.to_owned(), content_type, size: req.size_bytes };
+    let done = presigned::initiate(&state, &caller.user, req, idem.as_deref()).await?;
+    Ok(Json(
+        json!({ "fileId": done.id.as_str(), "uploadUrl": done.url, "expiresAt": done.expires_at, "method": "PUT" }),
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -306,48 +215,6 @@ pub async fn complete(
     body: crate::json::Body<Complete>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let id = MediaId::parse(&body.0.file_id).ok_or(ApiError::NotFound)?;
-    let upload = match state.repo.upload(&id).await {
-        Ok(u) if u.owner_id == caller.user.id => u,
-        Ok(_) => return Err(ApiError::NotFound),
-        // Completed already: answer as the first completion did.
-        Err(RepoError::NotFound) => return accepted(&state, &caller, id.as_str()).await,
-        Err(e) => return Err(e.into()),
-    };
-    if upload.expires_at < now() {
-        return Err(ApiError::Forbidden("this upload has expired; initiate a new one".into()));
-    }
-    let key = ObjectKey::parse(&upload.object_key).ok_or(ApiError::NotFound)?;
-    let size = match state.storage.size(&key).await {
-        Ok(size) => size,
-        Err(StorageError::NotFound) => {
-            return Err(ApiError::BadRequest(
-                "nothing has been uploaded to uploadUrl yet: PUT the bytes there first".into(),
-            ));
-        }
-        Err(e) => return Err(e.into()),
-    };
-    if size != upload.size_bytes {
-        state.storage.delete(&key).await?;
-        return Err(ApiError::BadRequest(format!(
-            "the uploaded object has {size} bytes but {} were declared; it was removed, PUT it again",
-            upload.size_bytes
-        )));
-    }
-    let head = state.storage.get(&key, Some(ByteRange { start: 0, end: Some(SNIFF_LEN as u64 - 1) })).await?;
-    let head = collect(head.stream).await.map_err(|e| ApiError::Internal(e.to_string()))?;
-    let (mime, extension, kind) = match sniff(&head) {
-        Ok(found) => found,
-        Err(e) => {
-            state.storage.delete(&key).await?;
-            state.repo.delete_upload(&id).await?;
-            quota::release(&state, id.as_str()).await;
-            return Err(e);
-        }
-    };
-    let stored = StoredOriginal { id: id.clone(), key, mime, extension, kind, size, sha256: None, md5: None };
-    let meta = UploadMeta { filename: Some(upload.name.clone()), ..UploadMeta::default() };
-    ingest::record(&state, &caller.user, stored, meta).await?;
-    quota::release(&state, id.as_str()).await;
-    state.repo.delete_upload(&id).await?;
+    let id = presigned::complete(&state, &caller.user, &id).await?;
     accepted(&state, &caller, id.as_str()).await
 }

@@ -115,6 +115,12 @@ pub trait Repo:
 
     async fn insert_media(&self, media: &Media, delete_secret_hash: Option<&str>) -> Result<(), RepoError>;
 
+    /// Completes a presigned upload: in one transaction, deletes the
+    /// uploads row of `media.id` (owned by `media.owner_id`) and inserts
+    /// `media`. False, with nothing written, when the row was already gone
+    /// (another `complete` won, or the upload expired).
+    async fn complete_upload(&self, media: &Media, delete_secret_hash: Option<&str>) -> Result<bool, RepoError>;
+
     async fn media(&self, id: &MediaId) -> Result<Media, RepoError>;
 
     /// The owner's media, newest first.

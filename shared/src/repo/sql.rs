@@ -146,6 +146,57 @@ macro_rules! sql_repo {
             })
         }
 
+        /// Inserts a media row on `conn` (the pool's or a transaction's).
+        async fn insert_media_on(
+            conn: &mut <$db as sqlx::Database>::Connection,
+            m: &Media,
+            delete_secret_hash: Option<&str>,
+        ) -> Result<(), RepoError> {
+            let sql = format!(
+                "INSERT INTO media ({MEDIA_COLUMNS}, delete_secret_hash) VALUES \
+                 ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
+                  $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34)"
+            );
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(m.id.as_str())
+                .bind(m.owner_id.0)
+                .bind(m.status.as_str())
+                .bind(&m.error)
+                .bind(m.kind.as_str())
+                .bind(&m.mime)
+                .bind(&m.extension)
+                .bind(&m.original_filename)
+                .bind(&m.title)
+                .bind(&m.description)
+                .bind(m.tags.join(","))
+                .bind(&m.album_id)
+                .bind(&m.category_id)
+                .bind(m.nsfw)
+                .bind(m.is_public)
+                .bind(to_i64(m.size))
+                .bind(m.width.map(i64::from))
+                .bind(m.height.map(i64::from))
+                .bind(m.duration_ms.map(to_i64))
+                .bind(m.is_animated)
+                .bind(&m.original_key)
+                .bind(&m.sha256)
+                .bind(&m.md5)
+                .bind(&m.source_md5)
+                .bind(m.exif.as_ref().map(|e| e.to_string()))
+                .bind(m.resize_width.map(i64::from))
+                .bind(to_i64(m.views))
+                .bind(m.created_at)
+                .bind(m.updated_at)
+                .bind(m.expires_at)
+                .bind(&m.source_url)
+                .bind(&m.public_token)
+                .bind(m.use_file_date)
+                .bind(delete_secret_hash)
+                .execute(&mut *conn)
+                .await?;
+            Ok(())
+        }
+
         #[async_trait]
         impl Repo for $repo {
             fn backend(&self) -> &'static str {
@@ -214,49 +265,28 @@ macro_rules! sql_repo {
 
             #[tracing::instrument(skip_all, fields(media = %m.id))]
             async fn insert_media(&self, m: &Media, delete_secret_hash: Option<&str>) -> Result<(), RepoError> {
-                let sql = format!(
-                    "INSERT INTO media ({MEDIA_COLUMNS}, delete_secret_hash) VALUES \
-                     ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
-                      $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34)"
-                );
-                sqlx::query(sqlx::AssertSqlSafe(sql))
+                let mut conn = self.pool.acquire().await?;
+                insert_media_on(&mut conn, m, delete_secret_hash).await
+            }
+
+            #[tracing::instrument(skip_all, fields(media = %m.id))]
+            async fn complete_upload(&self, m: &Media, delete_secret_hash: Option<&str>) -> Result<bool, RepoError> {
+                // Claim and record in one transaction: of concurrent
+                // completions exactly one deletes the uploads row, and only
+                // it inserts the media.
+                let mut tx = self.pool.begin().await?;
+                let claimed: Option<String> = sqlx::query_scalar("DELETE FROM uploads WHERE id = $1 AND owner_id = $2 RETURNING id")
                     .bind(m.id.as_str())
                     .bind(m.owner_id.0)
-                    .bind(m.status.as_str())
-                    .bind(&m.error)
-                    .bind(m.kind.as_str())
-                    .bind(&m.mime)
-                    .bind(&m.extension)
-                    .bind(&m.original_filename)
-                    .bind(&m.title)
-                    .bind(&m.description)
-                    .bind(m.tags.join(","))
-                    .bind(&m.album_id)
-                    .bind(&m.category_id)
-                    .bind(m.nsfw)
-                    .bind(m.is_public)
-                    .bind(to_i64(m.size))
-                    .bind(m.width.map(i64::from))
-                    .bind(m.height.map(i64::from))
-                    .bind(m.duration_ms.map(to_i64))
-                    .bind(m.is_animated)
-                    .bind(&m.original_key)
-                    .bind(&m.sha256)
-                    .bind(&m.md5)
-                    .bind(&m.source_md5)
-                    .bind(m.exif.as_ref().map(|e| e.to_string()))
-                    .bind(m.resize_width.map(i64::from))
-                    .bind(to_i64(m.views))
-                    .bind(m.created_at)
-                    .bind(m.updated_at)
-                    .bind(m.expires_at)
-                    .bind(&m.source_url)
-                    .bind(&m.public_token)
-                    .bind(m.use_file_date)
-                    .bind(delete_secret_hash)
-                    .execute(&self.pool)
+                    .fetch_optional(&mut *tx)
                     .await?;
-                Ok(())
+                if claimed.is_none() {
+                    tx.rollback().await?;
+                    return Ok(false);
+                }
+                insert_media_on(&mut tx, m, delete_secret_hash).await?;
+                tx.commit().await?;
+                Ok(true)
             }
 
             async fn media(&self, id: &MediaId) -> Result<Media, RepoError> {

@@ -39,10 +39,13 @@ impl FsStorage {
         self.root.join(key.as_str())
     }
 
-    fn presign(&self, method: &str, key: &ObjectKey, ttl: Duration) -> PresignedUrl {
+    fn presign(&self, method: &str, key: &ObjectKey, ttl: Duration, size: Option<u64>) -> PresignedUrl {
         let expires_at = chrono::Utc::now() + ttl;
         let path = format!("{SIGNED_ROUTE}{key}");
-        let query = self.signer.sign(method, &path, expires_at);
+        let query = match size {
+            Some(size) => self.signer.sign_sized(method, &path, expires_at, size),
+            None => self.signer.sign(method, &path, expires_at),
+        };
         PresignedUrl { url: format!("{}{path}?{query}", self.public_url), expires_at }
     }
 
@@ -121,11 +124,25 @@ impl Storage for FsStorage {
     }
 
     async fn presign_put(&self, key: &ObjectKey, ttl: Duration) -> Result<PresignedUrl, StorageError> {
-        Ok(self.presign("PUT", key, ttl))
+        Ok(self.presign("PUT", key, ttl, None))
+    }
+
+    async fn presign_upload(&self, key: &ObjectKey, ttl: Duration, size: u64) -> Result<PresignedUrl, StorageError> {
+        Ok(self.presign("PUT", key, ttl, Some(size)))
+    }
+
+    async fn rename(&self, from: &ObjectKey, to: &ObjectKey) -> Result<(), StorageError> {
+        let dest = self.path(to);
+        if let Some(parent) = dest.parent() {
+            fs::create_dir_all(parent).await?;
+        }
+        // One rename(2): atomic, and of two concurrent movers one fails
+        // with NotFound.
+        fs::rename(self.path(from), &dest).await.map_err(not_found)
     }
 
     async fn presign_get(&self, key: &ObjectKey, ttl: Duration) -> Result<PresignedUrl, StorageError> {
-        Ok(self.presign("GET", key, ttl))
+        Ok(self.presign("GET", key, ttl, None))
     }
 
     async fn check(&self) -> Result<(), StorageError> {

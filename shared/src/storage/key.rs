@@ -21,6 +21,12 @@ impl ObjectKey {
         Self(format!("media/{id}/upload"))
     }
 
+    /// The media id of an [`upload`](Self::upload) key.
+    pub fn upload_id(&self) -> Option<MediaId> {
+        let id = self.0.strip_prefix("media/")?.strip_suffix("/upload")?;
+        MediaId::parse(id)
+    }
+
     pub fn variant(id: &MediaId, kind: VariantKind, extension: &str) -> Self {
         Self(format!("media/{id}/{kind}.{extension}"))
     }
@@ -70,6 +76,8 @@ mod tests {
         ] {
             assert_eq!(ObjectKey::parse(key.as_str()), Some(key));
         }
+        assert_eq!(ObjectKey::upload(&id).upload_id(), Some(id.clone()));
+        assert_eq!(ObjectKey::original(&id, "upload").upload_id(), None);
         for bad in [
             "media/../x",
             "/etc/passwd",

@@ -119,6 +119,17 @@ pub trait Storage: Send + Sync + 'static {
     /// client does not send (a bare `curl -X PUT --data-binary` works).
     async fn presign_put(&self, key: &ObjectKey, ttl: Duration) -> Result<PresignedUrl, StorageError>;
 
+    /// [`presign_put`](Self::presign_put) for a body of exactly `size`
+    /// bytes: the size is signed into the URL (on S3 as the signed
+    /// `Content-Length`, which `curl --data-binary` sends anyway), so a
+    /// body of another size is refused.
+    async fn presign_upload(&self, key: &ObjectKey, ttl: Duration, size: u64) -> Result<PresignedUrl, StorageError>;
+
+    /// Moves an object to a new key (`NotFound` when `from` is absent).
+    /// A presigned upload's bytes move to the media's own key once
+    /// checked, so a later PUT to the old URL cannot replace them.
+    async fn rename(&self, from: &ObjectKey, to: &ObjectKey) -> Result<(), StorageError>;
+
     async fn presign_get(&self, key: &ObjectKey, ttl: Duration) -> Result<PresignedUrl, StorageError>;
 
     /// Readiness: is the backend reachable and usable?

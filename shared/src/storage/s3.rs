@@ -35,6 +35,9 @@ const PART_SIZE: usize = 8 * 1024 * 1024;
 
 pub struct S3Storage {
     client: Client,
+    /// Signs presigned URLs with the endpoint clients reach
+    /// (`MEDIAQ_S3_PUBLIC_ENDPOINT`); the same as `client` without one.
+    presigner: Client,
     bucket: String,
 }
 
@@ -53,7 +56,12 @@ impl S3Storage {
         if let Some(endpoint) = &config.endpoint {
             builder = builder.endpoint_url(endpoint);
         }
-        Self { client: Client::from_conf(builder.build()), bucket: config.bucket.clone() }
+        let client = Client::from_conf(builder.clone().build());
+        let presigner = match &config.public_endpoint {
+            Some(public) => Client::from_conf(builder.endpoint_url(public).build()),
+            None => client.clone(),
+        };
+        Self { client, presigner, bucket: config.bucket.clone() }
     }
 
     async fn put_single(&self, key: &ObjectKey, bytes: Bytes, content_type: &str) -> Result<(), StorageError> {
@@ -233,7 +241,7 @@ impl Storage for S3Storage {
     async fn presign_put(&self, key: &ObjectKey, ttl: Duration) -> Result<PresignedUrl, StorageError> {
         let config = presigning(ttl)?;
         let req = self
-            .client
+            .presigner
             .put_object()
             .bucket(&self.bucket)
             .key(key.as_str())
@@ -243,10 +251,40 @@ impl Storage for S3Storage {
         Ok(PresignedUrl { url: req.uri().to_owned(), expires_at: chrono::Utc::now() + ttl })
     }
 
+    async fn presign_upload(&self, key: &ObjectKey, ttl: Duration, size: u64) -> Result<PresignedUrl, StorageError> {
+        let config = presigning(ttl)?;
+        let length = i64::try_from(size).map_err(|_| StorageError::Backend("size out of range".into()))?;
+        // An explicit Content-Length is signed (X-Amz-SignedHeaders=
+        // content-length;host): S3 refuses a body of any other size.
+        let req = self
+            .presigner
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key.as_str())
+            .content_length(length)
+            .presigned(config)
+            .await
+            .map_err(|e| backend(&e))?;
+        Ok(PresignedUrl { url: req.uri().to_owned(), expires_at: chrono::Utc::now() + ttl })
+    }
+
+    async fn rename(&self, from: &ObjectKey, to: &ObjectKey) -> Result<(), StorageError> {
+        // S3 has no rename: copy (server side, up to 5 GiB) then delete.
+        self.client
+            .copy_object()
+            .bucket(&self.bucket)
+            .copy_source(format!("{}/{}", self.bucket, from.as_str()))
+            .key(to.as_str())
+            .send()
+            .await
+            .map_err(|e| not_found_or_backend(&e))?;
+        self.delete(from).await
+    }
+
     async fn presign_get(&self, key: &ObjectKey, ttl: Duration) -> Result<PresignedUrl, StorageError> {
         let config = presigning(ttl)?;
         let req = self
-            .client
+            .presigner
             .get_object()
             .bucket(&self.bucket)
             .key(key.as_str())
