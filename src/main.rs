@@ -51,7 +51,8 @@ enum Command {
         queues: Option<String>,
     },
     /// Run one expiry sweep and exit: expired media lose their objects,
-    /// abandoned presigned uploads are removed.
+    /// abandoned presigned uploads are removed, and so are temporary files
+    /// and objects no row names, once older than MEDIAQ_ORPHAN_GRACE_SECS.
     Sweep,
     /// Apply database migrations and exit.
     Migrate,
@@ -174,6 +175,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 "expired {} media, purged {} deleted media, removed {} abandoned uploads",
                 swept.expired, swept.purged, swept.abandoned_uploads
             );
+            println!("removed {} orphaned objects and temporary files", swept.orphans);
             Ok(())
         }
     }

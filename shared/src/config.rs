@@ -138,6 +138,9 @@ pub struct Config {
     pub login_rate_per_min: u32,
     /// Uploads allowed per credential and minute (twice that per IP).
     pub upload_rate_per_min: u32,
+    /// Age past which the sweep removes a stored object no row names, or
+    /// a temporary file; younger ones may belong to an upload in flight.
+    pub orphan_grace: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -185,6 +188,7 @@ pub const KNOWN_VARIABLES: &[&str] = &[
     "MEDIAQ_DEFAULT_QUOTA_BYTES",
     "MEDIAQ_LOGIN_RATE_PER_MIN",
     "MEDIAQ_UPLOAD_RATE_PER_MIN",
+    "MEDIAQ_ORPHAN_GRACE_SECS",
 ];
 
 impl Config {
@@ -275,6 +279,7 @@ impl Config {
             session_ttl: Duration::from_secs(r.positive("MEDIAQ_SESSION_TTL_SECS", 7 * 24 * 3600)?),
             login_rate_per_min: u32::try_from(r.positive("MEDIAQ_LOGIN_RATE_PER_MIN", 20)?).unwrap_or(u32::MAX),
             upload_rate_per_min: u32::try_from(r.positive("MEDIAQ_UPLOAD_RATE_PER_MIN", 600)?).unwrap_or(u32::MAX),
+            orphan_grace: Duration::from_secs(r.positive("MEDIAQ_ORPHAN_GRACE_SECS", 24 * 3600)?),
             default_quota_bytes: match r.get("MEDIAQ_DEFAULT_QUOTA_BYTES") {
                 None | Some("") => None,
                 Some(v) => Some(

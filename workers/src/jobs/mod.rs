@@ -2,6 +2,7 @@
 //! they share.
 
 pub mod fetch;
+pub mod orphans;
 pub mod process;
 pub mod purge;
 pub mod sweep;

@@ -11,7 +11,7 @@ use mediaq_shared::storage::{ObjectKey, StorageError};
 
 use crate::env::Env;
 use crate::error::JobError;
-use crate::jobs::purge;
+use crate::jobs::{orphans, purge};
 
 /// Rows handled per batch.
 const BATCH: u64 = 100;
@@ -22,6 +22,8 @@ pub struct Swept {
     pub expired: u64,
     pub purged: u64,
     pub abandoned_uploads: u64,
+    /// Temporary files and objects no row names (see `orphans`).
+    pub orphans: u64,
 }
 
 #[tracing::instrument(skip_all)]
@@ -56,11 +58,14 @@ pub async fn run(env: &Env) -> Result<Swept, JobError> {
         env.repo.delete_upload(&upload.id).await?;
         swept.abandoned_uploads += 1;
     }
+    let collected = orphans::run_if_due(env).await?;
+    swept.orphans = collected.partials + collected.objects;
     if swept != Swept::default() {
         tracing::info!(
             expired = swept.expired,
             purged = swept.purged,
             abandoned_uploads = swept.abandoned_uploads,
+            orphans = swept.orphans,
             "sweep"
         );
     }
