@@ -4,11 +4,25 @@
 # (PostgreSQL + Redis + an S3 server). Installs what is missing, starts
 # PostgreSQL, Redis and s3s-fs on free loopback ports in a temporary
 # directory, and stops them on exit. Extra arguments go to `cargo test`.
+#
+# First the house rules: `cargo fmt --check` and `cargo clippy -D warnings`
+# over the whole workspace; either failing fails the run (set
+# MEDIAQ_TEST_SKIP_LINT=1 to skip them while iterating on one test).
+# The last line printed is the totals of every test binary of the run
+# (unit, end-to-end and doc tests): `N passed, N failed`. The exit status
+# is cargo's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/setup.sh
 mediaq_ensure_packages "${MEDIAQ_BUILD_PACKAGES[@]}" "${MEDIAQ_TEST_PACKAGES[@]}"
 mediaq_target_dir
+
+if [ "${MEDIAQ_TEST_SKIP_LINT:-0}" != 1 ]; then
+    echo "==> cargo fmt --all --check" >&2
+    cargo fmt --all --check
+    echo "==> cargo clippy --workspace --all-targets -- -D warnings" >&2
+    cargo clippy --workspace --all-targets --quiet -- -D warnings
+fi
 
 # s3s-fs: an S3 server that checks SigV4 signatures and presigned URLs.
 if ! command -v s3s-fs >/dev/null 2>&1; then
@@ -71,4 +85,16 @@ export MEDIAQ_TEST_S3_SECRET_KEY=mediaq-test-secret
 echo "==> building" >&2
 cargo build --bin mediaq
 echo "==> testing (postgres :$PG_PORT, redis :$REDIS_PORT, s3 :$S3_PORT)" >&2
-cargo test --workspace "$@"
+# Keep cargo's status, and sum every binary's `test result:` line.
+set +e
+cargo test --workspace --no-fail-fast "$@" 2>&1 | tee "$WORK/test.log"
+STATUS=${PIPESTATUS[0]}
+set -e
+awk '/^test result:/ {
+        for (i = 2; i <= NF; i++) {
+            if ($i ~ /^passed;?$/) passed += $(i - 1)
+            if ($i ~ /^failed;?$/) failed += $(i - 1)
+        }
+    }
+    END { printf "%d passed, %d failed\n", passed, failed }' "$WORK/test.log"
+exit "$STATUS"

@@ -52,7 +52,9 @@ enum Command {
     },
     /// Run one sweep and exit: expired media lose their objects, abandoned
     /// presigned uploads are removed, media stuck unsettled for
-    /// MEDIAQ_STUCK_SECS are queued again (or failed at the delivery limit).
+    /// MEDIAQ_STUCK_SECS are queued again (or failed at the delivery limit),
+    /// and temporary files and objects no row names are removed once older
+    /// than MEDIAQ_ORPHAN_GRACE_SECS.
     Sweep,
     /// Apply database migrations and exit.
     Migrate,
@@ -176,6 +178,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                  queued {} stuck media again, failed {} at the delivery limit, {} errors",
                 swept.expired, swept.purged, swept.abandoned_uploads, swept.requeued, swept.gave_up, swept.errors
             );
+            println!("removed {} orphaned objects and temporary files", swept.orphans);
             Ok(())
         }
     }

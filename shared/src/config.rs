@@ -154,6 +154,9 @@ pub struct Config {
     /// and base64 bodies); beyond it requests get 503
     /// (`MEDIAQ_REQUEST_MEMORY_BYTES`).
     pub request_memory_bytes: u64,
+    /// Age past which the sweep removes a stored object no row names, or
+    /// a temporary file; younger ones may belong to an upload in flight.
+    pub orphan_grace: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -206,6 +209,7 @@ pub const KNOWN_VARIABLES: &[&str] = &[
     "MEDIAQ_UPLOAD_RATE_PER_MIN",
     "MEDIAQ_BODY_TIMEOUT_SECS",
     "MEDIAQ_REQUEST_MEMORY_BYTES",
+    "MEDIAQ_ORPHAN_GRACE_SECS",
 ];
 
 /// Shortest `MEDIAQ_SIGNING_SECRET` accepted, in bytes.
@@ -301,6 +305,7 @@ impl Config {
             upload_rate_per_min: u32::try_from(r.positive("MEDIAQ_UPLOAD_RATE_PER_MIN", 600)?).unwrap_or(u32::MAX),
             body_timeout: Duration::from_secs(r.positive("MEDIAQ_BODY_TIMEOUT_SECS", 30)?),
             request_memory_bytes: r.positive("MEDIAQ_REQUEST_MEMORY_BYTES", 256 * 1024 * 1024)?,
+            orphan_grace: Duration::from_secs(r.positive("MEDIAQ_ORPHAN_GRACE_SECS", 24 * 3600)?),
             default_quota_bytes: match r.get("MEDIAQ_DEFAULT_QUOTA_BYTES") {
                 None | Some("") => None,
                 Some(v) => Some(

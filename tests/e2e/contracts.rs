@@ -417,3 +417,79 @@ async fn storage_contract_s3() {
     let signer = UrlSigner::new(mediaq_shared::config::Secret::new("contract-test-secret"));
     storage_contract(storage::connect(&config, signer).await.unwrap(), MediaId::generate()).await;
 }
+
+/// `list` and `remove_stale_partials`: every object under a prefix, with
+/// its size and date, across more than one S3 page (1,000 keys).
+async fn storage_list_contract(storage: DynStorage) {
+    use futures::{StreamExt, TryStreamExt};
+    let listed = |prefix: String| {
+        let storage = storage.clone();
+        async move {
+            let mut all: Vec<storage::ListedObject> = storage.list(&prefix).try_collect().await.unwrap();
+            all.sort_by(|a, b| a.key.cmp(&b.key));
+            all
+        }
+    };
+    let before = chrono::Utc::now() - TimeDelta::seconds(5);
+    let many = MediaId::generate();
+    let keys: Vec<ObjectKey> = (0..1005).map(|i| ObjectKey::original(&many, &format!("e{i:04}"))).collect();
+    futures::stream::iter(keys.iter().map(|k| storage.put(k, stream_of(&b"xyz"[..]), "application/octet-stream")))
+        .buffer_unordered(16)
+        .try_collect::<Vec<u64>>()
+        .await
+        .unwrap();
+    let other = MediaId::generate();
+    let thumb = ObjectKey::variant(&other, VariantKind::Thumb, "jpg");
+    storage.put(&thumb, stream_of(&b"thumbnail"[..]), "image/jpeg").await.unwrap();
+    let after = chrono::Utc::now() + TimeDelta::seconds(5);
+
+    let under_many = listed(ObjectKey::media_prefix(&many)).await;
+    assert_eq!(
+        under_many.iter().map(|o| o.key.clone()).collect::<Vec<_>>(),
+        keys.iter().map(|k| k.to_string()).collect::<Vec<_>>()
+    );
+    assert!(under_many.iter().all(|o| o.size == 3 && o.modified > before && o.modified < after), "{:?}", under_many[0]);
+    let everything = listed("media/".into()).await;
+    assert_eq!(everything.len(), 1006);
+    assert!(everything.iter().any(|o| o.key == thumb.as_str() && o.size == 9));
+    assert_eq!(listed(String::new()).await.len(), 1006, "temporary files are not objects");
+    assert!(listed(ObjectKey::media_prefix(&MediaId::generate())).await.is_empty());
+    let partial_prefix = format!("media/{}", &other.as_str()[..4]);
+    let by_partial = listed(partial_prefix.clone()).await;
+    assert!(by_partial.iter().any(|o| o.key == thumb.as_str()), "a prefix may end mid-name");
+    assert!(by_partial.iter().all(|o| o.key.starts_with(&partial_prefix)));
+
+    // Nothing is in flight: stale partials may go, objects never.
+    storage.remove_stale_partials(chrono::Utc::now() + TimeDelta::minutes(1)).await.unwrap();
+    assert_eq!(listed("media/".into()).await.len(), 1006);
+    storage.delete_media(&many).await.unwrap();
+    assert_eq!(
+        listed("media/".into()).await.iter().map(|o| o.key.clone()).collect::<Vec<_>>(),
+        vec![thumb.to_string()]
+    );
+}
+
+#[tokio::test]
+async fn storage_list_contract_fs() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = embedded(dir.path(), free_port());
+    let signer = UrlSigner::new(mediaq_shared::config::Secret::new("contract-test-secret"));
+    let storage = storage::connect(&config, signer).await.unwrap();
+    // A write that never finished: not listed, removed as stale.
+    let partial = dir.path().join("objects/.tmp/partial");
+    std::fs::write(&partial, b"half").unwrap();
+    storage_list_contract(storage.clone()).await;
+    assert!(!partial.exists(), "a stale temporary file survived");
+    let young = dir.path().join("objects/.tmp/young");
+    std::fs::write(&young, b"in flight").unwrap();
+    assert_eq!(storage.remove_stale_partials(chrono::Utc::now() - TimeDelta::minutes(1)).await.unwrap(), 0);
+    assert!(young.exists(), "a write in flight was removed");
+}
+
+#[tokio::test]
+async fn storage_list_contract_s3() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(&production_env(dir.path()).await);
+    let signer = UrlSigner::new(mediaq_shared::config::Secret::new("contract-test-secret"));
+    storage_list_contract(storage::connect(&config, signer).await.unwrap()).await;
+}

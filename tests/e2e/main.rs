@@ -8,6 +8,7 @@ mod compose;
 mod config;
 mod contracts;
 mod crash;
+mod durability;
 mod folders;
 mod hostile_bodies;
 mod ingest;

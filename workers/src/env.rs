@@ -21,12 +21,14 @@ pub struct Env {
     /// For jobs that queue the next step (a fetch queues processing).
     pub queue: DynQueue,
     cpu: Arc<Semaphore>,
+    /// When this process last looked for orphaned objects.
+    pub(crate) orphan_walks: crate::jobs::orphans::WalkClock,
 }
 
 impl Env {
     pub fn new(config: Arc<Config>, repo: DynRepo, storage: DynStorage, queue: DynQueue) -> Self {
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
-        Self { config, repo, storage, queue, cpu: Arc::new(Semaphore::new(cores)) }
+        Self { config, repo, storage, queue, cpu: Arc::new(Semaphore::new(cores)), orphan_walks: Default::default() }
     }
 
     /// Runs `f` on the blocking pool once a core is free. A panic inside

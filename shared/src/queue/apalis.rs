@@ -23,7 +23,7 @@ use super::{
 };
 use crate::config::{Config, DatabaseConfig, QueueConfig};
 use crate::domain::MediaKind;
-use crate::repo::open_sqlite_pool;
+use crate::repo::open_sqlite_queue_pool;
 
 pub const HEARTBEAT: Duration = Duration::from_secs(5);
 pub const MISSED_HEARTBEATS: usize = 4;
@@ -77,8 +77,7 @@ impl Queues {
                 }))
             }
             (QueueConfig::Sqlite, DatabaseConfig::Sqlite { url }) => {
-                let pool = open_sqlite_pool(url).await.map_err(|e| QueueError(e.to_string()))?;
-                SqliteStorage::setup(&pool).await.map_err(|e| QueueError(format!("sqlite queue setup: {e}")))?;
+                let pool = open_sqlite_queue_pool(url).await.map_err(|e| QueueError(e.to_string()))?;
                 let cfg = |queue: &str| {
                     apalis_sqlite::Config::default()
                         .queue(queue)

@@ -38,8 +38,8 @@ pub use links::{LinkRepo, PublicLink};
 pub use postgres::PostgresRepo;
 pub use quota::{QuotaAnswer, QuotaRefusal, QuotaRepo, QuotaRequest};
 pub use shares::{Share, ShareRepo};
-pub use sqlite::{SqliteRepo, open_pool as open_sqlite_pool};
 pub use writes::{MediaWriteRepo, OriginalFacts, OwnerEdit, Processed, StuckMedia};
+pub use sqlite::{SqliteRepo, open_pool as open_sqlite_pool, open_queue_pool as open_sqlite_queue_pool};
 
 use crate::config::{Config, DatabaseConfig};
 use crate::domain::{ApiKey, Media, MediaId, MediaStatus, Role, Upload, User, UserId, Variant};
@@ -173,6 +173,11 @@ pub trait Repo:
     async fn store_idempotent_response(&self, owner: UserId, key: &str, response: &str) -> Result<(), RepoError>;
     /// Forgets a key whose request failed.
     async fn release_idempotency_key(&self, owner: UserId, key: &str) -> Result<(), RepoError>;
+
+    /// Of `ids`, those a media row or a presigned-upload row still names,
+    /// whatever its status: their objects are in use. The orphan sweep
+    /// removes the objects of the others.
+    async fn ids_in_use(&self, ids: &[MediaId]) -> Result<std::collections::HashSet<MediaId>, RepoError>;
 }
 
 /// Connects to the configured database (creating a SQLite file and its

@@ -462,6 +462,24 @@ macro_rules! sql_repo {
                 sqlx::query("DELETE FROM idempotency_keys WHERE owner_id = $1 AND key = $2").bind(owner.0).bind(key).execute(&self.pool).await?;
                 Ok(())
             }
+
+            async fn ids_in_use(&self, ids: &[MediaId]) -> Result<std::collections::HashSet<MediaId>, RepoError> {
+                if ids.is_empty() {
+                    return Ok(Default::default());
+                }
+                let list = |from: usize| (from..from + ids.len()).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ");
+                let sql = format!(
+                    "SELECT id FROM media WHERE id IN ({}) UNION SELECT id FROM uploads WHERE id IN ({})",
+                    list(1),
+                    list(ids.len() + 1)
+                );
+                let mut query = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql));
+                for id in ids.iter().chain(ids) {
+                    query = query.bind(id.as_str());
+                }
+                let found = query.fetch_all(&self.pool).await?;
+                Ok(found.iter().filter_map(|id| MediaId::parse(id)).collect())
+            }
         }
 
         sql_media_write_repo!($repo);

@@ -4,18 +4,26 @@
 //! place once complete, so a reader never sees half an object and a failed
 //! upload leaves nothing. Presigned URLs point at the API's own
 //! `/_storage/{key}` route, HMAC-signed by [`UrlSigner`].
+//!
+//! Durability: `put` returns only once the object survives a power cut:
+//! the file is fsynced before the rename, every directory it creates is
+//! fsynced into its parent, and the object's directory is fsynced after
+//! the rename (a rename is a change to the directory, not to the file).
 
 use std::io::{self, SeekFrom};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use tokio::fs::{self, File};
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 use tokio_util::io::ReaderStream;
 
-use super::{BodyStream, ByteRange, ObjectBody, ObjectKey, PresignedUrl, Storage, StorageError};
+use super::{
+    BodyStream, ByteRange, ListedObject, ObjectBody, ObjectKey, ObjectStream, PresignedUrl, Storage, StorageError,
+};
 use crate::domain::{MediaId, random_token};
 use crate::signing::UrlSigner;
 
@@ -30,8 +38,35 @@ pub struct FsStorage {
 
 impl FsStorage {
     pub async fn open(root: PathBuf, public_url: String, signer: UrlSigner) -> io::Result<Self> {
-        fs::create_dir_all(root.join(".tmp")).await?;
+        fs::create_dir_all(root.join(TMP_DIR)).await?;
+        sync_dir(&root).await?;
+        if let Some(parent) = root.parent().filter(|p| !p.as_os_str().is_empty()) {
+            sync_dir(parent).await?;
+        }
         Ok(Self { root, public_url, signer })
+    }
+
+    /// Creates `dir` and its missing parents below the root, fsyncing each
+    /// one's parent so the new entries are durable. A directory another
+    /// writer created first is synced too: its writer may not have yet.
+    async fn create_dirs(&self, dir: &Path) -> io::Result<()> {
+        let mut missing = Vec::new();
+        let mut at = dir;
+        while at != self.root && at.starts_with(&self.root) && !fs::try_exists(at).await? {
+            missing.push(at);
+            let Some(parent) = at.parent() else { break };
+            at = parent;
+        }
+        for new in missing.into_iter().rev() {
+            match fs::create_dir(new).await {
+                Err(e) if e.kind() != io::ErrorKind::AlreadyExists => return Err(e),
+                _ => {}
+            }
+            if let Some(parent) = new.parent() {
+                sync_dir(parent).await?;
+            }
+        }
+        Ok(())
     }
 
     fn path(&self, key: &ObjectKey) -> PathBuf {
@@ -70,7 +105,7 @@ impl Storage for FsStorage {
 
     async fn put(&self, key: &ObjectKey, body: BodyStream<'_>, _content_type: &str) -> Result<u64, StorageError> {
         let dest = self.path(key);
-        let tmp = self.root.join(".tmp").join(random_token(16));
+        let tmp = self.root.join(TMP_DIR).join(random_token(16));
         let written = match self.write_new(&tmp, body).await {
             Ok(n) => n,
             Err(e) => {
@@ -78,10 +113,16 @@ impl Storage for FsStorage {
                 return Err(e);
             }
         };
-        if let Some(parent) = dest.parent() {
-            fs::create_dir_all(parent).await?;
+        let parent = dest.parent().unwrap_or(&self.root);
+        let placed = async {
+            self.create_dirs(parent).await?;
+            fs::rename(&tmp, &dest).await?;
+            sync_dir(parent).await
+        };
+        if let Err(e) = placed.await {
+            let _ = fs::remove_file(&tmp).await;
+            return Err(e.into());
         }
-        fs::rename(&tmp, &dest).await?;
         Ok(written)
     }
 
@@ -146,10 +187,101 @@ impl Storage for FsStorage {
     }
 
     async fn check(&self) -> Result<(), StorageError> {
-        let probe = self.root.join(".tmp").join(format!("ready-{}", random_token(8)));
+        let probe = self.root.join(TMP_DIR).join(format!("ready-{}", random_token(8)));
         fs::write(&probe, b"ok").await?;
         fs::remove_file(&probe).await?;
         Ok(())
+    }
+
+    fn list(&self, prefix: &str) -> ObjectStream {
+        if prefix.split('/').any(|part| part == ".." || part.starts_with('.')) || prefix.starts_with('/') {
+            return Box::pin(futures::stream::empty());
+        }
+        // Start in the deepest directory the prefix names whole.
+        let start = prefix.rfind('/').map_or(String::new(), |i| prefix[..=i].to_owned());
+        let walk = Walk { root: self.root.clone(), prefix: prefix.to_owned(), start: Some(start), open: Vec::new() };
+        Box::pin(futures::stream::try_unfold(walk, Walk::next))
+    }
+
+    async fn remove_stale_partials(&self, before: DateTime<Utc>) -> Result<u64, StorageError> {
+        let mut removed = 0;
+        let mut dir = fs::read_dir(self.root.join(TMP_DIR)).await?;
+        while let Some(entry) = dir.next_entry().await? {
+            let Ok(meta) = entry.metadata().await else { continue };
+            if !meta.is_file() || DateTime::<Utc>::from(meta.modified()?) >= before {
+                continue;
+            }
+            match fs::remove_file(entry.path()).await {
+                Ok(()) => removed += 1,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(removed)
+    }
+}
+
+/// Where writes in progress live until they are renamed into place.
+const TMP_DIR: &str = ".tmp";
+
+/// Makes the entries of `dir` (files created, renamed in or removed)
+/// durable.
+async fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir).await?.sync_all().await
+}
+
+/// A depth-first walk under the root for [`Storage::list`]: at most one
+/// open directory per level, so memory does not grow with the number of
+/// objects.
+struct Walk {
+    root: PathBuf,
+    prefix: String,
+    /// The directory to open first (relative, ending in `/` or empty).
+    start: Option<String>,
+    /// Open directories and their keys' prefixes, deepest last.
+    open: Vec<(fs::ReadDir, String)>,
+}
+
+impl Walk {
+    async fn next(mut self) -> Result<Option<(ListedObject, Self)>, StorageError> {
+        if let Some(start) = self.start.take() {
+            match fs::read_dir(self.root.join(&start)).await {
+                Ok(dir) => self.open.push((dir, start)),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        while let Some((dir, rel)) = self.open.last_mut() {
+            let Some(entry) = dir.next_entry().await? else {
+                self.open.pop();
+                continue;
+            };
+            // Hidden names (the temporary directory) and names that are not
+            // UTF-8 are never ours.
+            let name = entry.file_name();
+            let Some(name) = name.to_str().filter(|n| !n.starts_with('.')) else { continue };
+            let key = format!("{rel}{name}");
+            let Ok(kind) = entry.file_type().await else { continue };
+            if kind.is_dir() {
+                let below = format!("{key}/");
+                if below.starts_with(&self.prefix) || self.prefix.starts_with(&below) {
+                    match fs::read_dir(entry.path()).await {
+                        Ok(dir) => self.open.push((dir, below)),
+                        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+            } else if kind.is_file() && key.starts_with(&self.prefix) {
+                let meta = match entry.metadata().await {
+                    Ok(meta) => meta,
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                    Err(e) => return Err(e.into()),
+                };
+                let modified = DateTime::<Utc>::from(meta.modified()?);
+                return Ok(Some((ListedObject { key, size: meta.len(), modified }, self)));
+            }
+        }
+        Ok(None)
     }
 }
 

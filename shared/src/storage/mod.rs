@@ -38,6 +38,18 @@ pub type ByteStream = BodyStream<'static>;
 /// The shared handle every part of mediaq uses.
 pub type DynStorage = Arc<dyn Storage>;
 
+/// Objects found by [`Storage::list`], one at a time.
+pub type ObjectStream = Pin<Box<dyn Stream<Item = Result<ListedObject, StorageError>> + Send + 'static>>;
+
+/// One stored object as a listing sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedObject {
+    /// The key as stored; not necessarily one [`ObjectKey::parse`] accepts.
+    pub key: String,
+    pub size: u64,
+    pub modified: DateTime<Utc>,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
     #[error("object not found")]
@@ -134,6 +146,21 @@ pub trait Storage: Send + Sync + 'static {
 
     /// Readiness: is the backend reachable and usable?
     async fn check(&self) -> Result<(), StorageError>;
+
+    /// Every object whose key starts with `prefix`, in no set order, read
+    /// page by page (S3) or directory by directory (fs) so memory stays flat
+    /// however many objects there are. Objects removed during the walk may
+    /// or may not be listed. Temporary files of unfinished writes are not
+    /// objects and never listed.
+    fn list(&self, prefix: &str) -> ObjectStream;
+
+    /// Removes what writes that never finished left behind (fs: temporary
+    /// files last written before `before`), and returns how many. A write
+    /// still in progress keeps touching its file, so it is never removed.
+    /// S3 has nothing to do: a failed upload aborts its multipart upload,
+    /// and one cut short by a crash is for the bucket's
+    /// `AbortIncompleteMultipartUpload` lifecycle rule (see README).
+    async fn remove_stale_partials(&self, before: DateTime<Utc>) -> Result<u64, StorageError>;
 }
 
 /// Builds the configured backend.

@@ -10,6 +10,7 @@
 //! every S3-compatible server, and presigned URLs must sign nothing the
 //! client does not send.
 
+use std::collections::VecDeque;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -26,7 +27,9 @@ use bytes::{Bytes, BytesMut};
 use futures::TryStreamExt;
 use tokio_util::io::ReaderStream;
 
-use super::{BodyStream, ByteRange, ObjectBody, ObjectKey, PresignedUrl, Storage, StorageError};
+use super::{
+    BodyStream, ByteRange, ListedObject, ObjectBody, ObjectKey, ObjectStream, PresignedUrl, Storage, StorageError,
+};
 use crate::config::S3Config;
 use crate::domain::MediaId;
 
@@ -297,6 +300,70 @@ impl Storage for S3Storage {
     async fn check(&self) -> Result<(), StorageError> {
         self.client.head_bucket().bucket(&self.bucket).send().await.map_err(|e| backend(&e))?;
         Ok(())
+    }
+
+    fn list(&self, prefix: &str) -> ObjectStream {
+        let pages = Pages {
+            client: self.client.clone(),
+            bucket: self.bucket.clone(),
+            prefix: prefix.to_owned(),
+            token: None,
+            done: false,
+            page: VecDeque::new(),
+        };
+        Box::pin(futures::stream::try_unfold(pages, Pages::next))
+    }
+
+    async fn remove_stale_partials(&self, _before: chrono::DateTime<chrono::Utc>) -> Result<u64, StorageError> {
+        // Nothing is written beside the objects; see the trait.
+        Ok(0)
+    }
+}
+
+/// A `ListObjectsV2` walk for [`Storage::list`]: one page (at most 1,000
+/// keys) in memory at a time, the next asked for with its continuation
+/// token.
+struct Pages {
+    client: Client,
+    bucket: String,
+    prefix: String,
+    token: Option<String>,
+    done: bool,
+    page: VecDeque<ListedObject>,
+}
+
+impl Pages {
+    async fn next(mut self) -> Result<Option<(ListedObject, Self)>, StorageError> {
+        loop {
+            if let Some(object) = self.page.pop_front() {
+                return Ok(Some((object, self)));
+            }
+            if self.done {
+                return Ok(None);
+            }
+            let page = self
+                .client
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .prefix(&self.prefix)
+                .set_continuation_token(self.token.take())
+                .send()
+                .await
+                .map_err(|e| backend(&e))?;
+            self.page.extend(page.contents().iter().filter_map(|o| {
+                Some(ListedObject {
+                    key: o.key()?.to_owned(),
+                    size: o.size().and_then(|s| u64::try_from(s).ok()).unwrap_or(0),
+                    // An object without a date counts as new: never collected.
+                    modified: o
+                        .last_modified()
+                        .and_then(|t| chrono::DateTime::from_timestamp(t.secs(), t.subsec_nanos()))
+                        .unwrap_or_else(chrono::Utc::now),
+                })
+            }));
+            self.token = page.next_continuation_token().map(str::to_owned);
+            self.done = self.token.is_none();
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 //! when the media was retired under them.
 
 pub mod fetch;
+pub mod orphans;
 pub mod process;
 pub mod purge;
 pub mod sweep;

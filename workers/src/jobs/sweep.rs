@@ -16,7 +16,7 @@ use mediaq_shared::storage::{ObjectKey, StorageError};
 
 use crate::env::Env;
 use crate::error::JobError;
-use crate::jobs::{self, purge};
+use crate::jobs::{self, orphans, purge};
 
 /// Rows handled per batch.
 const BATCH: u64 = 100;
@@ -33,6 +33,8 @@ pub struct Swept {
     pub gave_up: u64,
     /// Items that failed (logged; the next sweep tries them again).
     pub errors: u64,
+    /// Temporary files and objects no row names (see `orphans`).
+    pub orphans: u64,
 }
 
 #[tracing::instrument(skip_all)]
@@ -52,6 +54,10 @@ pub async fn run(env: &Env) -> Result<Swept, JobError> {
         }
     }
     requeue_stuck(env, &mut swept).await?;
+    match orphans::run_if_due(env).await {
+        Ok(collected) => swept.orphans = collected.partials + collected.objects,
+        Err(e) => item_failed(&mut swept, "orphan collection", "-", &e),
+    }
     if swept != Swept::default() {
         tracing::info!(
             expired = swept.expired,
@@ -60,6 +66,7 @@ pub async fn run(env: &Env) -> Result<Swept, JobError> {
             requeued = swept.requeued,
             gave_up = swept.gave_up,
             errors = swept.errors,
+            orphans = swept.orphans,
             "sweep"
         );
     }
