@@ -138,6 +138,11 @@ pub struct Config {
     pub login_rate_per_min: u32,
     /// Uploads allowed per credential and minute (twice that per IP).
     pub upload_rate_per_min: u32,
+    /// Registrations allowed per client IP and minute.
+    pub register_rate_per_min: u32,
+    /// Link-password attempts allowed per client IP and minute (five
+    /// times that per link).
+    pub link_password_rate_per_min: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -185,6 +190,8 @@ pub const KNOWN_VARIABLES: &[&str] = &[
     "MEDIAQ_DEFAULT_QUOTA_BYTES",
     "MEDIAQ_LOGIN_RATE_PER_MIN",
     "MEDIAQ_UPLOAD_RATE_PER_MIN",
+    "MEDIAQ_REGISTER_RATE_PER_MIN",
+    "MEDIAQ_LINK_PASSWORD_RATE_PER_MIN",
 ];
 
 impl Config {
@@ -275,6 +282,9 @@ impl Config {
             session_ttl: Duration::from_secs(r.positive("MEDIAQ_SESSION_TTL_SECS", 7 * 24 * 3600)?),
             login_rate_per_min: u32::try_from(r.positive("MEDIAQ_LOGIN_RATE_PER_MIN", 20)?).unwrap_or(u32::MAX),
             upload_rate_per_min: u32::try_from(r.positive("MEDIAQ_UPLOAD_RATE_PER_MIN", 600)?).unwrap_or(u32::MAX),
+            register_rate_per_min: u32::try_from(r.positive("MEDIAQ_REGISTER_RATE_PER_MIN", 10)?).unwrap_or(u32::MAX),
+            link_password_rate_per_min: u32::try_from(r.positive("MEDIAQ_LINK_PASSWORD_RATE_PER_MIN", 30)?)
+                .unwrap_or(u32::MAX),
             default_quota_bytes: match r.get("MEDIAQ_DEFAULT_QUOTA_BYTES") {
                 None | Some("") => None,
                 Some(v) => Some(

@@ -16,5 +16,6 @@ mod native;
 mod processing;
 mod quota;
 mod ratelimit;
+mod security;
 mod shares;
 mod upload;

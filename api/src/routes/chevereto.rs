@@ -205,7 +205,7 @@ async fn handle(state: &AppState, request: Request, form: &mut Form) -> Result<R
         None => authenticate(state, &form.key.clone().ok_or(ApiError::MissingKey)?).await?,
     };
     if let Some(album) = form.album_id.as_deref().filter(|a| !a.is_empty()) {
-        crate::routes::folders::check_folder(state, caller.user.id, album).await?;
+        crate::policy::check_folder(state, caller.user.id, album).await?;
     }
     if form.reserved.is_none() {
         form.reserved = Some(match &form.source {
@@ -241,7 +241,7 @@ async fn handle(state: &AppState, request: Request, form: &mut Form) -> Result<R
                 && let idempotency::Claim::Lost(first) =
                     idempotency::claim(state, &caller.user, key, &done.media.id).await?
             {
-                crate::routes::files::retire(state, &done.media.id).await?;
+                crate::lifecycle::retire(state, &done.media.id).await?;
                 return replay(state, form, &first, None).await;
             }
             (done.media, Some(done.delete_secret))

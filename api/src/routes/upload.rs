@@ -20,8 +20,9 @@ use crate::error::ApiError;
 use crate::idempotency::{self, Claim};
 use crate::ingest::{self, SNIFF_LEN, StoredOriginal, UploadMeta, sniff};
 use crate::params;
+use crate::policy::owned_file as owned;
+use crate::present::native::resource;
 use crate::quota::{self, Reserved};
-use crate::routes::files::{owned, resource};
 use crate::state::AppState;
 
 /// Largest text field of a native multipart form.
@@ -100,7 +101,7 @@ async fn create_within(
     };
     let checked = match fields.meta(filename) {
         Ok(meta) => match meta.album_id.as_deref() {
-            Some(folder) => crate::routes::folders::check_folder(state, caller.user.id, folder).await.map(|()| meta),
+            Some(folder) => crate::policy::check_folder(state, caller.user.id, folder).await.map(|()| meta),
             None => Ok(meta),
         },
         Err(e) => Err(e),
@@ -169,7 +170,7 @@ async fn claim_after(state: &AppState, owner: &User, idem: Option<&str>, id: &Me
         Some(key) => match idempotency::claim(state, owner, key, id).await? {
             Claim::Won => Ok(id.clone()),
             Claim::Lost(first) => {
-                crate::routes::files::retire(state, id).await?;
+                crate::lifecycle::retire(state, id).await?;
                 Ok(first)
             }
         },
