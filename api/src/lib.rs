@@ -8,12 +8,16 @@
 pub mod audit;
 pub mod auth;
 pub mod body;
+pub mod cache;
+pub mod delivery;
 pub mod error;
 pub mod idempotency;
 pub mod ingest;
 pub mod json;
+pub mod lifecycle;
 pub mod params;
 pub mod passwords;
+pub mod policy;
 pub mod present;
 pub mod quota;
 pub mod ratelimit;
@@ -46,7 +50,8 @@ pub fn router(state: AppState) -> Router {
     let cors = cors(&state.config.cors_origins);
     let limits = ratelimit::RateLimits::new(&state.config);
     let upload_limit = middleware::from_fn_with_state(limits.clone(), ratelimit::upload);
-    let login_limit = middleware::from_fn_with_state(limits, ratelimit::login);
+    let login_limit = middleware::from_fn_with_state(limits.clone(), ratelimit::login);
+    let register_limit = middleware::from_fn_with_state(limits.clone(), ratelimit::register);
     // The signed storage route serves the file system store only: on S3
     // presigned URLs go to the bucket, and this route must not read it.
     let storage = match state.config.storage {
@@ -65,7 +70,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/files/{id}", get(files::get).patch(files::patch).delete(files::delete))
         .route("/api/v1/files/{id}/download", get(files::download))
         .route("/api/v1/public/files/{id}/download", get(files::public_download))
-        .route("/api/v1/auth/register", post(auth::register))
+        .route("/api/v1/auth/register", post(auth::register).route_layer(register_limit))
         .route("/api/v1/auth/login", post(auth::login).route_layer(login_limit))
         .route("/api/v1/auth/logout", post(auth::logout))
         .route("/api/v1/auth/me", get(auth::me))
@@ -107,6 +112,8 @@ pub fn router(state: AppState) -> Router {
         .route("/video/{slug_id}/delete/{secret}", delete_page)
         // Upload routes count bytes themselves against MEDIAQ_MAX_UPLOAD_BYTES.
         .layer(DefaultBodyLimit::disable())
+        // Link handlers count password attempts themselves.
+        .layer(axum::Extension(limits))
         .layer(middleware::from_fn_with_state(guards, body::guard))
         .layer(middleware::from_fn(log_request))
         .with_state(state)
@@ -147,7 +154,8 @@ pub async fn serve(
 
 /// Logs every request once, with an id (also sent as `X-Request-Id`), its
 /// outcome and duration. Query strings are never logged (they may carry a
-/// key or a signature), nor the secret of a delete URL.
+/// key, a token, a password or a signature), nor the secrets inside paths
+/// (see [`redact`]).
 async fn log_request(request: Request, next: Next) -> Response {
     let id = random_token(12);
     let method = request.method().clone();
@@ -164,9 +172,42 @@ async fn log_request(request: Request, next: Next) -> Response {
     response
 }
 
+/// The path with its secret segments replaced by `***`: the token of a
+/// link (`/api/v1/public/links/{token}…`) or an upload link
+/// (`/api/v1/public/upload/{token}`), and everything after `/delete/` (the
+/// delete secret of a Chevereto `delete_url`).
 fn redact(path: &str) -> String {
-    match path.find("/delete/") {
-        Some(i) => format!("{}/delete/***", &path[..i]),
-        None => path.to_owned(),
+    let mut segments: Vec<&str> = path.split('/').collect();
+    if segments.len() > 5 && segments[1..4] == ["api", "v1", "public"] && matches!(segments[4], "links" | "upload") {
+        segments[5] = "***";
+    }
+    if let Some(i) = segments.iter().position(|s| *s == "delete")
+        && i + 1 < segments.len()
+    {
+        segments.truncate(i + 1);
+        segments.push("***");
+    }
+    segments.join("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn secrets_are_redacted_from_logged_paths() {
+        assert_eq!(redact("/api/v1/public/links/AbC123"), "/api/v1/public/links/***");
+        assert_eq!(redact("/api/v1/public/links/AbC123/download"), "/api/v1/public/links/***/download");
+        assert_eq!(
+            redact("/api/v1/public/links/AbC/files/xyz/download"),
+            "/api/v1/public/links/***/files/xyz/download"
+        );
+        assert_eq!(redact("/api/v1/public/upload/tok"), "/api/v1/public/upload/***");
+        assert_eq!(redact("/image/cat.abc/delete/s3cr3t"), "/image/cat.abc/delete/***");
+        assert_eq!(redact("/video/x/delete/s"), "/video/x/delete/***");
+        // Ordinary paths are kept, ids included.
+        assert_eq!(redact("/api/v1/links/abc"), "/api/v1/links/abc");
+        assert_eq!(redact("/api/v1/files/abc/download"), "/api/v1/files/abc/download");
+        assert_eq!(redact("/images/abc/cat.jpg"), "/images/abc/cat.jpg");
     }
 }

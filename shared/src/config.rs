@@ -157,6 +157,11 @@ pub struct Config {
     /// Age past which the sweep removes a stored object no row names, or
     /// a temporary file; younger ones may belong to an upload in flight.
     pub orphan_grace: Duration,
+    /// Registrations allowed per client IP and minute.
+    pub register_rate_per_min: u32,
+    /// Link-password attempts allowed per client IP and minute (five
+    /// times that per link).
+    pub link_password_rate_per_min: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -210,6 +215,8 @@ pub const KNOWN_VARIABLES: &[&str] = &[
     "MEDIAQ_BODY_TIMEOUT_SECS",
     "MEDIAQ_REQUEST_MEMORY_BYTES",
     "MEDIAQ_ORPHAN_GRACE_SECS",
+    "MEDIAQ_REGISTER_RATE_PER_MIN",
+    "MEDIAQ_LINK_PASSWORD_RATE_PER_MIN",
 ];
 
 /// Shortest `MEDIAQ_SIGNING_SECRET` accepted, in bytes.
@@ -306,6 +313,9 @@ impl Config {
             body_timeout: Duration::from_secs(r.positive("MEDIAQ_BODY_TIMEOUT_SECS", 30)?),
             request_memory_bytes: r.positive("MEDIAQ_REQUEST_MEMORY_BYTES", 256 * 1024 * 1024)?,
             orphan_grace: Duration::from_secs(r.positive("MEDIAQ_ORPHAN_GRACE_SECS", 24 * 3600)?),
+            register_rate_per_min: u32::try_from(r.positive("MEDIAQ_REGISTER_RATE_PER_MIN", 10)?).unwrap_or(u32::MAX),
+            link_password_rate_per_min: u32::try_from(r.positive("MEDIAQ_LINK_PASSWORD_RATE_PER_MIN", 30)?)
+                .unwrap_or(u32::MAX),
             default_quota_bytes: match r.get("MEDIAQ_DEFAULT_QUOTA_BYTES") {
                 None | Some("") => None,
                 Some(v) => Some(

@@ -20,6 +20,7 @@ mod processing;
 mod quota;
 mod races;
 mod ratelimit;
+mod security;
 mod settle;
 mod shares;
 mod upload;

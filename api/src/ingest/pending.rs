@@ -91,7 +91,7 @@ impl Pending {
     /// Refuses a folder the owner cannot upload into.
     pub async fn check_folder(&self, folder: Option<&str>) -> Result<(), ApiError> {
         match folder.filter(|f| !f.is_empty()) {
-            Some(folder) => crate::routes::folders::check_folder(&self.state, self.owner.id, folder).await,
+            Some(folder) => crate::policy::check_folder(&self.state, self.owner.id, folder).await,
             None => Ok(()),
         }
     }

@@ -3,9 +3,36 @@
 
 use serde_json::{Map, Value, json};
 
-use mediaq_shared::domain::{Media, Variant};
+use mediaq_shared::domain::{Media, User, Variant};
+use mediaq_shared::repo::Usage;
 
 use super::MediaUrls;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The file resource of `media`, with its variants.
+pub async fn resource(state: &AppState, media: &Media) -> Result<Value, ApiError> {
+    let variants = state.repo.variants(&media.id).await?;
+    Ok(file(&state.config.public_url, media, &variants))
+}
+
+/// A user as the native API shows it (with usage when known).
+pub fn user(user: &User, usage: Option<Usage>) -> Value {
+    let mut v = json!({
+        "id": user.id.0,
+        "username": user.username,
+        "role": user.role,
+        "status": user.status,
+        "quotaBytes": user.quota_bytes,
+        "quotaFiles": user.quota_files,
+        "createdAt": user.created_at,
+    });
+    if let Some(u) = usage {
+        v["usedBytes"] = json!(u.used_bytes);
+        v["fileCount"] = json!(u.file_count);
+    }
+    v
+}
 
 pub fn file(base: &str, media: &Media, variants: &[Variant]) -> Value {
     let urls = MediaUrls::new(base, media);

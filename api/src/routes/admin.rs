@@ -17,8 +17,8 @@ use crate::audit::{self, Actor, ClientIp};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::json::Body;
-use crate::routes::auth::user_resource;
-use crate::routes::files::retire;
+use crate::lifecycle::retire;
+use crate::present::native::user as user_resource;
 use crate::state::AppState;
 
 const MAX_PAGE_SIZE: u64 = 100;

@@ -15,37 +15,20 @@ use axum::response::IntoResponse;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use mediaq_shared::domain::{Role, User, UserStatus};
+use mediaq_shared::domain::{Role, UserStatus};
 use mediaq_shared::keys::{hash_key, new_session_token};
-use mediaq_shared::repo::{RepoError, Usage, now};
+use mediaq_shared::repo::{RepoError, now};
 
 use crate::audit::{self, Actor, ClientIp};
 use crate::auth::{Caller, Credential, check_status};
 use crate::error::ApiError;
 use crate::json::Body;
 use crate::passwords;
+use crate::present::native::user as user_resource;
 use crate::state::AppState;
 
 /// How long a failed login waits before answering.
 const FAILED_LOGIN_DELAY: Duration = Duration::from_secs(1);
-
-/// A user as the native API shows it (with usage when known).
-pub fn user_resource(user: &User, usage: Option<Usage>) -> Value {
-    let mut v = json!({
-        "id": user.id.0,
-        "username": user.username,
-        "role": user.role,
-        "status": user.status,
-        "quotaBytes": user.quota_bytes,
-        "quotaFiles": user.quota_files,
-        "createdAt": user.created_at,
-    });
-    if let Some(u) = usage {
-        v["usedBytes"] = json!(u.used_bytes);
-        v["fileCount"] = json!(u.file_count);
-    }
-    v
-}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -63,18 +46,26 @@ pub async fn register(
 ) -> Result<impl IntoResponse, ApiError> {
     passwords::check_username(&body.username)?;
     passwords::check_password("password", &body.password)?;
+    // A taken name costs no hashing (the insert below still settles races).
+    match state.repo.user_credentials(&body.username).await {
+        Ok(_) => return Err(taken(&body.username)),
+        Err(RepoError::NotFound) => {}
+        Err(e) => return Err(e.into()),
+    }
     let hash = passwords::hash(body.password).await?;
     let status = if state.config.open_registration { UserStatus::Active } else { UserStatus::Pending };
     let user = match state.repo.create_user(&body.username, &hash, Role::User, status).await {
         Ok(user) => user,
-        Err(RepoError::Conflict(_)) => {
-            return Err(ApiError::Conflict(format!("the username '{}' is taken", body.username)));
-        }
+        Err(RepoError::Conflict(_)) => return Err(taken(&body.username)),
         Err(e) => return Err(e.into()),
     };
     tracing::info!(user = %user.id, status = %user.status, "registered");
     audit::record(&state, Actor::from(&user), &ip, "user.register", Some(format!("user:{}", user.id)), true).await;
     Ok((StatusCode::CREATED, Json(user_resource(&user, None))))
+}
+
+fn taken(username: &str) -> ApiError {
+    ApiError::Conflict(format!("the username '{username}' is taken"))
 }
 
 /// `POST /api/v1/auth/login` {username, password} → {token, expiresAt, user}.

@@ -10,66 +10,22 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use mediaq_shared::domain::{Media, MediaId, MediaStatus, Role, random_token};
-use mediaq_shared::queue::Job;
+use mediaq_shared::domain::random_token;
 use mediaq_shared::repo::OwnerEdit;
 use mediaq_shared::storage::ObjectKey;
 
 use crate::audit::{self, Actor, ClientIp};
 use crate::auth::Caller;
+use crate::cache;
+use crate::delivery::attachment;
 use crate::error::ApiError;
 use crate::ingest::PUBLIC_TOKEN_LEN;
-use crate::present::native;
-use crate::routes::serve::is_live;
+use crate::lifecycle::retire;
+use crate::policy::{self, readable_file, writable_file};
+use crate::present::native::resource;
 use crate::state::AppState;
 
 const MAX_PAGE_SIZE: u64 = 100;
-
-/// The caller's live media `id`, or 404.
-pub async fn owned(state: &AppState, caller: &Caller, id: &str) -> Result<Media, ApiError> {
-    let id = MediaId::parse(id).ok_or(ApiError::NotFound)?;
-    let media = state.repo.media(&id).await?;
-    let allowed = media.owner_id == caller.user.id || caller.user.role == Role::Admin;
-    if !allowed || matches!(media.status, MediaStatus::Deleted | MediaStatus::Expired) {
-        return Err(ApiError::NotFound);
-    }
-    Ok(media)
-}
-
-/// The live media `id` if the caller may read it: its owner, an admin, or
-/// a user it is shared with (itself or through a folder); else 404.
-pub async fn readable(state: &AppState, caller: &Caller, id: &str) -> Result<Media, ApiError> {
-    match owned(state, caller, id).await {
-        Err(ApiError::NotFound) => {}
-        other => return other,
-    }
-    let media = state.repo.media(&MediaId::parse(id).ok_or(ApiError::NotFound)?).await?;
-    if is_live_status(&media) && crate::routes::shares::can_read_media(state, caller.user.id, &media).await? {
-        return Ok(media);
-    }
-    Err(ApiError::NotFound)
-}
-
-/// [`owned`], but 403 (not 404) for a user the file is shared with.
-pub async fn writable(state: &AppState, caller: &Caller, id: &str) -> Result<Media, ApiError> {
-    match owned(state, caller, id).await {
-        Err(ApiError::NotFound) => {
-            readable(state, caller, id).await?;
-            Err(ApiError::Forbidden("this file is shared with you read-only".into()))
-        }
-        other => other,
-    }
-}
-
-fn is_live_status(media: &Media) -> bool {
-    !matches!(media.status, MediaStatus::Deleted | MediaStatus::Expired)
-}
-
-/// The file resource of `media`, with its variants.
-pub async fn resource(state: &AppState, media: &Media) -> Result<Value, ApiError> {
-    let variants = state.repo.variants(&media.id).await?;
-    Ok(native::file(&state.config.public_url, media, &variants))
-}
 
 /// `GET /api/v1/files/{id}`: the file resource with its current status.
 pub async fn get(
@@ -77,7 +33,7 @@ pub async fn get(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let media = readable(&state, &caller, &id).await?;
+    let media = readable_file(&state, &caller, &id).await?;
     Ok(Json(resource(&state, &media).await?))
 }
 
@@ -110,7 +66,7 @@ pub async fn list(
     let owner = caller.user.id;
     let (items, total) = match paging.folder_id.filter(|f| !f.is_empty()) {
         Some(folder) => {
-            let folder = crate::routes::folders::readable_folder(&state, &caller, &folder).await?;
+            let folder = policy::readable_folder(&state, &caller, &folder).await?;
             state.repo.list_folder_media(folder.owner_id, &folder.id, (page - 1) * limit, limit).await?
         }
         None => {
@@ -127,17 +83,19 @@ pub async fn list(
     })))
 }
 
-/// `GET /api/v1/files/{id}/download`: a signed, expiring URL to the original.
+/// `GET /api/v1/files/{id}/download`: a signed, expiring URL to the
+/// original (a secret: never stored by a cache).
 pub async fn download(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    let media = readable(&state, &caller, &id).await?;
+) -> Result<impl IntoResponse, ApiError> {
+    let media = readable_file(&state, &caller, &id).await?;
     let key = ObjectKey::parse(&media.original_key)
         .ok_or_else(|| ApiError::Unavailable { what: "this file (still being fetched)".into() })?;
     let signed = state.storage.presign_get(&key, state.config.presign_ttl).await?;
-    Ok(Json(json!({ "url": signed.url, "expiresAt": signed.expires_at })))
+    let body = Json(json!({ "url": signed.url, "expiresAt": signed.expires_at }));
+    Ok(([(axum::http::header::CACHE_CONTROL, cache::no_store())], body))
 }
 
 #[derive(Debug, Deserialize)]
@@ -157,7 +115,7 @@ pub async fn patch(
     Path(id): Path<String>,
     body: crate::json::Body<Patch>,
 ) -> Result<Json<Value>, ApiError> {
-    let media = writable(&state, &caller, &id).await?;
+    let media = writable_file(&state, &caller, &id).await?;
     let patch = body.0;
     let mut edit =
         OwnerEdit { public: patch.is_public, new_token: random_token(PUBLIC_TOKEN_LEN), ..OwnerEdit::default() };
@@ -176,7 +134,7 @@ pub async fn patch(
     if let Some(folder) = patch.folder_id {
         let folder = Some(folder).filter(|f| !f.is_empty());
         if let Some(f) = &folder {
-            crate::routes::folders::check_folder(&state, media.owner_id, f).await?;
+            policy::check_folder(&state, media.owner_id, f).await?;
         }
         edit.folder = Some(folder);
     }
@@ -198,22 +156,11 @@ pub async fn delete(
     ip: ClientIp,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let media = writable(&state, &caller, &id).await?;
+    let media = writable_file(&state, &caller, &id).await?;
     retire(&state, &media.id).await?;
     audit::record(&state, Actor::from(&caller), &ip, "file.delete", Some(format!("file:{}", media.id.as_str())), true)
         .await;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// Marks a media deleted and queues the purge of its objects. A purge
-/// that cannot be queued now is picked up by the next sweep.
-pub async fn retire(state: &AppState, id: &MediaId) -> Result<(), ApiError> {
-    if state.repo.retire_media(id, MediaStatus::Deleted).await?
-        && let Err(e) = state.queue.enqueue(Job::Purge(id.clone())).await
-    {
-        tracing::warn!(media = %id, error = %e, "purge not queued; the sweep will do it");
-    }
-    Ok(())
 }
 
 #[derive(Debug, Deserialize)]
@@ -222,40 +169,14 @@ pub struct Token {
 }
 
 /// `GET /api/v1/public/files/{id}/download?token=T`: the original, for
-/// anyone with the link. A wrong, missing or revoked token is a 404.
+/// anyone with the link, never stored by a cache. A wrong, missing or
+/// revoked token, or a suspended owner, is a 404.
 pub async fn public_download(
     State(state): State<AppState>,
     Path(id): Path<String>,
     Query(q): Query<Token>,
     headers: axum::http::HeaderMap,
 ) -> Result<Response, ApiError> {
-    let id = MediaId::parse(&id).ok_or(ApiError::NotFound)?;
-    let media = state.repo.media(&id).await?;
-    let presented = q.token.unwrap_or_default();
-    let valid = media.is_public
-        && media.public_token.as_deref().is_some_and(|t| constant_time_eq(t.as_bytes(), presented.as_bytes()));
-    if !valid || !is_live(&media) || media.status != MediaStatus::Ready {
-        return Err(ApiError::NotFound);
-    }
+    let media = policy::token_media(&state, &id, q.token.as_deref().unwrap_or_default()).await?;
     attachment(&state, &media, &headers).await
-}
-
-/// The original of `media` as a download (Range and ETag honoured).
-pub async fn attachment(
-    state: &AppState,
-    media: &Media,
-    headers: &axum::http::HeaderMap,
-) -> Result<Response, ApiError> {
-    let object = crate::routes::serve::original(media)?;
-    let mut response = crate::routes::serve::send(state, &object, headers).await?;
-    let disposition = format!("attachment; filename=\"{}\"", media.original_filename.replace(['"', '\\'], "_"));
-    if let Ok(v) = axum::http::HeaderValue::from_str(&disposition) {
-        response.headers_mut().insert(axum::http::header::CONTENT_DISPOSITION, v);
-    }
-    Ok(response.into_response())
-}
-
-/// Compares secrets without leaking where they differ.
-pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }

@@ -11,7 +11,7 @@ use axum::response::IntoResponse;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use mediaq_shared::domain::{UserId, random_token};
+use mediaq_shared::domain::random_token;
 use mediaq_shared::repo::folders::{FolderChange, MAX_FOLDER_DEPTH};
 use mediaq_shared::repo::{Folder, RepoError, now};
 
@@ -19,7 +19,8 @@ use crate::audit::{self, Actor, ClientIp};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::json::Body;
-use crate::routes::files::retire;
+use crate::lifecycle::retire;
+use crate::policy::{check_folder, readable_folder, writable_folder};
 use crate::state::AppState;
 
 /// Deepest nesting followed when walking up to the root.
@@ -35,71 +36,6 @@ fn check_name(name: &str) -> Result<String, ApiError> {
         return Err(ApiError::BadRequest("'name' must be 1 to 255 characters without control characters".into()));
     }
     Ok(name.to_owned())
-}
-
-/// The folder `id` if the caller owns it (admins reach every folder), else 404.
-/// The file or folder (exactly one of the two ids) a link or share is
-/// about: its kind, id and owner; someone else's is a 404.
-pub async fn owned_target(
-    state: &AppState,
-    caller: &Caller,
-    file_id: Option<String>,
-    folder_id: Option<String>,
-) -> Result<(&'static str, String, mediaq_shared::domain::UserId), ApiError> {
-    match (file_id, folder_id) {
-        (Some(file), None) => {
-            let media = crate::routes::files::owned(state, caller, &file).await?;
-            Ok(("file", media.id.as_str().to_owned(), media.owner_id))
-        }
-        (None, Some(folder)) => {
-            let folder = owned_folder(state, caller, &folder).await?;
-            Ok(("folder", folder.id, folder.owner_id))
-        }
-        _ => Err(ApiError::BadRequest("send exactly one of 'fileId' or 'folderId'".into())),
-    }
-}
-
-pub async fn owned_folder(state: &AppState, caller: &Caller, id: &str) -> Result<Folder, ApiError> {
-    let folder = state.repo.folder(id).await?;
-    if folder.owner_id != caller.user.id && !caller.is_admin() {
-        return Err(ApiError::NotFound);
-    }
-    Ok(folder)
-}
-
-/// The folder `id` if the caller may read it: owner, admin, or shared with
-/// them (itself or an ancestor); else 404.
-pub async fn readable_folder(state: &AppState, caller: &Caller, id: &str) -> Result<Folder, ApiError> {
-    let folder = state.repo.folder(id).await?;
-    if folder.owner_id == caller.user.id
-        || caller.is_admin()
-        || crate::routes::shares::can_read_folder(state, caller.user.id, &folder).await?
-    {
-        return Ok(folder);
-    }
-    Err(ApiError::NotFound)
-}
-
-/// [`owned_folder`], but 403 (not 404) for a user it is shared with.
-async fn writable_folder(state: &AppState, caller: &Caller, id: &str) -> Result<Folder, ApiError> {
-    match owned_folder(state, caller, id).await {
-        Err(ApiError::NotFound) => {
-            readable_folder(state, caller, id).await?;
-            Err(ApiError::Forbidden("this folder is shared with you read-only".into()))
-        }
-        other => other,
-    }
-}
-
-/// Refuses a folder id (on an upload or a move) that is not a folder of `owner`.
-pub async fn check_folder(state: &AppState, owner: UserId, id: &str) -> Result<(), ApiError> {
-    match state.repo.folder(id).await {
-        Ok(f) if f.owner_id == owner => Ok(()),
-        Ok(_) | Err(RepoError::NotFound) => {
-            Err(ApiError::BadRequest(format!("there is no folder (album) {id:?} of yours")))
-        }
-        Err(e) => Err(e.into()),
-    }
 }
 
 #[derive(Debug, Deserialize)]

@@ -6,23 +6,24 @@
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use mediaq_shared::domain::{Media, MediaId, MediaStatus, random_token};
+use mediaq_shared::domain::{Media, MediaStatus, random_token};
 use mediaq_shared::keys::hash_key;
 use mediaq_shared::repo::{Folder, PublicLink, RepoError, now};
 
 use crate::audit::{self, Actor, ClientIp};
 use crate::auth::Caller;
+use crate::cache;
+use crate::delivery::attachment;
 use crate::error::ApiError;
 use crate::json::Body;
 use crate::passwords;
-use crate::routes::files::attachment;
-use crate::routes::folders::owned_target;
-use crate::routes::serve::is_live;
+use crate::policy::{self, TargetKind, is_live, owned_target};
+use crate::ratelimit::Attempts;
 use crate::state::AppState;
 
 const TOKEN_LEN: usize = 32;
@@ -56,7 +57,7 @@ pub async fn create(
     ip: ClientIp,
     Body(body): Body<NewLink>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let (kind, target, owner) = owned_target(&state, &caller, body.file_id, body.folder_id).await?;
+    let target = owned_target(&state, &caller, body.file_id, body.folder_id).await?;
     if body.max_views == Some(0) {
         return Err(ApiError::BadRequest("'maxViews' must be at least 1".into()));
     }
@@ -71,9 +72,9 @@ pub async fn create(
     let expires_at = body.expires_in.as_deref().map(|v| crate::params::expiration(v, at)).transpose()?;
     let link = PublicLink {
         id: random_token(12),
-        owner_id: owner,
-        target_kind: kind.to_owned(),
-        target_id: target,
+        owner_id: target.owner,
+        target_kind: target.kind.as_str().to_owned(),
+        target_id: target.id,
         password_hash,
         expires_at,
         allow_download: body.allow_download.unwrap_or(true),
@@ -126,8 +127,16 @@ pub struct Access {
     folder_id: Option<String>,
 }
 
-/// A live link for `token`, its password checked and one view spent.
-async fn open(state: &AppState, token: &str, headers: &HeaderMap, q: &Access) -> Result<PublicLink, ApiError> {
+/// A usable link for `token` (see [`policy::link_usable`]), its password
+/// checked (each attempt counted against the rate limits before hashing)
+/// and one view spent.
+async fn open(
+    state: &AppState,
+    attempts: &Attempts,
+    token: &str,
+    headers: &HeaderMap,
+    q: &Access,
+) -> Result<PublicLink, ApiError> {
     if token.len() != TOKEN_LEN || !token.bytes().all(|b| b.is_ascii_alphanumeric()) {
         return Err(ApiError::NotFound);
     }
@@ -136,8 +145,7 @@ async fn open(state: &AppState, token: &str, headers: &HeaderMap, q: &Access) ->
         Err(RepoError::NotFound) => return Err(ApiError::NotFound),
         Err(e) => return Err(e.into()),
     };
-    let at = now();
-    if link.revoked || link.expires_at.is_some_and(|e| e <= at) || link.max_views.is_some_and(|m| link.views >= m) {
+    if !policy::link_usable(state, &link).await? {
         return Err(ApiError::NotFound);
     }
     if let Some(stored) = &link.password_hash {
@@ -151,14 +159,21 @@ async fn open(state: &AppState, token: &str, headers: &HeaderMap, q: &Access) ->
                 "this link is password-protected: send the password as 'X-Link-Password' or '?password='".into(),
             ));
         };
+        attempts.limits.link_password(&attempts.ip, &link.id)?;
         if !passwords::verify(sent, Some(stored.clone())).await? {
             return Err(ApiError::Forbidden("wrong password for this link".into()));
         }
     }
-    if !state.repo.spend_link_view(&link.id, at).await? {
+    if !state.repo.spend_link_view(&link.id, now()).await? {
         return Err(ApiError::NotFound);
     }
     Ok(link)
+}
+
+/// Headers of every answer a link gives: reached with a secret, so never
+/// stored by a cache.
+fn private() -> [(header::HeaderName, HeaderValue); 1] {
+    [(header::CACHE_CONTROL, cache::no_store())]
 }
 
 fn file_summary(media: &Media) -> Value {
@@ -166,16 +181,6 @@ fn file_summary(media: &Media) -> Value {
         "id": media.id.as_str(), "name": media.original_filename, "contentType": media.mime, "size": media.size,
         "width": media.width, "height": media.height, "createdAt": media.created_at,
     })
-}
-
-/// A live, ready media, else 404.
-async fn live_media(state: &AppState, id: &str) -> Result<Media, ApiError> {
-    let id = MediaId::parse(id).ok_or(ApiError::NotFound)?;
-    let media = state.repo.media(&id).await?;
-    if !is_live(&media) || media.status != MediaStatus::Ready {
-        return Err(ApiError::NotFound);
-    }
-    Ok(media)
 }
 
 /// The folder a folder link shows: its own, or `sub` when inside it.
@@ -195,17 +200,21 @@ async fn shown_folder(state: &AppState, link: &PublicLink, sub: Option<&str>) ->
 #[tracing::instrument(skip_all)]
 pub async fn view(
     State(state): State<AppState>,
+    attempts: Attempts,
     Path(token): Path<String>,
     Query(q): Query<Access>,
     headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
-    let link = open(&state, &token, &headers, &q).await?;
+) -> Result<impl IntoResponse, ApiError> {
+    let link = open(&state, &attempts, &token, &headers, &q).await?;
     let base = format!("/api/v1/public/links/{token}");
-    if link.target_kind == "file" {
-        let media = live_media(&state, &link.target_id).await?;
+    if link.target_kind == TargetKind::File.as_str() {
+        let media = policy::linked_media(&state, &link, &link.target_id).await?;
         let download = link.allow_download.then(|| state.url(&format!("{base}/download")));
-        return Ok(Json(
-            json!({ "kind": "file", "file": file_summary(&media), "allowDownload": link.allow_download, "downloadUrl": download }),
+        return Ok((
+            private(),
+            Json(
+                json!({ "kind": "file", "file": file_summary(&media), "allowDownload": link.allow_download, "downloadUrl": download }),
+            ),
         ));
     }
     let folder = shown_folder(&state, &link, q.folder_id.as_deref()).await?;
@@ -223,28 +232,30 @@ pub async fn view(
         .collect();
     let children = state.repo.child_folders(link.owner_id, Some(&folder.id)).await?;
     let folders: Vec<Value> = children.iter().map(|f| json!({ "id": f.id, "name": f.name })).collect();
-    Ok(Json(json!({
+    let body = json!({
         "kind": "folder", "folder": { "id": folder.id, "name": folder.name },
         "folders": folders, "files": files, "allowDownload": link.allow_download,
-    })))
+    });
+    Ok((private(), Json(body)))
 }
 
 /// `GET /api/v1/public/links/{token}/download`: the file of a file link.
 #[tracing::instrument(skip_all)]
 pub async fn download(
     State(state): State<AppState>,
+    attempts: Attempts,
     Path(token): Path<String>,
     Query(q): Query<Access>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let link = open(&state, &token, &headers, &q).await?;
-    if link.target_kind != "file" {
+    let link = open(&state, &attempts, &token, &headers, &q).await?;
+    if link.target_kind != TargetKind::File.as_str() {
         return Err(ApiError::NotFound);
     }
     if !link.allow_download {
         return Err(ApiError::Forbidden("this link is view-only: downloads are not allowed".into()));
     }
-    let media = live_media(&state, &link.target_id).await?;
+    let media = policy::linked_media(&state, &link, &link.target_id).await?;
     attachment(&state, &media, &headers).await
 }
 
@@ -253,25 +264,20 @@ pub async fn download(
 #[tracing::instrument(skip_all)]
 pub async fn folder_download(
     State(state): State<AppState>,
+    attempts: Attempts,
     Path((token, id)): Path<(String, String)>,
     Query(q): Query<Access>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let link = open(&state, &token, &headers, &q).await?;
-    if link.target_kind != "folder" {
+    let link = open(&state, &attempts, &token, &headers, &q).await?;
+    if link.target_kind != TargetKind::Folder.as_str() {
         return Err(ApiError::NotFound);
     }
     if !link.allow_download {
         return Err(ApiError::Forbidden("this link is view-only: downloads are not allowed".into()));
     }
-    let media = live_media(&state, &id).await?;
-    let inside = match &media.album_id {
-        Some(folder) => {
-            media.owner_id == link.owner_id && state.repo.folder_subtree(&link.target_id).await?.contains(folder)
-        }
-        None => false,
-    };
-    if !inside {
+    let media = policy::linked_media(&state, &link, &id).await?;
+    if !policy::in_linked_folder(&state, &link, &media).await? {
         return Err(ApiError::NotFound);
     }
     attachment(&state, &media, &headers).await

@@ -12,10 +12,10 @@ use sha2::{Digest, Sha256};
 use mediaq_shared::domain::{Media, MediaId, MediaKind, VariantKind};
 
 use crate::error::ApiError;
+use crate::lifecycle::retire;
+use crate::policy::{self, constant_time_eq, is_live};
 use crate::present::chevereto::{format_bytes, html_escape as esc};
 use crate::present::{MediaUrls, find};
-use crate::routes::files::{constant_time_eq, retire};
-use crate::routes::serve::is_live;
 use crate::state::AppState;
 
 const CSP: &str = "default-src 'none'; img-src 'self'; media-src 'self'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
@@ -25,13 +25,13 @@ fn id_of(slug_id: &str) -> Option<MediaId> {
     MediaId::parse(slug_id.rsplit('.').next().unwrap_or(slug_id))
 }
 
-/// A public, live media for a page, or 404.
+/// A public, live media of an active owner for a page, or 404.
 async fn shown(state: &AppState, slug_id: &str) -> Result<Media, Response> {
     let Some(id) = id_of(slug_id) else { return Err(not_found()) };
-    match state.repo.media(&id).await {
-        Ok(m) if m.is_public && is_live(&m) => Ok(m),
-        Ok(_) | Err(mediaq_shared::repo::RepoError::NotFound) => Err(not_found()),
-        Err(e) => Err(ApiError::from(e).into_response()),
+    match policy::public_media(state, &id, false).await {
+        Ok(m) => Ok(m),
+        Err(ApiError::NotFound) => Err(not_found()),
+        Err(e) => Err(e.into_response()),
     }
 }
 

@@ -9,49 +9,15 @@ use axum::response::IntoResponse;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use mediaq_shared::domain::{Media, UserId, UserStatus, random_token};
-use mediaq_shared::repo::{Folder, RepoError, Share, now};
+use mediaq_shared::domain::{UserId, UserStatus, random_token};
+use mediaq_shared::repo::{RepoError, Share, now};
 
 use crate::audit::{self, Actor, ClientIp};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::json::Body;
-use crate::routes::folders::owned_target;
+use crate::policy::owned_target;
 use crate::state::AppState;
-
-/// Deepest nesting followed when looking for a shared ancestor.
-const MAX_DEPTH: usize = 64;
-
-/// Whether `folder` or one of its ancestors is shared with `user`.
-pub async fn can_read_folder(state: &AppState, user: UserId, folder: &Folder) -> Result<bool, ApiError> {
-    let mut current = Some(folder.clone());
-    for _ in 0..MAX_DEPTH {
-        let Some(f) = current else { break };
-        if state.repo.is_shared(user, "folder", &f.id).await? {
-            return Ok(true);
-        }
-        current = match f.parent_id {
-            Some(parent) => Some(state.repo.folder(&parent).await?),
-            None => None,
-        };
-    }
-    Ok(false)
-}
-
-/// Whether `media` is shared with `user`, itself or through its folder.
-pub async fn can_read_media(state: &AppState, user: UserId, media: &Media) -> Result<bool, ApiError> {
-    if state.repo.is_shared(user, "file", media.id.as_str()).await? {
-        return Ok(true);
-    }
-    match &media.album_id {
-        Some(id) => match state.repo.folder(id).await {
-            Ok(folder) if folder.owner_id == media.owner_id => can_read_folder(state, user, &folder).await,
-            Ok(_) | Err(RepoError::NotFound) => Ok(false),
-            Err(e) => Err(e.into()),
-        },
-        None => Ok(false),
-    }
-}
 
 async fn resource(state: &AppState, share: &Share) -> Result<Value, ApiError> {
     let owner = state.repo.user(share.owner_id).await?;
@@ -79,7 +45,8 @@ pub async fn create(
     ip: ClientIp,
     Body(body): Body<NewShare>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let (kind, target, owner) = owned_target(&state, &caller, body.file_id, body.folder_id).await?;
+    let target = owned_target(&state, &caller, body.file_id, body.folder_id).await?;
+    let (kind, owner) = (target.kind.as_str(), target.owner);
     let sharee = match state.repo.user_credentials(&body.username).await {
         Ok((user, _)) if user.status == UserStatus::Active => user,
         Ok(_) | Err(RepoError::NotFound) => {
@@ -95,7 +62,7 @@ pub async fn create(
         owner_id: owner,
         sharee_id: sharee.id,
         target_kind: kind.to_owned(),
-        target_id: target,
+        target_id: target.id,
         created_at: now(),
     };
     match state.repo.insert_share(&share).await {

@@ -21,8 +21,9 @@ use crate::error::ApiError;
 use crate::idempotency;
 use crate::ingest::{Claimed, Pending, UploadMeta, presigned};
 use crate::params;
+use crate::policy::owned_file as owned;
+use crate::present::native::resource;
 use crate::quota;
-use crate::routes::files::{owned, resource};
 use crate::state::AppState;
 
 /// Largest text field of a native multipart form.
