@@ -265,7 +265,7 @@ async fn repo_contract(repo: DynRepo) {
     assert!(!repo.complete_upload(&done, Some("h")).await.unwrap(), "completed twice");
     assert_eq!(repo.media(&done.id).await.unwrap().status, MediaStatus::Queued);
     assert!(matches!(repo.upload(&done.id).await, Err(RepoError::NotFound)));
-    repo.fail_new_media(&done.id, "why").await.unwrap();
+    assert!(repo.fail_media(&done.id, "why").await.unwrap());
     assert_eq!(repo.media(&done.id).await.unwrap().error.as_deref(), Some("why"));
     repo.claim_idempotency_key(bob.id, "k", &second.id).await.unwrap();
     assert!(matches!(repo.claim_idempotency_key(bob.id, "k", &first.id).await, Err(RepoError::Conflict(_))));

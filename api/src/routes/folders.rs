@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use mediaq_shared::domain::random_token;
 use mediaq_shared::repo::folders::{FolderChange, MAX_FOLDER_DEPTH};
-use mediaq_shared::repo::{Folder, RepoError, now};
+use mediaq_shared::repo::{Folder, now};
 
 use crate::audit::{self, Actor, ClientIp};
 use crate::auth::Caller;
