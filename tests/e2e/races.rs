@@ -3,6 +3,7 @@
 //! processing or fetching the same media; two opposite folder moves at
 //! once. Each race is repeated to land in the window.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use mediaq_tests::{Stack, both_stacks, both_stacks_with, corpus};
@@ -12,8 +13,13 @@ use serde_json::{Value, json};
 /// Settings of the racing stacks: uploads answer at once (`queued`).
 const NOWAIT: &[(&str, &str)] = &[("MEDIAQ_UPLOAD_WAIT_SECS", "0"), ("MEDIAQ_FETCH_ALLOW_PRIVATE", "true")];
 
-/// An image that takes a while to process (a wide window to race in).
-const SLOW: &str = "kde_Patak_1080_alpha.png";
+/// An image processed in a fraction of a second (about 0.2 s in a debug
+/// build): rounds are quick, and a request sent once it is seen
+/// `processing` still lands while it processes.
+const QUICK: &str = "skimage_chelsea.png";
+
+/// An image that takes seconds to process (a debug build on 2 cores).
+pub(crate) const SLOW: &str = "kde_Patak_1080_alpha.png";
 
 pub(crate) async fn upload_nowait(stack: &Stack, key: &str, name: &str) -> String {
     let (status, body) = stack.chevereto_upload(key, &corpus(name), &[]).await;
@@ -57,12 +63,27 @@ pub(crate) async fn wait_gone(stack: &Stack, key: &str, ids: &[String]) {
     }
 }
 
-/// Uploads one more media and waits until it is ready: by then the jobs
-/// started before it have had their time to end.
-async fn barrier(stack: &Stack, key: &str) {
-    let id = upload_nowait(stack, key, SLOW).await;
-    let media = stack.wait_settled(key, &id, Duration::from_secs(120)).await;
-    assert_eq!(media["status"], "ready", "{media}");
+/// Uploads one more media and waits until it is ready — by then the jobs
+/// started before it have had their time to end — while checking that
+/// none of `removed` comes back `ready` meanwhile.
+async fn barrier(stack: &Stack, key: &str, removed: &[String]) {
+    let done = AtomicBool::new(false);
+    let watch = async {
+        while !done.load(Ordering::SeqCst) {
+            for id in removed {
+                let body = file(stack, key, id).await.1;
+                assert_ne!(body["status"], "ready", "{id} came back after it was removed: {body}");
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    let last = async {
+        let id = upload_nowait(stack, key, QUICK).await;
+        let media = stack.wait_settled(key, &id, Duration::from_secs(120)).await;
+        done.store(true, Ordering::SeqCst);
+        assert_eq!(media["status"], "ready", "{media}");
+    };
+    tokio::join!(watch, last);
 }
 
 fn assert_hit(hits: usize, rounds: usize, what: &str) {
@@ -74,7 +95,7 @@ both_stacks_with!(patch_while_processing_is_kept, NOWAIT, |stack: Stack| async m
     let rounds = 30;
     let mut hits = 0;
     for round in 0..rounds {
-        let id = upload_nowait(&stack, &key, SLOW).await;
+        let id = upload_nowait(&stack, &key, QUICK).await;
         hits += usize::from(caught_processing(&stack, &key, &id).await);
         let edit = json!({ "isPublic": false, "title": format!("round {round}"), "name": format!("r{round}.png") });
         let (code, body) = stack.call(Method::PATCH, &format!("/api/v1/files/{id}"), Some(&key), Some(edit)).await;
@@ -94,45 +115,50 @@ both_stacks_with!(patch_while_processing_is_kept, NOWAIT, |stack: Stack| async m
 
 both_stacks_with!(delete_while_processing_stays_gone, NOWAIT, |stack: Stack| async move {
     let key = stack.key("alice");
-    let (rounds, mut hits, mut ids) = (20, 0, Vec::new());
+    let (rounds, mut hits, mut ids) = (12, 0, Vec::new());
     for _ in 0..rounds {
-        let id = upload_nowait(&stack, &key, SLOW).await;
+        let id = upload_nowait(&stack, &key, QUICK).await;
         hits += usize::from(caught_processing(&stack, &key, &id).await);
         let (code, body) = stack.call(Method::DELETE, &format!("/api/v1/files/{id}"), Some(&key), None).await;
         assert_eq!(code, 204, "{body}");
         ids.push(id);
     }
     assert_hit(hits, rounds, "processing");
-    barrier(&stack, &key).await;
+    barrier(&stack, &key, &ids).await;
     wait_gone(&stack, &key, &ids).await;
 });
 
 both_stacks_with!(expiry_while_processing_stays_expired, NOWAIT, |stack: Stack| async move {
     let key = stack.key("alice");
-    let (rounds, mut hits, mut ids) = (8, 0, Vec::new());
+    let (rounds, mut hits) = (3, Vec::new());
     for _ in 0..rounds {
+        // Expires 1 s after the upload, while the large image still processes.
         let (status, body) = stack.chevereto_upload(&key, &corpus(SLOW), &[("expiration", "1")]).await;
         assert_eq!(status, 200, "{body}");
         let id = body["image"]["id_encoded"].as_str().unwrap().to_owned();
         if !caught_processing(&stack, &key, &id).await {
-            ids.push(id);
             continue;
         }
-        // The expiry passes while processing runs; sweep until it is retired.
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while file(&stack, &key, &id).await.1["status"] == "processing" {
+        // Sweep until the media is no longer processing: expired by the
+        // sweep while its job runs (a hit), or finished first (a miss).
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let last = loop {
             let out = stack.command(&["sweep"]).output().unwrap();
             assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            let (code, body) = file(&stack, &key, &id).await;
+            if body["status"] != "processing" {
+                break code;
+            }
             assert!(Instant::now() < deadline, "{id} never expired");
+        };
+        if last == 404 {
+            hits.push(id);
         }
-        hits += 1;
-        ids.push(id);
     }
-    assert_hit(hits, rounds, "processing");
-    barrier(&stack, &key).await;
-    let out = stack.command(&["sweep"]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    wait_gone(&stack, &key, &ids).await;
+    assert_hit(hits.len(), rounds, "processing when it expired");
+    // No further sweep: it would expire a media that came back again.
+    barrier(&stack, &key, &hits).await;
+    wait_gone(&stack, &key, &hits).await;
 });
 
 both_stacks_with!(user_deletion_while_processing_leaves_nothing, NOWAIT, |stack: Stack| async move {
@@ -141,14 +167,14 @@ both_stacks_with!(user_deletion_while_processing_leaves_nothing, NOWAIT, |stack:
     for round in 0..rounds {
         let key = stack.key(&format!("victim{round}"));
         let user = stack.call(Method::GET, "/api/v1/auth/me", Some(&key), None).await.1["id"].as_i64().unwrap();
-        let id = upload_nowait(&stack, &key, SLOW).await;
+        let id = upload_nowait(&stack, &key, QUICK).await;
         hits += usize::from(caught_processing(&stack, &key, &id).await);
         let (code, body) = stack.call(Method::DELETE, &format!("/api/v1/admin/users/{user}"), Some(&admin), None).await;
         assert_eq!(code, 202, "{body}");
         ids.push((user, id));
     }
     assert_hit(hits, rounds, "processing");
-    barrier(&stack, &admin).await;
+    barrier(&stack, &admin, &[]).await;
     let deadline = Instant::now() + Duration::from_secs(60);
     for (user, id) in &ids {
         loop {
@@ -198,7 +224,7 @@ async fn remote_upload(stack: &Stack, key: &str, url: &str) -> String {
 
 both_stacks_with!(remote_fetch_racing_patch_and_delete, NOWAIT, |stack: Stack| async move {
     let key = stack.key("alice");
-    let url = serve_slowly(std::fs::read(corpus("skimage_chelsea.png")).unwrap()).await;
+    let url = serve_slowly(std::fs::read(corpus(QUICK)).unwrap()).await;
     let (rounds, mut hits, mut deleted) = (5, 0, Vec::new());
     for round in 0..rounds {
         let renamed = remote_upload(&stack, &key, &url).await;
@@ -219,7 +245,7 @@ both_stacks_with!(remote_fetch_racing_patch_and_delete, NOWAIT, |stack: Stack| a
         );
     }
     assert_hit(hits, rounds * 2, "fetching");
-    barrier(&stack, &key).await;
+    barrier(&stack, &key, &deleted).await;
     wait_gone(&stack, &key, &deleted).await;
 });
 

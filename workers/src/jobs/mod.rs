@@ -8,7 +8,7 @@ pub mod process;
 pub mod purge;
 pub mod sweep;
 
-use mediaq_shared::domain::{Media, MediaId};
+use mediaq_shared::domain::{Media, MediaId, MediaStatus};
 use mediaq_shared::queue::MAX_ATTEMPTS;
 use mediaq_shared::repo::RepoError;
 
@@ -20,18 +20,25 @@ use crate::error::JobError;
 /// settled (a redelivery after the job finished) or gone, or this
 /// delivery is past the limit (then the media is marked failed: a job
 /// that kills its worker every time must still end).
+///
+/// The row is read before the start is recorded, so the values a job
+/// compares against later (the file name a fetch may replace) are never
+/// ones an owner wrote after the job began.
 pub(crate) async fn start(env: &Env, id: &MediaId) -> Result<Option<Media>, JobError> {
+    let mut media = match env.repo.media(id).await {
+        Ok(m) if m.status.is_settled() => return Ok(None),
+        Ok(m) => m,
+        Err(RepoError::NotFound) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
     let Some(delivery) = env.repo.start_job(id).await? else { return Ok(None) };
     if delivery as usize > MAX_ATTEMPTS {
         tracing::warn!(media = %id, delivery, "delivery limit reached; marking the media failed");
         fail(env, id, &gave_up(delivery - 1)).await?;
         return Ok(None);
     }
-    match env.repo.media(id).await {
-        Ok(m) => Ok(Some(m)),
-        Err(RepoError::NotFound) => Ok(None),
-        Err(e) => Err(e.into()),
-    }
+    media.status = MediaStatus::Processing;
+    Ok(Some(media))
 }
 
 /// The reason of a media whose job was delivered `attempts` times and never
