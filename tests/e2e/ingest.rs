@@ -183,6 +183,7 @@ both_stacks!(presigned_flow_with_a_bare_curl_put, |stack: Stack| async move {
     let status = std::process::Command::new("curl")
         .args(["-sS", "-o", "/dev/null", "-w", "%{http_code}", "-X", "PUT", &upload_url, "--data-binary", "@-"])
         .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
         .spawn()
         .and_then(|mut c| {
             use std::io::Write;

@@ -18,8 +18,6 @@ use axum::extract::{FromRequest, Multipart, Request};
 use axum::http::{HeaderMap, header};
 use futures::{StreamExt, TryStreamExt};
 
-use mediaq_shared::storage::stream_of;
-
 use crate::auth::{Caller, authenticate, key_from_headers, key_from_query};
 use crate::body::Lease;
 use crate::error::ApiError;
@@ -145,7 +143,8 @@ pub struct Intake<'a> {
     /// Bytes held while no key was known.
     early: u64,
     /// A file part that came before the key, stored once it is known.
-    early_file: Option<Bytes>,
+    /// Kept as the chunks that arrived: no large contiguous buffer.
+    early_file: Option<Vec<Bytes>>,
 }
 
 impl<'a> Intake<'a> {
@@ -173,24 +172,25 @@ impl<'a> Intake<'a> {
         self.caller = Some(caller);
         let early = self.early_file.take();
         let pending = self.pending.insert(pending);
-        if let Some(bytes) = early {
-            pending.store(stream_of(bytes)).await?;
+        if let Some(chunks) = early {
+            pending.store(Box::pin(futures::stream::iter(chunks.into_iter().map(Ok)))).await?;
         }
         Ok(())
     }
 
-    /// Counts `n` more bytes held; refused past the bound while the
-    /// caller is unknown.
-    fn hold(&mut self, n: u64) -> Result<(), ApiError> {
+    /// Counts `n` more bytes held in memory: against the request budget
+    /// always (when `budgeted`) or while the caller is unknown, and, while
+    /// it is unknown, against the pre-auth bound.
+    fn hold(&mut self, n: u64, budgeted: bool) -> Result<(), ApiError> {
         if self.caller.is_some() {
-            return Ok(());
+            return if budgeted { self.lease.add(n) } else { Ok(()) };
         }
         self.early += n;
         if self.early > PRE_AUTH_BYTES {
             tracing::info!(held = self.early, "request refused: no key within the first bytes");
             return Err(ApiError::MissingKey);
         }
-        Ok(())
+        self.lease.add(n)
     }
 
     /// The caller, authenticating by the form's key when no earlier one.
@@ -282,12 +282,12 @@ impl<'a> Intake<'a> {
         if let Some(pending) = self.pending.as_mut() {
             return pending.store(Box::pin(field.map_err(io::Error::other))).await;
         }
-        let mut buf = Vec::new();
+        let mut chunks = Vec::new();
         while let Some(chunk) = field.chunk().await.map_err(|e| ApiError::BadRequest(e.body_text()))? {
-            self.hold(chunk.len() as u64)?;
-            buf.extend_from_slice(&chunk);
+            self.hold(chunk.len() as u64, true)?;
+            chunks.push(chunk);
         }
-        self.early_file = Some(Bytes::from(buf));
+        self.early_file = Some(chunks);
         Ok(())
     }
 
@@ -303,10 +303,7 @@ impl<'a> Intake<'a> {
             if buf.len() + chunk.len() > limit {
                 return Err(ApiError::BadRequest(format!("form field '{name}' is longer than {limit} bytes")));
             }
-            self.hold(chunk.len() as u64)?;
-            if budgeted {
-                self.lease.add(chunk.len() as u64)?;
-            }
+            self.hold(chunk.len() as u64, budgeted)?;
             buf.extend_from_slice(&chunk);
         }
         String::from_utf8(buf).map_err(|_| ApiError::BadRequest(format!("form field '{name}' is not valid UTF-8")))
@@ -317,7 +314,11 @@ impl<'a> Intake<'a> {
     async fn read_urlencoded(&mut self, body: Body, form: &mut Form) -> Result<(), ApiError> {
         let (file_limit, limit) = params::inline_limits(self.state.config.max_upload_bytes);
         let mut stream = body.into_data_stream();
-        let mut buf: Vec<u8> = Vec::new();
+        // Sized from the declared length (within what may be held) so the
+        // buffer does not grow by doubling.
+        let declared = self.headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+        let bound = if self.caller.is_some() { limit } else { PRE_AUTH_BYTES as usize };
+        let mut buf: Vec<u8> = Vec::with_capacity(declared.unwrap_or(0).min(bound));
         let mut scanned = 0;
         let outcome: Result<(), ApiError> = async {
             while let Some(chunk) = stream.next().await {
@@ -325,8 +326,7 @@ impl<'a> Intake<'a> {
                 if buf.len() + chunk.len() > limit {
                     return Err(ApiError::TooLarge { limit: file_limit });
                 }
-                self.hold(chunk.len() as u64)?;
-                self.lease.add(chunk.len() as u64)?;
+                self.hold(chunk.len() as u64, true)?;
                 buf.extend_from_slice(&chunk);
                 if self.caller.is_none()
                     && let Some(end) = buf.iter().rposition(|&b| b == b'&')

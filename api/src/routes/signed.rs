@@ -27,6 +27,7 @@ use mediaq_shared::storage::{BodyStream, ObjectKey, StorageError, is_over_limit,
 
 use super::serve::{Servable, send};
 use crate::error::ApiError;
+use crate::quota;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
@@ -80,6 +81,29 @@ fn exactly(body: BodyStream<'static>, size: u64) -> BodyStream<'static> {
     Box::pin(counted.chain(end))
 }
 
+/// The key and size a PUT may write, or why not.
+async fn check_put(
+    state: &AppState,
+    key: &str,
+    sig: &Signature,
+    headers: &HeaderMap,
+) -> Result<(ObjectKey, u64), ApiError> {
+    let key = verify(state, "PUT", key, sig)?;
+    let size = open_upload(state, &key).await?.size_bytes;
+    if sig.size.is_some_and(|s| s != size) {
+        return Err(ApiError::Forbidden("this link's signature is not valid".into()));
+    }
+    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if let Some(n) = declared.filter(|&n| n != size) {
+        return Err(mismatch(size, &format!("declares {n} bytes")));
+    }
+    Ok((key, size))
+}
+
+fn mismatch(size: u64, got: &str) -> ApiError {
+    ApiError::BadRequest(format!("this upload was initiated with sizeBytes {size}; the body {got}: nothing stored"))
+}
+
 pub async fn put(
     State(state): State<AppState>,
     Path(key): Path<String>,
@@ -87,19 +111,15 @@ pub async fn put(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let key = verify(&state, "PUT", &key, &sig)?;
-    let upload = open_upload(&state, &key).await?;
-    let size = upload.size_bytes;
-    let mismatch = |got: &str| {
-        ApiError::BadRequest(format!("this upload was initiated with sizeBytes {size}; the body {got}: nothing stored"))
+    let (key, size) = match check_put(&state, &key, &sig, &headers).await {
+        Ok(found) => found,
+        Err(e) => {
+            // Read (and drop) the body so the client gets this answer.
+            quota::drain(body, state.config.max_upload_bytes).await;
+            return Err(e);
+        }
     };
-    if sig.size.is_some_and(|s| s != size) {
-        return Err(ApiError::Forbidden("this link's signature is not valid".into()));
-    }
-    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-    if let Some(n) = declared.filter(|&n| n != size) {
-        return Err(mismatch(&format!("declares {n} bytes")));
-    }
+    let mismatch = |got: &str| mismatch(size, got);
     let stream = exactly(Box::pin(body.into_data_stream().map_err(io::Error::other)), size);
     match state.storage.put(&key, stream, "application/octet-stream").await {
         Ok(_) => {}
