@@ -63,10 +63,27 @@ pub(crate) async fn wait_gone(stack: &Stack, key: &str, ids: &[String]) {
     }
 }
 
-/// Uploads one more media and waits until it is ready — by then the jobs
-/// started before it have had their time to end — while checking that
-/// none of `removed` comes back `ready` meanwhile.
-async fn barrier(stack: &Stack, key: &str, removed: &[String]) {
+/// The workers' logs without terminal colours.
+fn plain_logs(stack: &Stack) -> String {
+    let (mut out, mut in_escape) = (String::new(), false);
+    for c in stack.logs().chars() {
+        match (in_escape, c) {
+            (false, '\u{1b}') => in_escape = true,
+            (true, 'm') => in_escape = false,
+            (false, c) => out.push(c),
+            (true, _) => {}
+        }
+    }
+    out
+}
+
+/// Lines a worker logs when a job on a media ends: processed, fetched, or
+/// stopped because the media was retired under it.
+const JOB_ENDS: [&str; 3] = ["media ready", "remote source fetched", "removing what the job stored"];
+
+/// Waits until the job of each of `caught` has ended (by its worker's log),
+/// checking meanwhile that none of `removed` comes back `ready`.
+async fn jobs_ended(stack: &Stack, key: &str, caught: &[String], removed: &[String]) {
     let done = AtomicBool::new(false);
     let watch = async {
         while !done.load(Ordering::SeqCst) {
@@ -77,13 +94,18 @@ async fn barrier(stack: &Stack, key: &str, removed: &[String]) {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     };
-    let last = async {
-        let id = upload_nowait(stack, key, QUICK).await;
-        let media = stack.wait_settled(key, &id, Duration::from_secs(120)).await;
+    let ended = async {
+        let deadline = Instant::now() + Duration::from_secs(90);
+        for id in caught {
+            while !plain_logs(stack).lines().any(|l| l.contains(id.as_str()) && JOB_ENDS.iter().any(|e| l.contains(e)))
+            {
+                assert!(Instant::now() < deadline, "the job of {id} never ended; logs:\n{}", stack.logs());
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
         done.store(true, Ordering::SeqCst);
-        assert_eq!(media["status"], "ready", "{media}");
     };
-    tokio::join!(watch, last);
+    tokio::join!(watch, ended);
 }
 
 fn assert_hit(hits: usize, rounds: usize, what: &str) {
@@ -115,16 +137,18 @@ both_stacks_with!(patch_while_processing_is_kept, NOWAIT, |stack: Stack| async m
 
 both_stacks_with!(delete_while_processing_stays_gone, NOWAIT, |stack: Stack| async move {
     let key = stack.key("alice");
-    let (rounds, mut hits, mut ids) = (12, 0, Vec::new());
+    let (rounds, mut caught, mut ids) = (12, Vec::new(), Vec::new());
     for _ in 0..rounds {
         let id = upload_nowait(&stack, &key, QUICK).await;
-        hits += usize::from(caught_processing(&stack, &key, &id).await);
+        if caught_processing(&stack, &key, &id).await {
+            caught.push(id.clone());
+        }
         let (code, body) = stack.call(Method::DELETE, &format!("/api/v1/files/{id}"), Some(&key), None).await;
         assert_eq!(code, 204, "{body}");
         ids.push(id);
     }
-    assert_hit(hits, rounds, "processing");
-    barrier(&stack, &key, &ids).await;
+    assert_hit(caught.len(), rounds, "processing");
+    jobs_ended(&stack, &key, &caught, &ids).await;
     wait_gone(&stack, &key, &ids).await;
 });
 
@@ -157,24 +181,26 @@ both_stacks_with!(expiry_while_processing_stays_expired, NOWAIT, |stack: Stack| 
     }
     assert_hit(hits.len(), rounds, "processing when it expired");
     // No further sweep: it would expire a media that came back again.
-    barrier(&stack, &key, &hits).await;
+    jobs_ended(&stack, &key, &hits, &hits).await;
     wait_gone(&stack, &key, &hits).await;
 });
 
 both_stacks_with!(user_deletion_while_processing_leaves_nothing, NOWAIT, |stack: Stack| async move {
     let admin = stack.admin_key("root");
-    let (rounds, mut hits, mut ids) = (8, 0, Vec::new());
+    let (rounds, mut caught, mut ids) = (8, Vec::new(), Vec::new());
     for round in 0..rounds {
         let key = stack.key(&format!("victim{round}"));
         let user = stack.call(Method::GET, "/api/v1/auth/me", Some(&key), None).await.1["id"].as_i64().unwrap();
         let id = upload_nowait(&stack, &key, QUICK).await;
-        hits += usize::from(caught_processing(&stack, &key, &id).await);
+        if caught_processing(&stack, &key, &id).await {
+            caught.push(id.clone());
+        }
         let (code, body) = stack.call(Method::DELETE, &format!("/api/v1/admin/users/{user}"), Some(&admin), None).await;
         assert_eq!(code, 202, "{body}");
         ids.push((user, id));
     }
-    assert_hit(hits, rounds, "processing");
-    barrier(&stack, &admin, &[]).await;
+    assert_hit(caught.len(), rounds, "processing");
+    jobs_ended(&stack, &admin, &caught, &[]).await;
     let deadline = Instant::now() + Duration::from_secs(60);
     for (user, id) in &ids {
         loop {
@@ -225,7 +251,7 @@ async fn remote_upload(stack: &Stack, key: &str, url: &str) -> String {
 both_stacks_with!(remote_fetch_racing_patch_and_delete, NOWAIT, |stack: Stack| async move {
     let key = stack.key("alice");
     let url = serve_slowly(std::fs::read(corpus(QUICK)).unwrap()).await;
-    let (rounds, mut hits, mut deleted) = (5, 0, Vec::new());
+    let (rounds, mut hits, mut deleted, mut caught) = (5, 0, Vec::new(), Vec::new());
     for round in 0..rounds {
         let renamed = remote_upload(&stack, &key, &url).await;
         hits += usize::from(caught_processing(&stack, &key, &renamed).await);
@@ -233,7 +259,9 @@ both_stacks_with!(remote_fetch_racing_patch_and_delete, NOWAIT, |stack: Stack| a
         let (code, body) = stack.call(Method::PATCH, &format!("/api/v1/files/{renamed}"), Some(&key), Some(edit)).await;
         assert_eq!(code, 200, "{body}");
         let gone = remote_upload(&stack, &key, &url).await;
-        hits += usize::from(caught_processing(&stack, &key, &gone).await);
+        if caught_processing(&stack, &key, &gone).await {
+            caught.push(gone.clone());
+        }
         assert_eq!(stack.call(Method::DELETE, &format!("/api/v1/files/{gone}"), Some(&key), None).await.0, 204);
         deleted.push(gone);
         let media = stack.wait_settled(&key, &renamed, Duration::from_secs(60)).await;
@@ -244,8 +272,8 @@ both_stacks_with!(remote_fetch_racing_patch_and_delete, NOWAIT, |stack: Stack| a
             "{media}"
         );
     }
-    assert_hit(hits, rounds * 2, "fetching");
-    barrier(&stack, &key, &deleted).await;
+    assert_hit(hits + caught.len(), rounds * 2, "fetching");
+    jobs_ended(&stack, &key, &caught, &deleted).await;
     wait_gone(&stack, &key, &deleted).await;
 });
 
