@@ -10,7 +10,7 @@ use serde_json::Value;
 
 const BIG: usize = 60 * 1000 * 1000;
 /// Peak RSS growth allowed for all the refused requests together.
-const MAX_GROWTH_KIB: u64 = 8 * 1024;
+const MAX_GROWTH_KIB: u64 = 10 * 1024;
 
 async fn answer(res: reqwest::Response) -> (u16, Value) {
     let status = res.status().as_u16();
