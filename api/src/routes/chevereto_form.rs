@@ -28,7 +28,7 @@ use crate::state::AppState;
 
 /// Bytes of a request held before its key is known (form fields and a
 /// file part sent ahead of the key).
-pub const PRE_AUTH_BYTES: u64 = 4 * 1024 * 1024;
+pub const PRE_AUTH_BYTES: u64 = 2 * 1024 * 1024;
 
 /// Largest text field other than `source`.
 const MAX_FIELD_BYTES: usize = 64 * 1024;
