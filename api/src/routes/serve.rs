@@ -15,8 +15,6 @@ use mediaq_shared::domain::{MediaId, VariantKind};
 use mediaq_shared::storage::ObjectKey;
 
 use crate::cache::Cache;
-// Re-exported for the signed-URL route, which sends with `private, no-store`.
-pub use crate::delivery::{Servable, send};
 use crate::delivery::{original, send_cached};
 use crate::error::ApiError;
 use crate::policy;

@@ -25,7 +25,7 @@ use mediaq_shared::repo::{RepoError, now};
 use mediaq_shared::signing::{SignatureError, SignedRequest};
 use mediaq_shared::storage::{BodyStream, ObjectKey, StorageError, is_over_limit, limited};
 
-use super::serve::{Servable, send};
+use crate::delivery::{Servable, send};
 use crate::error::ApiError;
 use crate::quota;
 use crate::state::AppState;
