@@ -15,7 +15,7 @@ use mediaq_shared::domain::{MediaId, VariantKind};
 use mediaq_shared::storage::ObjectKey;
 
 use crate::cache::Cache;
-use crate::delivery::{original, send_cached};
+use crate::delivery::{Servable, original, send_cached};
 use crate::error::ApiError;
 use crate::policy;
 use crate::state::AppState;
