@@ -142,13 +142,10 @@ impl JpegEnd {
     }
 }
 
-/// One PNG chunk or RIFF chunk: `bytes[start..end]` is the whole chunk
-/// (header, data, CRC or padding), `data` its contents.
+/// One PNG chunk or RIFF chunk: its type and its contents.
 #[derive(Debug, Clone, Copy)]
 pub struct Chunk<'a> {
     pub kind: [u8; 4],
-    pub start: usize,
-    pub end: usize,
     pub data: &'a [u8],
 }
 
@@ -185,7 +182,7 @@ impl<'a> PngChunks<'a> {
             // The image data of a file's head, cut where the head ends:
             // probes need only to know it starts here. Walking ends with it.
             self.pos = b.len();
-            return Ok(Some(Chunk { kind, start, end: b.len(), data: &b[start + 8..data_end.min(b.len())] }));
+            return Ok(Some(Chunk { kind, data: &b[start + 8..data_end.min(b.len())] }));
         }
         let data = b.get(start + 8..data_end).ok_or_else(|| truncated("PNG"))?;
         let end = data_end + 4;
@@ -193,7 +190,7 @@ impl<'a> PngChunks<'a> {
             return Err(truncated("PNG"));
         }
         self.pos = end;
-        Ok(Some(Chunk { kind, start, end, data }))
+        Ok(Some(Chunk { kind, data }))
     }
 }
 
@@ -242,7 +239,7 @@ impl<'a> RiffChunks<'a> {
         // Chunks are padded to an even size; a missing last pad byte is tolerated.
         let end = (data_end + (len & 1)).min(self.end);
         self.pos = end;
-        Ok(Some(Chunk { kind, start, end, data }))
+        Ok(Some(Chunk { kind, data }))
     }
 }
 

@@ -14,7 +14,7 @@ use serde_json::{Map, Value as Json};
 use super::container::{jpeg_segments, png_chunks, webp_chunks};
 use super::probe::Format;
 use super::resize::Orientation;
-use super::source::Source;
+use super::source::{Reader, Source};
 use super::walk::{self, Next};
 
 /// Blobs larger than this are ignored (a JPEG APP1 holds at most 64 KiB).
@@ -67,7 +67,7 @@ fn source_exif(src: &Source<'_>, format: Format) -> Option<Vec<u8>> {
     };
     let mut r = src.reader().ok()?;
     let mut blob = None;
-    let walked = |r: &mut _, c: &walk::ChunkAt| {
+    let walked = |r: &mut Reader<'_>, c: &walk::ChunkAt| {
         if &c.kind == kind {
             blob = Some(walk::read_data(r, c, 0, MAX_EXIF_BYTES as u64 + 1)?);
             return Ok(Next::Stop);

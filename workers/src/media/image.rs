@@ -83,7 +83,7 @@ pub struct Replacement {
 }
 
 impl Replacement {
-    fn from_rendered(r: Rendered) -> Result<Self, MediaError> {
+    fn from_rendered(r: &Rendered) -> Result<Self, MediaError> {
         let mut file = NamedTempFile::new().map_err(io)?;
         file.write_all(&r.bytes).and_then(|()| file.as_file().sync_data()).map_err(io)?;
         Ok(Self { file, mime: r.mime, extension: r.extension, width: r.width, height: r.height })
@@ -163,7 +163,7 @@ fn render(src: &Source<'_>, probe: &Probe, opts: &ImageOptions) -> Result<ImageO
     // The full decode is no longer needed: free it before encoding.
     drop(pixels);
     let replacement = match resized {
-        Some(p) => Some(Replacement::from_rendered(stored(&p, probe, transparent, icc)?)?),
+        Some(p) => Some(Replacement::from_rendered(&stored(&p, probe, transparent, icc)?)?),
         None if opts.strip_exif => stripped(src, probe, o)?,
         None => None,
     };
@@ -234,7 +234,7 @@ mod tests {
     }
 
     /// A replacement read back as a rendered file.
-    fn read_back(r: Replacement) -> Rendered {
+    fn read_back(r: &Replacement) -> Rendered {
         let bytes = std::fs::read(r.file.path()).unwrap();
         Rendered { bytes, mime: r.mime, extension: r.extension, width: r.width, height: r.height }
     }
@@ -276,7 +276,7 @@ mod tests {
     fn width_resizes_the_stored_image_down_only() {
         let o = ImageOptions { resize_width: Some(1000), ..opts() };
         let out = process(&corpus("mate_Aqua.jpg"), &o).unwrap();
-        let stored = read_back(out.replacement.unwrap());
+        let stored = read_back(&out.replacement.unwrap());
         assert_eq!((out.width, out.height, stored.width, stored.height), (1000, 625, 1000, 625));
         assert_eq!(stored.mime, "image/jpeg");
         decoded(&stored);
@@ -284,7 +284,7 @@ mod tests {
 
         let o = ImageOptions { resize_width: Some(400), ..opts() };
         let out = process(&corpus("skimage_logo_alpha.png"), &o).unwrap();
-        let stored = read_back(out.replacement.unwrap());
+        let stored = read_back(&out.replacement.unwrap());
         assert_eq!((stored.mime, stored.width, stored.height), ("image/png", 400, 400));
         assert!(out.medium.is_none(), "the stored image is no longer wider than 500");
 
@@ -351,7 +351,7 @@ mod tests {
 
         let o = ImageOptions { resize_width: Some(400), ..opts() };
         let out = process(&sideways_jpeg(false), &o).unwrap();
-        let stored = decoded(&read_back(out.replacement.unwrap())).to_rgb8();
+        let stored = decoded(&read_back(&out.replacement.unwrap())).to_rgb8();
         assert_eq!(stored.dimensions(), (400, 600));
         assert!(is_red(&stored.get_pixel(390, 10).0));
     }
@@ -364,7 +364,7 @@ mod tests {
         let out = process(&jpeg, &ImageOptions { strip_exif: true, ..opts() }).unwrap();
         let json = out.exif.unwrap();
         assert!(json.get("GPSLatitude").is_none() && json["Orientation"] == 6, "{json}");
-        let stored = read_back(out.replacement.unwrap());
+        let stored = read_back(&out.replacement.unwrap());
         assert_eq!((stored.mime, stored.width, stored.height), ("image/jpeg", 800, 1200));
         let again = exif::read(&stored.bytes, Format::Jpeg, true);
         assert_eq!(again.orientation, Orientation::from_exif(6), "still displays upright");

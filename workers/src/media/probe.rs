@@ -209,8 +209,14 @@ fn webp_head(head: &[u8], limits: Limits) -> Result<Probe, MediaError> {
                 let flags = *d.first().ok_or_else(|| bad("VP8X"))?;
                 let w = u24(d, 4).ok_or_else(|| bad("VP8X"))? + 1;
                 let h = u24(d, 7).ok_or_else(|| bad("VP8X"))? + 1;
-                let p =
-                    Probe { format: Format::Webp, width: w, height: h, frames: 1, alpha: flags & 0x10 != 0, lossless: false };
+                let p = Probe {
+                    format: Format::Webp,
+                    width: w,
+                    height: h,
+                    frames: 1,
+                    alpha: flags & 0x10 != 0,
+                    lossless: false,
+                };
                 check(&p, limits)?;
                 return Ok(p);
             }

@@ -98,6 +98,10 @@ impl<'a> Source<'a> {
         self.len
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
     /// Whether the rest of the file is in a local file.
     pub fn has_file(&self) -> bool {
         self.file.is_some()
@@ -147,6 +151,8 @@ impl<'a> Source<'a> {
 }
 
 /// A local read failed: not the upload's fault, so worth retrying.
+// By value so it fits `map_err` directly.
+#[allow(clippy::needless_pass_by_value)]
 pub fn io(e: std::io::Error) -> MediaError {
     MediaError::Io(e.to_string())
 }
@@ -175,7 +181,7 @@ mod tests {
         for name in names {
             let bytes = corpus(name);
             let f = file_with(&bytes);
-            let head = &bytes[..bytes.len().min(4096)];
+            let head = &bytes[..bytes.len().min(256 * 1024)];
             let from_file = process(&Source::file(head, f.path(), bytes.len() as u64), &opts(true)).unwrap();
             let in_memory = process_bytes(&bytes, &opts(true)).unwrap();
             let facts = |o: &crate::media::image::ImageOutput| (o.width, o.height, o.frames, o.mime);

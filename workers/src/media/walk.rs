@@ -66,9 +66,9 @@ fn file_len(r: &mut Reader<'_>) -> Result<u64, MediaError> {
 }
 
 /// Visits PNG chunks up to and including IEND (or the end of the file).
-pub fn png(
-    r: &mut Reader<'_>,
-    mut visit: impl FnMut(&mut Reader<'_>, &ChunkAt) -> Result<Next, MediaError>,
+pub fn png<'a>(
+    r: &mut Reader<'a>,
+    mut visit: impl FnMut(&mut Reader<'a>, &ChunkAt) -> Result<Next, MediaError>,
 ) -> Result<(), MediaError> {
     let len = file_len(r)?;
     if read_array::<8>(r)?.as_ref() != Some(PNG_SIGNATURE) {
@@ -97,9 +97,9 @@ pub fn png(
 
 /// Visits the chunks of a RIFF WEBP file, up to the end of its RIFF
 /// payload (trailing bytes are ignored).
-pub fn riff(
-    r: &mut Reader<'_>,
-    mut visit: impl FnMut(&mut Reader<'_>, &ChunkAt) -> Result<Next, MediaError>,
+pub fn riff<'a>(
+    r: &mut Reader<'a>,
+    mut visit: impl FnMut(&mut Reader<'a>, &ChunkAt) -> Result<Next, MediaError>,
 ) -> Result<(), MediaError> {
     let len = file_len(r)?;
     let header: [u8; 12] = read_array(r)?.ok_or_else(|| truncated("WebP"))?;

@@ -9,6 +9,7 @@
 //! Synchronous and CPU-bound: callers run [`process`] on the blocking pool,
 //! several at once if they like.
 
+mod matrix;
 mod probe;
 mod remux;
 mod render;

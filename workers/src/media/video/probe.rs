@@ -32,7 +32,8 @@ const NO_DECODER: &str = "mediaq-no-decoder";
 /// phones, cameras and the web record in. Any other codec is refused
 /// before a decoder exists, and every decoder is opened with this list as
 /// its `codec_whitelist`, so FFmpeg itself refuses anything else.
-pub(super) const DECODERS: &str = "h264,hevc,vp8,vp9,libdav1d,libaom-av1,av1,mpeg4,h263,mjpeg,prores,mpeg1video,mpeg2video";
+pub(super) const DECODERS: &str =
+    "h264,hevc,vp8,vp9,libdav1d,libaom-av1,av1,mpeg4,h263,mjpeg,prores,mpeg1video,mpeg2video";
 
 /// Options every video decoder is opened with.
 pub(super) fn decoder_options() -> Dictionary<'static> {
@@ -214,7 +215,7 @@ pub(super) fn display_size(width: u32, height: u32, sar: Rational) -> (u32, u32)
 
 /// Clockwise quarter turns from the stream's display matrix, the way
 /// FFmpeg's own player and CLI read it. Mirroring is not applied.
-pub(super) fn quarter_turns(stream: &Stream) -> u8 {
+fn quarter_turns(stream: &Stream) -> u8 {
     stream.side_data().find(|sd| sd.kind() == SideDataType::DisplayMatrix).map_or(0, |sd| quarter_turns_of(sd.data()))
 }
 

@@ -5,8 +5,8 @@
 //! `com.apple.quicktime.location.ISO6709`, make, model, software, dates),
 //! chapters, cover art, data and timecode tracks (GoPro GPMF telemetry,
 //! `tmcd`, Apple timed metadata). Kept: each stream's language and, for
-//! MP4/QuickTime, its rotation (as quarter turns), so it still plays the
-//! same way up.
+//! MP4/QuickTime, each track's display matrix (`matrix`), so it still
+//! plays the same way up.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -51,13 +51,18 @@ pub fn strip_metadata(path: &Path, mime: &str) -> Result<Option<NamedTempFile>, 
     let mut input = probe::open(path, Instant::now() + DEADLINE)?;
     let out = NamedTempFile::new().map_err(crate::media::source::io)?;
     let mut output = format::output_as(out.path(), muxer).map_err(failed)?;
-    let map = add_streams(&input, &mut output, muxer)?;
+    let map = add_streams(&input, &mut output)?;
     let mut options = Dictionary::new();
     // No "encoder" tag either: the output carries no tag at all.
     options.set("fflags", "+bitexact");
     output.write_header_with(options).map_err(failed)?;
     copy_packets(&mut input, &mut output, &map)?;
     output.write_trailer().map_err(failed)?;
+    drop(output);
+    if !matches!(muxer, "webm" | "matroska") {
+        let tracks: Vec<(usize, usize)> = map.iter().enumerate().filter_map(|(i, m)| m.map(|(o, _)| (i, o))).collect();
+        super::matrix::copy(path, out.path(), &tracks)?;
+    }
     Ok(Some(out))
 }
 
@@ -65,7 +70,7 @@ pub fn strip_metadata(path: &Path, mime: &str) -> Result<Option<NamedTempFile>, 
 /// bases; `None` for streams left behind.
 type StreamMap = Vec<Option<(usize, Rational)>>;
 
-fn add_streams(input: &Input, output: &mut Output, muxer: &str) -> Result<StreamMap, MediaError> {
+fn add_streams(input: &Input, output: &mut Output) -> Result<StreamMap, MediaError> {
     let mut map = Vec::new();
     for ist in input.streams() {
         let kept = matches!(ist.parameters().medium(), media::Type::Video | media::Type::Audio | media::Type::Subtitle)
@@ -82,11 +87,6 @@ fn add_streams(input: &Input, output: &mut Output, muxer: &str) -> Result<Stream
         let mut tags = Dictionary::new();
         if let Some(language) = ist.metadata().get("language") {
             tags.set("language", language);
-        }
-        let turns = probe::quarter_turns(&ist);
-        if turns != 0 && !muxer.starts_with("matroska") && muxer != "webm" {
-            // The MP4/QuickTime muxer turns this into the track's matrix.
-            tags.set("rotate", &(u32::from(turns) * 90).to_string());
         }
         ost.set_metadata(tags);
         map.push(Some((ost.index(), ist.time_base())));

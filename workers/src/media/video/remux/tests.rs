@@ -38,7 +38,12 @@ fn tags(probe: &Value) -> Vec<String> {
 }
 
 fn kinds(probe: &Value) -> Vec<String> {
-    probe["streams"].as_array().expect("streams").iter().map(|s| s["codec_type"].as_str().unwrap_or("").into()).collect()
+    probe["streams"]
+        .as_array()
+        .expect("streams")
+        .iter()
+        .map(|s| s["codec_type"].as_str().unwrap_or("").into())
+        .collect()
 }
 
 /// The corpus clip with a French audio track, GPS, device tags, a
@@ -110,11 +115,8 @@ fn webm_loses_its_tags() {
 #[test]
 fn codecs_off_the_decoder_allow_list_are_refused() {
     let dir = TempDir::new().expect("temp dir");
-    let cases: [(&str, &str, &[&str]); 3] = [
-        ("ffv1.mkv", "ffv1", &[]),
-        ("png.mov", "png", &["-pix_fmt", "rgb24"]),
-        ("raw.mkv", "rawvideo", &[]),
-    ];
+    let cases: [(&str, &str, &[&str]); 3] =
+        [("ffv1.mkv", "ffv1", &[]), ("png.mov", "png", &["-pix_fmt", "rgb24"]), ("raw.mkv", "rawvideo", &[])];
     for (name, codec, extra) in cases {
         let video = testsrc(&dir, name, "320x240", "1", &[&["-c:v", codec][..], extra].concat());
         let e = process(&video, &ROOMY).expect_err(name);
