@@ -19,7 +19,7 @@
 
 use std::time::{Duration, Instant};
 
-use mediaq_workers::media::image::{DEFAULT_MAX_FRAMES, ImageOptions, process};
+use mediaq_workers::media::image::{DEFAULT_MAX_FRAMES, ImageOptions, process_bytes as process};
 
 fn options(resize_width: Option<u32>) -> ImageOptions {
     ImageOptions { max_pixels: 100_000_000, max_frames: DEFAULT_MAX_FRAMES, resize_width, strip_exif: false }

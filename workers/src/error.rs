@@ -35,6 +35,9 @@ impl From<StorageError> for JobError {
 
 impl From<crate::media::MediaError> for JobError {
     fn from(e: crate::media::MediaError) -> Self {
-        Self::Permanent(e.to_string())
+        match e {
+            crate::media::MediaError::Io(_) => Self::Retryable(e.to_string()),
+            other => Self::Permanent(other.to_string()),
+        }
     }
 }

@@ -6,6 +6,7 @@ pub mod error;
 pub mod jobs;
 pub mod media;
 mod monitor;
+pub mod original;
 
 pub use env::Env;
 pub use monitor::{QueueSet, run};

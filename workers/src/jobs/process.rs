@@ -9,8 +9,6 @@
 //! `processing`: a PATCH meanwhile stays, and a media deleted or expired
 //! meanwhile stops the job, which removes what it stored.
 
-use std::io::Write;
-
 use futures::TryStreamExt;
 use md5::Md5;
 use sha2::{Digest, Sha256};
@@ -18,13 +16,16 @@ use sha2::{Digest, Sha256};
 use mediaq_shared::domain::{Media, MediaKind, Variant, VariantKind};
 use mediaq_shared::queue::ProcessMedia;
 use mediaq_shared::repo::{OriginalFacts, Processed};
-use mediaq_shared::storage::{ObjectKey, collect, stream_of};
+use mediaq_shared::storage::{ObjectKey, stream_of};
 
 use crate::env::Env;
 use crate::error::JobError;
 use crate::media::Rendered;
-use crate::media::image::{self, ImageOptions};
+use crate::media::image::{self, ImageOptions, ImageOutput};
+use crate::media::probe::{Format, Limits};
+use crate::media::source::Source;
 use crate::media::video::{self, VideoOptions};
+use crate::original;
 
 #[tracing::instrument(skip_all, fields(media = %job.media_id))]
 pub async fn run(job: &ProcessMedia, env: &Env) -> Result<(), JobError> {
@@ -77,22 +78,20 @@ async fn checksum(media: &mut Media, env: &Env, key: &ObjectKey) -> Result<(), J
 }
 
 async fn process_image(media: &mut Media, env: &Env, key: &ObjectKey) -> Result<(), JobError> {
-    // The original is bounded by MEDIAQ_MAX_UPLOAD_BYTES; decoding needs it whole.
-    let body = env.storage.get(key, None).await?;
-    let bytes = collect(body.stream).await.map_err(|e| JobError::Retryable(format!("reading the original: {e}")))?;
     let opts = ImageOptions {
         max_pixels: env.config.max_pixels,
         max_frames: env.config.max_frames,
         resize_width: media.resize_width,
         strip_exif: env.config.strip_exif,
     };
-    let out = env.cpu(move || image::process(&bytes, &opts).map_err(JobError::from)).await?;
+    let out = image_output(env, key, opts).await?;
     media.width = Some(out.width);
     media.height = Some(out.height);
     media.is_animated = out.is_animated;
     media.exif = out.exif;
-    if let Some(replacement) = out.replacement {
-        replace_original(media, env, key, replacement).await?;
+    if let Some(r) = out.replacement {
+        replace_original(media, env, key, Replacement { path: r.file.path(), mime: r.mime, extension: r.extension })
+            .await?;
     }
     store_variant(media, env, VariantKind::Thumb, out.thumb).await?;
     if let Some(medium) = out.medium {
@@ -101,16 +100,39 @@ async fn process_image(media: &mut Media, env: &Env, key: &ObjectKey) -> Result<
     Ok(())
 }
 
-/// Stores the resized or EXIF-stripped image as the original. Its
-/// checksum changes; `source_md5` keeps the upload's.
-async fn replace_original(media: &mut Media, env: &Env, old: &ObjectKey, r: Rendered) -> Result<(), JobError> {
+/// Probes a bounded head of the original and refuses by its header facts
+/// before reading the rest; then reads only what decoding needs: a JPEG up
+/// to its EOI in memory, anything else through a temporary file.
+async fn image_output(env: &Env, key: &ObjectKey, opts: ImageOptions) -> Result<ImageOutput, JobError> {
+    let limits = Limits { max_pixels: opts.max_pixels, max_frames: opts.max_frames };
+    let (head, probe) = original::probe_head(&env.storage, key, limits).await?;
+    if probe.format == Format::Jpeg {
+        let (primary, total) = original::read_jpeg(&env.storage, key, &probe).await?;
+        let src = move || image::process(&Source::jpeg_primary(&primary, total), &opts).map_err(JobError::from);
+        return env.cpu(src).await;
+    }
+    let (tmp, total) = original::download(&env.storage, key).await?;
+    env.cpu(move || image::process(&Source::file(&head, tmp.path(), total), &opts).map_err(JobError::from)).await
+}
+
+/// A new original in a local file.
+struct Replacement<'a> {
+    path: &'a std::path::Path,
+    mime: &'a str,
+    extension: &'a str,
+}
+
+/// Stores the resized or metadata-stripped image or video as the
+/// original, streamed from its file. Its checksum changes; `source_md5`
+/// keeps the upload's.
+async fn replace_original(media: &mut Media, env: &Env, old: &ObjectKey, r: Replacement<'_>) -> Result<(), JobError> {
     let key = ObjectKey::original(&media.id, r.extension);
-    media.sha256 = Some(hex::encode(Sha256::digest(&r.bytes)));
-    media.md5 = Some(hex::encode(Md5::digest(&r.bytes)));
-    media.size = r.bytes.len() as u64;
+    let stored = original::put_file(&env.storage, &key, r.path, r.mime).await?;
+    media.sha256 = Some(stored.sha256);
+    media.md5 = Some(stored.md5);
+    media.size = stored.size;
     r.mime.clone_into(&mut media.mime);
     r.extension.clone_into(&mut media.extension);
-    env.storage.put(&key, stream_of(r.bytes), r.mime).await?;
     media.original_key = key.to_string();
     if &key != old {
         // Record the new key first: a crash here leaves an extra object
@@ -133,28 +155,32 @@ fn date_taken(exif: Option<&serde_json::Value>) -> Option<chrono::DateTime<chron
 
 async fn process_video(media: &mut Media, env: &Env, key: &ObjectKey) -> Result<(), JobError> {
     // ffmpeg reads from a file: copy the original to a temporary one.
-    let mut body = env.storage.get(key, None).await?.stream;
-    let tmp = tempfile::NamedTempFile::new().map_err(|e| JobError::Retryable(format!("temporary file: {e}")))?;
-    let mut file = tmp.reopen().map_err(|e| JobError::Retryable(format!("temporary file: {e}")))?;
-    while let Some(chunk) =
-        body.try_next().await.map_err(|e| JobError::Retryable(format!("reading the original: {e}")))?
-    {
-        file.write_all(&chunk).map_err(|e| JobError::Retryable(format!("temporary file: {e}")))?;
-    }
-    let path = tmp.path().to_owned();
+    let (tmp, _) = original::download(&env.storage, key).await?;
     let opts = VideoOptions {
         max_pixels: env.config.max_pixels,
         max_duration_ms: u64::try_from(env.config.max_video_duration.as_millis()).unwrap_or(u64::MAX),
     };
-    let out = env.cpu(move || video::process(&path, &opts).map_err(JobError::from)).await?;
-    drop(tmp);
+    let strip = env.config.strip_exif;
+    let (out, remuxed) = env
+        .cpu(move || {
+            let out = video::process(tmp.path(), &opts)?;
+            // With MEDIAQ_STRIP_EXIF, the stored video loses its metadata tags too.
+            let remuxed = if strip { video::strip_metadata(tmp.path(), out.mime)? } else { None };
+            Ok((out, remuxed))
+        })
+        .await?;
+    if let Some(file) = remuxed {
+        let extension = media.extension.clone();
+        replace_original(media, env, key, Replacement { path: file.path(), mime: out.mime, extension: &extension })
+            .await?;
+    }
     media.width = Some(out.width);
     media.height = Some(out.height);
     media.duration_ms = Some(out.duration_ms);
     // Thumb and medium come from the frame, as Chevereto makes them.
     let frame_bytes = out.frame.bytes.clone();
     let opts = ImageOptions { max_pixels: env.config.max_pixels, max_frames: 1, resize_width: None, strip_exif: false };
-    let stills = env.cpu(move || image::process(&frame_bytes, &opts).map_err(JobError::from)).await?;
+    let stills = env.cpu(move || image::process_bytes(&frame_bytes, &opts).map_err(JobError::from)).await?;
     store_variant(media, env, VariantKind::Frame, out.frame).await?;
     store_variant(media, env, VariantKind::Thumb, stills.thumb).await?;
     if let Some(medium) = stills.medium {

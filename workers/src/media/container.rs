@@ -106,13 +106,46 @@ pub fn jpeg_image_end(bytes: &[u8], from: usize) -> Option<usize> {
     tail.windows(2).position(|w| w == [0xFF, EOI]).map(|i| from + i + 2)
 }
 
-/// One PNG chunk or RIFF chunk: `bytes[start..end]` is the whole chunk
-/// (header, data, CRC or padding), `data` its contents.
+/// Header segments before the first scan longer than this are refused.
+pub const MAX_JPEG_HEADERS: usize = 16 << 20;
+
+/// Finds where a JPEG's primary image ends in a file read piece by piece
+/// (see [`jpeg_image_end`]); each call searches only the new bytes.
+#[derive(Debug, Default)]
+pub struct JpegEnd {
+    scan_start: Option<usize>,
+    searched: usize,
+}
+
+impl JpegEnd {
+    /// `read` is the file so far; the end of the primary image once it is
+    /// in there. Headers that do not reach a scan within
+    /// [`MAX_JPEG_HEADERS`] bytes are corrupt.
+    pub fn find(&mut self, read: &[u8]) -> Result<Option<usize>, MediaError> {
+        let scan_start = match self.scan_start {
+            Some(s) => s,
+            None => {
+                let sos = jpeg_segments(read)?.map_while(Result::ok).find(|s| s.marker == SOS);
+                let Some(sos) = sos else {
+                    if read.len() > MAX_JPEG_HEADERS {
+                        return Err(MediaError::Corrupt("the JPEG's headers never reach its image data".into()));
+                    }
+                    return Ok(None);
+                };
+                self.scan_start = Some(sos.end);
+                sos.end
+            }
+        };
+        let end = jpeg_image_end(read, self.searched.max(scan_start));
+        self.searched = read.len().saturating_sub(1).max(scan_start);
+        Ok(end)
+    }
+}
+
+/// One PNG chunk or RIFF chunk: its type and its contents.
 #[derive(Debug, Clone, Copy)]
 pub struct Chunk<'a> {
     pub kind: [u8; 4],
-    pub start: usize,
-    pub end: usize,
     pub data: &'a [u8],
 }
 
@@ -145,13 +178,19 @@ impl<'a> PngChunks<'a> {
         let kind_bytes = b.get(start + 4..start + 8).ok_or_else(|| truncated("PNG"))?;
         let kind = [kind_bytes[0], kind_bytes[1], kind_bytes[2], kind_bytes[3]];
         let data_end = start + 8 + len as usize;
+        if &kind == b"IDAT" && data_end + 4 > b.len() {
+            // The image data of a file's head, cut where the head ends:
+            // probes need only to know it starts here. Walking ends with it.
+            self.pos = b.len();
+            return Ok(Some(Chunk { kind, data: &b[start + 8..data_end.min(b.len())] }));
+        }
         let data = b.get(start + 8..data_end).ok_or_else(|| truncated("PNG"))?;
         let end = data_end + 4;
         if end > b.len() {
             return Err(truncated("PNG"));
         }
         self.pos = end;
-        Ok(Some(Chunk { kind, start, end, data }))
+        Ok(Some(Chunk { kind, data }))
     }
 }
 
@@ -200,7 +239,7 @@ impl<'a> RiffChunks<'a> {
         // Chunks are padded to an even size; a missing last pad byte is tolerated.
         let end = (data_end + (len & 1)).min(self.end);
         self.pos = end;
-        Ok(Some(Chunk { kind, start, end, data }))
+        Ok(Some(Chunk { kind, data }))
     }
 }
 
@@ -229,6 +268,10 @@ mod tests {
         assert_eq!((segs[0].marker, segs[0].payload), (0xE0, &[1, 2][..]));
         assert_eq!((segs[1].marker, segs[1].end), (SOS, 13));
         assert_eq!(jpeg_image_end(&jpeg, 13), Some(17));
+        let mut end = JpegEnd::default();
+        assert_eq!(end.find(&jpeg[..10]).unwrap(), None, "the scan has not started");
+        assert_eq!(end.find(&jpeg[..16]).unwrap(), None);
+        assert_eq!(end.find(&jpeg).unwrap(), Some(17), "an EOI split across reads is found");
     }
 
     #[test]

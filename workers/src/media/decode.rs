@@ -11,13 +11,15 @@
 //! `image`. Every decoder gets allocation limits derived from the probed
 //! (already limit-checked) size.
 
-use std::io::Cursor;
+use std::borrow::Cow;
 
 use image::{DynamicImage, ImageFormat, ImageReader};
 use turbojpeg::{Colorspace, Decompressor, PixelFormat, ScalingFactor};
 
 use super::MediaError;
+use super::container::JpegEnd;
 use super::probe::{Format, Probe};
+use super::source::Source;
 
 /// How the bytes of a pixel are laid out (always 8 bits per channel).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,24 +76,55 @@ pub struct Need {
 const MAX_JPEG_SCANS: u32 = 500;
 
 /// Decodes the first frame of the probed image, at reduced size where the
-/// format allows and `need` permits.
-pub fn decode(bytes: &[u8], probe: &Probe, need: Need) -> Result<Pixels, MediaError> {
+/// format allows and `need` permits. PNG, GIF, WebP and BMP are decoded
+/// from a reader; a JPEG's compressed data up to its EOI is held in memory
+/// (libjpeg-turbo takes one buffer), at most [`jpeg_byte_cap`].
+pub fn decode(src: &Source<'_>, probe: &Probe, need: Need) -> Result<Pixels, MediaError> {
     let pixels = match probe.format {
         // Only what libjpeg-turbo cannot convert is retried: the pure-Rust
         // decoder would accept a truncated file, which must fail instead.
-        Format::Jpeg => match jpeg(bytes, probe, need) {
-            Err(MediaError::Unsupported(_)) => with_image(bytes, ImageFormat::Jpeg, probe),
-            other => other,
-        },
-        Format::Png => png(bytes, probe),
-        Format::Gif => super::gif::first_frame(bytes, probe),
-        Format::Webp => with_image(bytes, ImageFormat::WebP, probe),
-        Format::Bmp => with_image(bytes, ImageFormat::Bmp, probe),
+        Format::Jpeg => {
+            let data = jpeg_data(src, probe)?;
+            match jpeg(&data, probe, need) {
+                Err(MediaError::Unsupported(_)) => with_image(&Source::bytes(&data), ImageFormat::Jpeg, probe),
+                other => other,
+            }
+        }
+        Format::Png => png(src, probe),
+        Format::Gif => super::gif::first_frame(src, probe),
+        Format::Webp => with_image(src, ImageFormat::WebP, probe),
+        Format::Bmp => with_image(src, ImageFormat::Bmp, probe),
     }?;
     if pixels.width == 0 || pixels.height == 0 {
         return Err(MediaError::Corrupt("the image decoded to no pixels".into()));
     }
     Ok(pixels)
+}
+
+/// Compressed bytes a JPEG of the probed size may use: as many as its raw
+/// RGB pixels (3 per pixel; real photos use well under 1, even at quality
+/// 100) plus 8 MiB for headers.
+pub fn jpeg_byte_cap(probe: &Probe) -> u64 {
+    probe.pixels().saturating_mul(3).saturating_add(8 << 20)
+}
+
+/// A JPEG's bytes up to the end of its primary image: in memory already,
+/// or read from the file up to its EOI, refused past [`jpeg_byte_cap`].
+pub fn jpeg_data<'a>(src: &Source<'a>, probe: &Probe) -> Result<Cow<'a, [u8]>, MediaError> {
+    if !src.has_file() {
+        return Ok(Cow::Borrowed(src.head()));
+    }
+    let mut end = JpegEnd::default();
+    src.read_until(jpeg_byte_cap(probe), |read| end.find(read), || jpeg_too_large(probe)).map(Cow::Owned)
+}
+
+pub fn jpeg_too_large(probe: &Probe) -> MediaError {
+    MediaError::OverLimit(format!(
+        "the JPEG's data is larger than a {}×{} image can need ({} bytes at most)",
+        probe.width,
+        probe.height,
+        jpeg_byte_cap(probe)
+    ))
 }
 
 /// The smallest k/8 (k = 1..=8) that keeps both sides at least `need`.
@@ -142,9 +175,9 @@ fn jpeg(bytes: &[u8], probe: &Probe, need: Need) -> Result<Pixels, MediaError> {
 /// palettes): generous, but bounded.
 const DECODER_OVERHEAD: u64 = 64 * 1024 * 1024;
 
-fn png(bytes: &[u8], probe: &Probe) -> Result<Pixels, MediaError> {
+fn png(src: &Source<'_>, probe: &Probe) -> Result<Pixels, MediaError> {
     let failed = |e: png::DecodingError| MediaError::Corrupt(format!("PNG: {e}"));
-    let mut decoder = png::Decoder::new(Cursor::new(bytes));
+    let mut decoder = png::Decoder::new(src.reader()?);
     decoder.set_transformations(png::Transformations::normalize_to_color8());
     decoder.set_limits(png::Limits { bytes: DECODER_OVERHEAD as usize });
     let mut reader = decoder.read_info().map_err(failed)?;
@@ -166,9 +199,9 @@ fn png(bytes: &[u8], probe: &Probe) -> Result<Pixels, MediaError> {
     Ok(Pixels { width: out.width, height: out.height, layout, data })
 }
 
-fn with_image(bytes: &[u8], format: ImageFormat, probe: &Probe) -> Result<Pixels, MediaError> {
+fn with_image(src: &Source<'_>, format: ImageFormat, probe: &Probe) -> Result<Pixels, MediaError> {
     let failed = |e: image::ImageError| MediaError::Corrupt(format!("{}: {e}", probe.format.name()));
-    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
+    let mut reader = ImageReader::with_format(src.reader()?, format);
     let mut limits = image::Limits::default();
     limits.max_image_width = Some(probe.width);
     limits.max_image_height = Some(probe.height);
@@ -206,7 +239,7 @@ mod tests {
 
     fn decode_file(name: &str, need: Need) -> Pixels {
         let bytes = corpus(name);
-        decode(&bytes, &probe(&bytes, LIMITS).unwrap(), need).unwrap()
+        decode(&Source::bytes(&bytes), &probe(&bytes, LIMITS).unwrap(), need).unwrap()
     }
 
     #[test]
@@ -249,7 +282,7 @@ mod tests {
         let mut c = turbojpeg::Compressor::new().unwrap();
         c.set_subsamp(turbojpeg::Subsamp::None).unwrap();
         let bytes = c.compress_to_vec(cmyk).unwrap();
-        let p = decode(&bytes, &probe(&bytes, LIMITS).unwrap(), THUMB).unwrap();
+        let p = decode(&Source::bytes(&bytes), &probe(&bytes, LIMITS).unwrap(), THUMB).unwrap();
         assert_eq!((p.width, p.height, p.layout), (8, 8, Layout::Rgb));
     }
 
@@ -257,7 +290,7 @@ mod tests {
     fn a_truncated_jpeg_is_an_error() {
         let bytes = corpus("mate_Aqua.jpg");
         let cut = &bytes[..bytes.len() / 2];
-        let err = decode(cut, &probe(cut, LIMITS).unwrap(), THUMB).unwrap_err();
+        let err = decode(&Source::bytes(cut), &probe(cut, LIMITS).unwrap(), THUMB).unwrap_err();
         assert!(matches!(err, MediaError::Corrupt(_)), "{err}");
     }
 }

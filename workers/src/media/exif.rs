@@ -14,6 +14,8 @@ use serde_json::{Map, Value as Json};
 use super::container::{jpeg_segments, png_chunks, webp_chunks};
 use super::probe::Format;
 use super::resize::Orientation;
+use super::source::{Reader, Source};
+use super::walk::{self, Next};
 
 /// Blobs larger than this are ignored (a JPEG APP1 holds at most 64 KiB).
 const MAX_EXIF_BYTES: usize = 1 << 20;
@@ -53,13 +55,45 @@ pub fn raw_exif(bytes: &[u8], format: Format) -> Option<&[u8]> {
     (blob.len() <= MAX_EXIF_BYTES).then_some(blob)
 }
 
+/// The EXIF blob of an image, wherever it is in the file: JPEG keeps it
+/// in its header segments (in memory), PNG and WebP may put it after the
+/// image data, so their chunks are walked through a reader.
+fn source_exif(src: &Source<'_>, format: Format) -> Option<Vec<u8>> {
+    let kind = match format {
+        Format::Jpeg => return raw_exif(src.head(), format).map(<[u8]>::to_vec),
+        Format::Png => b"eXIf",
+        Format::Webp => b"EXIF",
+        Format::Gif | Format::Bmp => return None,
+    };
+    let mut r = src.reader().ok()?;
+    let mut blob = None;
+    let walked = |r: &mut Reader<'_>, c: &walk::ChunkAt| {
+        if &c.kind == kind {
+            blob = Some(walk::read_data(r, c, 0, MAX_EXIF_BYTES as u64 + 1)?);
+            return Ok(Next::Stop);
+        }
+        Ok(Next::Continue)
+    };
+    // A walk that fails partway keeps what it found: the decoder reports corruption.
+    let _ = if format == Format::Png { walk::png(&mut r, walked) } else { walk::riff(&mut r, walked) };
+    let blob = blob?;
+    let blob = blob.strip_prefix(EXIF_HEADER).map_or_else(|| blob.clone(), <[u8]>::to_vec);
+    (blob.len() <= MAX_EXIF_BYTES).then_some(blob)
+}
+
+/// Reads the EXIF of an image held in memory; see [`read_source`].
+#[cfg(test)]
+pub fn read(bytes: &[u8], format: Format, with_gps: bool) -> ExifInfo {
+    read_source(&Source::bytes(bytes), format, with_gps)
+}
+
 /// Reads the EXIF of an image. `with_gps` false leaves the GPS tags out
 /// of the JSON (used when the stored file is stripped of them). Unreadable
 /// EXIF is treated as none: it never fails an upload.
-pub fn read(bytes: &[u8], format: Format, with_gps: bool) -> ExifInfo {
+pub fn read_source(src: &Source<'_>, format: Format, with_gps: bool) -> ExifInfo {
     let none = ExifInfo { json: None, orientation: Orientation::UPRIGHT };
-    let Some(blob) = raw_exif(bytes, format) else { return none };
-    let Ok(exif) = exif::Reader::new().read_raw(blob.to_vec()) else { return none };
+    let Some(blob) = source_exif(src, format) else { return none };
+    let Ok(exif) = exif::Reader::new().read_raw(blob) else { return none };
     let orientation = exif
         .get_field(Tag::Orientation, In::PRIMARY)
         .and_then(|f| f.value.get_uint(0))

@@ -3,22 +3,28 @@
 //! without running the LZW decoder, counting frames and stopping one past
 //! the frame limit — and decoding the first frame for the still thumb.
 
-use std::io::Cursor;
+use std::io::Read;
 
 use super::MediaError;
 use super::decode::{Layout, Pixels};
 use super::probe::{Format, Limits, Probe, check, check_pixels, frames_over};
+use super::source::{Reader, Source};
+use super::walk::goto;
 
-struct Walker<'a> {
-    b: &'a [u8],
-    pos: usize,
+/// Walks a GIF through a reader; `pos` and `len` keep every skip inside
+/// the file, so a length past the end reads as the end of the file.
+struct Walker<'r, 'a> {
+    r: &'r mut Reader<'a>,
+    pos: u64,
+    len: u64,
 }
 
-impl Walker<'_> {
+impl Walker<'_, '_> {
     fn byte(&mut self) -> Option<u8> {
-        let v = *self.b.get(self.pos)?;
+        let mut b = [0u8];
+        self.r.read_exact(&mut b).ok()?;
         self.pos += 1;
-        Some(v)
+        Some(b[0])
     }
 
     fn u16(&mut self) -> Option<u16> {
@@ -26,7 +32,8 @@ impl Walker<'_> {
     }
 
     fn skip(&mut self, n: usize) -> Option<()> {
-        let end = self.pos.checked_add(n).filter(|&e| e <= self.b.len())?;
+        let end = self.pos.checked_add(n as u64).filter(|&e| e <= self.len)?;
+        goto(self.r, end).ok()?;
         self.pos = end;
         Some(())
     }
@@ -38,16 +45,21 @@ impl Walker<'_> {
 
     /// Skips a run of data sub-blocks up to its zero-length terminator,
     /// returning the first sub-block's bytes (an extension's header).
-    fn sub_blocks(&mut self) -> Option<&[u8]> {
-        let mut first: Option<(usize, usize)> = None;
+    fn sub_blocks(&mut self) -> Option<Vec<u8>> {
+        let mut first: Option<Vec<u8>> = None;
         loop {
             let len = usize::from(self.byte()?);
             if len == 0 {
-                let (s, e) = first.unwrap_or((self.pos, self.pos));
-                return self.b.get(s..e);
+                return Some(first.unwrap_or_default());
             }
-            first.get_or_insert((self.pos, self.pos + len));
-            self.skip(len)?;
+            if first.is_none() {
+                let mut data = vec![0; len];
+                self.r.read_exact(&mut data).ok()?;
+                self.pos += len as u64;
+                first = Some(data);
+            } else {
+                self.skip(len)?;
+            }
         }
     }
 }
@@ -59,7 +71,7 @@ enum Block {
     Trailer,
 }
 
-fn next_block(w: &mut Walker<'_>) -> Option<Block> {
+fn next_block(w: &mut Walker<'_, '_>) -> Option<Block> {
     match w.byte()? {
         0x2C => {
             let (_left, _top) = (w.u16()?, w.u16()?);
@@ -82,24 +94,41 @@ fn next_block(w: &mut Walker<'_>) -> Option<Block> {
     }
 }
 
-/// Size, frame count and transparency of a GIF. A file that ends early or
-/// holds junk after at least one whole frame counts the frames before it,
-/// as browsers do; one without a whole frame is corrupt.
-pub fn gif(bytes: &[u8], limits: Limits) -> Result<Probe, MediaError> {
-    let mut w = Walker { b: bytes, pos: 6 };
-    let header = (|| Some((w.u16()?, w.u16()?, w.byte()?)))();
-    let (width, height, packed) = header.ok_or_else(|| MediaError::Corrupt("the GIF header is truncated".into()))?;
-    let mut probe = Probe {
+/// Size of a GIF's logical screen, from its first 13 bytes, checked
+/// against the limits; frames are counted by [`walk`].
+pub fn header(head: &[u8], limits: Limits) -> Result<Probe, MediaError> {
+    let le16 = |at: usize| head.get(at..at + 2).map(|s| u16::from_le_bytes([s[0], s[1]]));
+    let (Some(width), Some(height)) = (le16(6), le16(8)) else {
+        return Err(MediaError::Corrupt("the GIF header is truncated".into()));
+    };
+    let probe = Probe {
         format: Format::Gif,
         width: u32::from(width),
         height: u32::from(height),
-        frames: 0,
+        frames: 1,
         alpha: false,
         lossless: true,
     };
-    check(&Probe { frames: 1, ..probe }, limits)?;
-    w.pos = 13;
-    if w.skip_color_table(packed).is_none() {
+    check(&probe, limits)?;
+    Ok(probe)
+}
+
+/// Size, frame count and transparency of a GIF held in memory.
+#[cfg(test)]
+pub fn gif(bytes: &[u8], limits: Limits) -> Result<Probe, MediaError> {
+    walk(&Source::bytes(bytes), limits)
+}
+
+/// Size, frame count and transparency of a GIF. A file that ends early or
+/// holds junk after at least one whole frame counts the frames before it,
+/// as browsers do; one without a whole frame is corrupt.
+pub fn walk(src: &Source<'_>, limits: Limits) -> Result<Probe, MediaError> {
+    let mut probe = header(src.head(), limits)?;
+    probe.frames = 0;
+    let mut r = src.reader()?;
+    let packed = *src.head().get(10).ok_or_else(|| MediaError::Corrupt("the GIF header is truncated".into()))?;
+    let mut w = Walker { r: &mut r, pos: 0, len: src.len() };
+    if w.skip(13).and_then(|()| w.skip_color_table(packed)).is_none() {
         return Err(MediaError::Corrupt("the GIF colour table is truncated".into()));
     }
     while let Some(block) = next_block(&mut w) {
@@ -125,7 +154,7 @@ pub fn gif(bytes: &[u8], limits: Limits) -> Result<Probe, MediaError> {
 /// of the logical screen's size (the part outside the screen is cut, as
 /// browsers do). The `gif` crate is used directly: through `image` its
 /// fixed 50 MB frame limit would refuse large but valid GIFs.
-pub fn first_frame(bytes: &[u8], probe: &Probe) -> Result<Pixels, MediaError> {
+pub fn first_frame(src: &Source<'_>, probe: &Probe) -> Result<Pixels, MediaError> {
     let failed = |e: gif::DecodingError| MediaError::Corrupt(format!("GIF: {e}"));
     let (width, height) = (probe.width as usize, probe.height as usize);
     let mut options = gif::DecodeOptions::new();
@@ -134,7 +163,7 @@ pub fn first_frame(bytes: &[u8], probe: &Probe) -> Result<Pixels, MediaError> {
     let limit = std::num::NonZeroU64::new(probe.pixels().saturating_mul(4))
         .map_or(gif::MemoryLimit::Unlimited, gif::MemoryLimit::Bytes);
     options.set_memory_limit(limit);
-    let mut decoder = options.read_info(Cursor::new(bytes)).map_err(failed)?;
+    let mut decoder = options.read_info(src.reader()?).map_err(failed)?;
     let frame = decoder.read_next_frame().map_err(failed)?;
     let frame = frame.ok_or_else(|| MediaError::Corrupt("the GIF holds no frame".into()))?;
     let mut data = vec![0; width * height * 4];
@@ -193,7 +222,7 @@ mod tests {
         let frame =
             gif::Frame { left: 2, top: 1, width: 2, height: 2, buffer: vec![1; 4].into(), ..Default::default() };
         let bytes = encode(6, 4, &frame);
-        let p = first_frame(&bytes, &gif(&bytes, LIMITS).unwrap()).unwrap();
+        let p = first_frame(&Source::bytes(&bytes), &gif(&bytes, LIMITS).unwrap()).unwrap();
         let px = |x: usize, y: usize| &p.data[(y * 6 + x) * 4..][..4];
         assert_eq!((px(2, 1), px(3, 2)), (&[255, 0, 0, 255][..], &[255, 0, 0, 255][..]));
         assert_eq!((px(0, 0), px(4, 1)), (&[0, 0, 0, 0][..], &[0, 0, 0, 0][..]));
@@ -209,7 +238,8 @@ mod tests {
             ..Default::default()
         };
         let bytes = encode(w, h, &frame);
-        let p = first_frame(&bytes, &gif(&bytes, Limits { max_pixels: 100_000_000, max_frames: 10 }).unwrap()).unwrap();
+        let limits = Limits { max_pixels: 100_000_000, max_frames: 10 };
+        let p = first_frame(&Source::bytes(&bytes), &gif(&bytes, limits).unwrap()).unwrap();
         assert_eq!((p.width, p.height, &p.data[..4]), (4000, 3300, &[255, 0, 0, 255][..]));
     }
 

@@ -10,10 +10,18 @@
 //! Opaque outputs are JPEG; outputs with transparency are PNG; both carry
 //! the upload's colour profile unless it is sRGB.
 
+use std::io::Write;
+
+use tempfile::NamedTempFile;
+
 use super::decode::{self, Need, Pixels};
 use super::probe::{self, Format, Limits, Probe};
 use super::resize::{self, Fit, Orientation};
+use super::source::{Source, io};
 use super::{MediaError, Rendered, encode, exif, icc, strip};
+
+pub use super::container::JpegEnd;
+pub use super::decode::{jpeg_byte_cap, jpeg_too_large};
 
 pub const THUMB_SIZE: u32 = 160;
 pub const MEDIUM_WIDTH: u32 = 500;
@@ -58,9 +66,28 @@ pub struct ImageOutput {
     /// New bytes for the stored original (resized and/or stripped); `None`
     /// keeps the upload as it is. A resized original is re-encoded with
     /// its orientation applied and carries no metadata.
-    pub replacement: Option<Rendered>,
+    pub replacement: Option<Replacement>,
     pub thumb: Rendered,
     pub medium: Option<Rendered>,
+}
+
+/// A new stored original, in a temporary file (it may be as large as the
+/// upload).
+#[derive(Debug)]
+pub struct Replacement {
+    pub file: NamedTempFile,
+    pub mime: &'static str,
+    pub extension: &'static str,
+    pub width: u32,
+    pub height: u32,
+}
+
+impl Replacement {
+    fn from_rendered(r: &Rendered) -> Result<Self, MediaError> {
+        let mut file = NamedTempFile::new().map_err(io)?;
+        file.write_all(&r.bytes).and_then(|()| file.as_file().sync_data()).map_err(io)?;
+        Ok(Self { file, mime: r.mime, extension: r.extension, width: r.width, height: r.height })
+    }
 }
 
 /// The outputs to render, as upright sizes.
@@ -97,32 +124,47 @@ impl Plan {
 }
 
 /// Probes, checks the limits, reads the EXIF, decodes once and renders.
-pub fn process(bytes: &[u8], opts: &ImageOptions) -> Result<ImageOutput, MediaError> {
-    let probe = probe::probe(bytes, Limits { max_pixels: opts.max_pixels, max_frames: opts.max_frames })?;
-    let exif = exif::read(bytes, probe.format, !opts.strip_exif);
-    let icc = icc::profile(bytes, probe.format);
+/// A JPEG read from a file is first read up to its EOI (bounded by
+/// [`jpeg_byte_cap`]); everything else is read through the source's reader.
+pub fn process(src: &Source<'_>, opts: &ImageOptions) -> Result<ImageOutput, MediaError> {
+    let probe = probe::probe_source(src, Limits { max_pixels: opts.max_pixels, max_frames: opts.max_frames })?;
+    if probe.format == Format::Jpeg && src.has_file() {
+        let primary = decode::jpeg_data(src, &probe)?;
+        return render(&Source::jpeg_primary(&primary, src.len()), &probe, opts);
+    }
+    render(src, &probe, opts)
+}
+
+/// [`process`] of a file held in memory.
+pub fn process_bytes(bytes: &[u8], opts: &ImageOptions) -> Result<ImageOutput, MediaError> {
+    process(&Source::bytes(bytes), opts)
+}
+
+fn render(src: &Source<'_>, probe: &Probe, opts: &ImageOptions) -> Result<ImageOutput, MediaError> {
+    let exif = exif::read_source(src, probe.format, !opts.strip_exif);
+    let icc = icc::profile(src.head(), probe.format);
     let icc = icc.as_deref();
     let o = exif.orientation;
     let upright = o.apply_to_size((probe.width, probe.height));
     let plan = Plan::new(upright, opts.resize_width, probe.is_animated());
-    let mut pixels = decode::decode(bytes, &probe, plan.need(o))?;
+    let mut pixels = decode::decode(src, probe, plan.need(o))?;
     let transparent = pixels.has_transparency();
     if transparent {
         resize::premultiply(&mut pixels)?;
     }
-    let render = |(w, h): (u32, u32), fit: Fit| -> Result<Pixels, MediaError> {
+    let draw = |(w, h): (u32, u32), fit: Fit| -> Result<Pixels, MediaError> {
         let (rw, rh) = o.apply_to_size((w, h));
         Ok(resize::orient(resize::resize(&pixels, rw, rh, fit, transparent)?, o))
     };
     let derivative = |p: Pixels| if transparent { encode::png(&p, icc) } else { encode::jpeg(&p, JPEG_QUALITY, icc) };
-    let thumb = derivative(render((plan.thumb, plan.thumb), Fit::Cover)?)?;
-    let medium = plan.medium.map(|size| render(size, Fit::Stretch).and_then(derivative)).transpose()?;
-    let resized = plan.resized.map(|size| render(size, Fit::Stretch)).transpose()?;
+    let thumb = derivative(draw((plan.thumb, plan.thumb), Fit::Cover)?)?;
+    let medium = plan.medium.map(|size| draw(size, Fit::Stretch).and_then(derivative)).transpose()?;
+    let resized = plan.resized.map(|size| draw(size, Fit::Stretch)).transpose()?;
     // The full decode is no longer needed: free it before encoding.
     drop(pixels);
     let replacement = match resized {
-        Some(p) => Some(stored(&p, &probe, transparent, icc)?),
-        None if opts.strip_exif => stripped(bytes, &probe, o)?,
+        Some(p) => Some(Replacement::from_rendered(&stored(&p, probe, transparent, icc)?)?),
+        None if opts.strip_exif => stripped(src, probe, o)?,
         None => None,
     };
     let (width, height) = plan.resized.unwrap_or(upright);
@@ -145,11 +187,11 @@ fn stored(p: &Pixels, probe: &Probe, transparent: bool, icc: Option<&[u8]>) -> R
     if transparent || probe.lossless { encode::png(p, icc) } else { encode::jpeg(p, STORED_JPEG_QUALITY, icc) }
 }
 
-fn stripped(bytes: &[u8], probe: &Probe, o: Orientation) -> Result<Option<Rendered>, MediaError> {
-    let Some(bytes) = strip::strip(bytes, probe.format, o)? else { return Ok(None) };
+fn stripped(src: &Source<'_>, probe: &Probe, o: Orientation) -> Result<Option<Replacement>, MediaError> {
+    let Some(file) = strip::strip(src, probe.format, o)? else { return Ok(None) };
     let (mime, extension) = (mime(probe.format), extension(probe.format));
     let (width, height) = o.apply_to_size((probe.width, probe.height));
-    Ok(Some(Rendered { bytes, mime, extension, width, height }))
+    Ok(Some(Replacement { file, mime, extension, width, height }))
 }
 
 pub fn mime(format: Format) -> &'static str {
@@ -181,10 +223,20 @@ mod tests {
         ImageOptions { max_pixels: 100_000_000, max_frames: 1000, resize_width: None, strip_exif: false }
     }
 
+    fn process(bytes: &[u8], opts: &ImageOptions) -> Result<ImageOutput, MediaError> {
+        process_bytes(bytes, opts)
+    }
+
     fn decoded(r: &Rendered) -> ::image::DynamicImage {
         let img = ::image::load_from_memory(&r.bytes).unwrap();
         assert_eq!((img.width(), img.height()), (r.width, r.height), "{}", r.mime);
         img
+    }
+
+    /// A replacement read back as a rendered file.
+    fn read_back(r: &Replacement) -> Rendered {
+        let bytes = std::fs::read(r.file.path()).unwrap();
+        Rendered { bytes, mime: r.mime, extension: r.extension, width: r.width, height: r.height }
     }
 
     #[test]
@@ -224,7 +276,7 @@ mod tests {
     fn width_resizes_the_stored_image_down_only() {
         let o = ImageOptions { resize_width: Some(1000), ..opts() };
         let out = process(&corpus("mate_Aqua.jpg"), &o).unwrap();
-        let stored = out.replacement.unwrap();
+        let stored = read_back(&out.replacement.unwrap());
         assert_eq!((out.width, out.height, stored.width, stored.height), (1000, 625, 1000, 625));
         assert_eq!(stored.mime, "image/jpeg");
         decoded(&stored);
@@ -232,7 +284,7 @@ mod tests {
 
         let o = ImageOptions { resize_width: Some(400), ..opts() };
         let out = process(&corpus("skimage_logo_alpha.png"), &o).unwrap();
-        let stored = out.replacement.unwrap();
+        let stored = read_back(&out.replacement.unwrap());
         assert_eq!((stored.mime, stored.width, stored.height), ("image/png", 400, 400));
         assert!(out.medium.is_none(), "the stored image is no longer wider than 500");
 
@@ -299,7 +351,7 @@ mod tests {
 
         let o = ImageOptions { resize_width: Some(400), ..opts() };
         let out = process(&sideways_jpeg(false), &o).unwrap();
-        let stored = decoded(out.replacement.as_ref().unwrap()).to_rgb8();
+        let stored = decoded(&read_back(&out.replacement.unwrap())).to_rgb8();
         assert_eq!(stored.dimensions(), (400, 600));
         assert!(is_red(&stored.get_pixel(390, 10).0));
     }
@@ -312,7 +364,7 @@ mod tests {
         let out = process(&jpeg, &ImageOptions { strip_exif: true, ..opts() }).unwrap();
         let json = out.exif.unwrap();
         assert!(json.get("GPSLatitude").is_none() && json["Orientation"] == 6, "{json}");
-        let stored = out.replacement.unwrap();
+        let stored = read_back(&out.replacement.unwrap());
         assert_eq!((stored.mime, stored.width, stored.height), ("image/jpeg", 800, 1200));
         let again = exif::read(&stored.bytes, Format::Jpeg, true);
         assert_eq!(again.orientation, Orientation::from_exif(6), "still displays upright");

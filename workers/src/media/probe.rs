@@ -4,7 +4,9 @@
 //! stops one past the limit, so a 100 000-frame GIF fails in microseconds.
 
 use super::MediaError;
-use super::container::{png_chunks, webp_chunks};
+use super::container::png_chunks;
+use super::source::Source;
+use super::walk::{self, Next};
 
 /// The still-image formats this module reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,17 +74,40 @@ pub struct Limits {
     pub max_frames: u32,
 }
 
-/// Reads the headers and checks them against `limits`; nothing is decoded.
+/// Reads the headers of a file held in memory and checks them against
+/// `limits`; nothing is decoded.
 pub fn probe(bytes: &[u8], limits: Limits) -> Result<Probe, MediaError> {
-    let format = Format::sniff(bytes).ok_or_else(|| {
+    probe_source(&Source::bytes(bytes), limits)
+}
+
+/// The facts of the first bytes of a file (`head`), checked against
+/// `limits`: the format, the canvas size and, where the headers say,
+/// alpha and APNG frames. GIF and extended WebP count their frames in
+/// [`probe_source`]. A head cut short inside the headers is `Corrupt`:
+/// the caller reads more and asks again.
+pub fn probe_head(head: &[u8], limits: Limits) -> Result<Probe, MediaError> {
+    let format = Format::sniff(head).ok_or_else(|| {
         MediaError::Unsupported("the file is not a supported image (JPEG, PNG, GIF, WebP or BMP)".into())
     })?;
     let probe = match format {
-        Format::Jpeg => jpeg(bytes)?,
-        Format::Png => png(bytes, limits)?,
-        Format::Gif => super::gif::gif(bytes, limits)?,
-        Format::Webp => webp(bytes, limits)?,
-        Format::Bmp => bmp(bytes)?,
+        Format::Jpeg => jpeg(head)?,
+        Format::Png => png(head, limits)?,
+        Format::Gif => super::gif::header(head, limits)?,
+        Format::Webp => webp_head(head, limits)?,
+        Format::Bmp => bmp(head)?,
+    };
+    check(&probe, limits)?;
+    Ok(probe)
+}
+
+/// [`probe_head`], then the walks that need the whole file: GIF blocks and
+/// extended WebP chunks (frames, lossless data), hopping over their data.
+pub fn probe_source(src: &Source<'_>, limits: Limits) -> Result<Probe, MediaError> {
+    let probe = probe_head(src.head(), limits)?;
+    let probe = match probe.format {
+        Format::Gif => super::gif::walk(src, limits)?,
+        Format::Webp if src.head().get(12..16) == Some(b"VP8X") => webp_walk(src, probe, limits)?,
+        _ => probe,
     };
     check(&probe, limits)?;
     Ok(probe)
@@ -170,17 +195,17 @@ fn u24(d: &[u8], at: usize) -> Option<u32> {
     d.get(at..at + 3).map(|s| u32::from_le_bytes([s[0], s[1], s[2], 0]))
 }
 
-/// VP8X for the canvas and flags, counting ANMF frames; otherwise the
-/// VP8 or VP8L bitstream header.
-fn webp(bytes: &[u8], limits: Limits) -> Result<Probe, MediaError> {
+/// The first image chunk: VP8X for the canvas and flags (frames and
+/// lossless data are found by [`webp_walk`]), else the VP8 or VP8L
+/// bitstream header, of which the head needs only the first bytes.
+fn webp_head(head: &[u8], limits: Limits) -> Result<Probe, MediaError> {
     let bad = |what: &str| MediaError::Corrupt(format!("the WebP {what} header is invalid"));
-    let mut probe: Option<Probe> = None;
-    let mut frames = 0u32;
-    for chunk in webp_chunks(bytes)? {
-        let chunk = chunk?;
-        let d = chunk.data;
-        match (&chunk.kind, probe.as_mut()) {
-            (b"VP8X", None) => {
+    let le32 = |at: usize| head.get(at..at + 4).map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]) as usize);
+    let mut pos = 12usize;
+    while let Some(len) = le32(pos + 4) {
+        let d = head.get(pos + 8..).map_or(&[][..], |rest| &rest[..rest.len().min(len)]);
+        match &head[pos..pos + 4] {
+            b"VP8X" => {
                 let flags = *d.first().ok_or_else(|| bad("VP8X"))?;
                 let w = u24(d, 4).ok_or_else(|| bad("VP8X"))? + 1;
                 let h = u24(d, 7).ok_or_else(|| bad("VP8X"))? + 1;
@@ -193,22 +218,38 @@ fn webp(bytes: &[u8], limits: Limits) -> Result<Probe, MediaError> {
                     lossless: false,
                 };
                 check(&p, limits)?;
-                probe = Some(p);
+                return Ok(p);
             }
-            (b"VP8 ", None) => return finish(vp8(d).ok_or_else(|| bad("VP8"))?, frames),
-            (b"VP8L", None) => return finish(vp8l(d).ok_or_else(|| bad("VP8L"))?, frames),
-            (b"VP8L", Some(p)) => p.lossless = true,
-            (b"ANMF", Some(p)) => {
+            b"VP8 " => return vp8(d).ok_or_else(|| bad("VP8")),
+            b"VP8L" => return vp8l(d).ok_or_else(|| bad("VP8L")),
+            _ => pos = pos.saturating_add(8).saturating_add(len).saturating_add(len & 1),
+        }
+    }
+    Err(MediaError::Corrupt("the WebP has no image data".into()))
+}
+
+/// Counts an extended WebP's ANMF frames (stopping one past the limit)
+/// and notes lossless image data.
+fn webp_walk(src: &Source<'_>, mut probe: Probe, limits: Limits) -> Result<Probe, MediaError> {
+    let mut frames = 0u32;
+    let mut r = src.reader()?;
+    walk::riff(&mut r, |r, c| {
+        match &c.kind {
+            b"VP8L" => probe.lossless = true,
+            b"ANMF" => {
                 frames += 1;
                 if frames > limits.max_frames {
                     return Err(frames_over("WebP", limits.max_frames));
                 }
-                anmf_fits(d, p).ok_or_else(|| bad("ANMF"))?;
+                let d = walk::read_data(r, c, 0, 16)?;
+                anmf_fits(&d, &probe).ok_or_else(|| MediaError::Corrupt("the WebP ANMF header is invalid".into()))?;
             }
             _ => {}
         }
-    }
-    probe.map_or_else(|| Err(MediaError::Corrupt("the WebP has no image data".into())), |p| finish(p, frames))
+        Ok(Next::Continue)
+    })?;
+    probe.frames = frames.max(1);
+    Ok(probe)
 }
 
 /// An animation frame must lie inside the canvas (offsets are stored
@@ -217,11 +258,6 @@ fn anmf_fits(d: &[u8], canvas: &Probe) -> Option<()> {
     let (x, y) = (u24(d, 0)? * 2, u24(d, 3)? * 2);
     let (w, h) = (u24(d, 6)? + 1, u24(d, 9)? + 1);
     (x + w <= canvas.width && y + h <= canvas.height).then_some(())
-}
-
-fn finish(mut p: Probe, frames: u32) -> Result<Probe, MediaError> {
-    p.frames = frames.max(1);
-    Ok(p)
 }
 
 /// A lossy frame: tag (3 bytes), start code, then 14-bit width and height.
@@ -305,8 +341,8 @@ mod tests {
             let err = probe(&bytes, Limits { max_frames: 2, ..LIMITS }).unwrap_err();
             assert!(matches!(err, MediaError::OverLimit(_)), "{format:?}: {err}");
             // The first frame is what gets decoded for the still thumb.
-            let first =
-                crate::media::decode::decode(&bytes, &p, crate::media::decode::Need { width: 1, height: 1 }).unwrap();
+            let need = crate::media::decode::Need { width: 1, height: 1 };
+            let first = crate::media::decode::decode(&Source::bytes(&bytes), &p, need).unwrap();
             // (image-webp's frame compositing may round by one.)
             let close = first.data[..3].iter().zip([200u8, 10, 10]).all(|(a, b)| a.abs_diff(b) <= 1);
             assert!(close, "{format:?}: {:?}", &first.data[..3]);

@@ -1,15 +1,22 @@
 //! Videos, in-process with FFmpeg: the facts a media record needs (display
 //! size, duration, container type) read from the headers and checked
 //! against the limits before anything is decoded, then one frame from
-//! about a second in rendered upright as a JPEG still.
+//! about a second in rendered upright as a JPEG still; and, for
+//! `MEDIAQ_STRIP_EXIF`, a copy without metadata (`remux`). FFmpeg opens
+//! only allow-listed demuxers (`mov`, `matroska`), the `file` protocol and
+//! allow-listed decoders (`probe::DECODERS`).
 //!
 //! Synchronous and CPU-bound: callers run [`process`] on the blocking pool,
 //! several at once if they like.
 
+mod matrix;
 mod probe;
+mod remux;
 mod render;
 mod still;
 mod tail;
+
+pub use remux::strip_metadata;
 
 use std::path::Path;
 use std::sync::OnceLock;

@@ -28,6 +28,20 @@ const DEMUXERS: &str = "mov,matroska";
 /// parses bitstream headers only.
 const NO_DECODER: &str = "mediaq-no-decoder";
 
+/// The decoders FFmpeg may open (by FFmpeg's decoder names): the codecs
+/// phones, cameras and the web record in. Any other codec is refused
+/// before a decoder exists, and every decoder is opened with this list as
+/// its `codec_whitelist`, so FFmpeg itself refuses anything else.
+pub(super) const DECODERS: &str =
+    "h264,hevc,vp8,vp9,libdav1d,libaom-av1,av1,mpeg4,h263,mjpeg,prores,mpeg1video,mpeg2video";
+
+/// Options every video decoder is opened with.
+pub(super) fn decoder_options() -> Dictionary<'static> {
+    let mut options = Dictionary::new();
+    options.set("codec_whitelist", DECODERS);
+    options
+}
+
 /// How much of the file is read to tell WebM from Matroska.
 const HEAD_BYTES: u64 = 4096;
 
@@ -106,11 +120,12 @@ impl Facts {
         let params = stream.parameters();
         let id = params.id();
         let decoder = ffmpeg::decoder::find(id)
+            .filter(|d| DECODERS.split(',').any(|name| name == d.name()))
             .ok_or_else(|| MediaError::Unsupported(format!("the video codec ({}) is not supported", codec_name(id))))?;
         // An opened decoder reports what the headers declared; opening
         // parses codec headers (e.g. SPS) but decodes no frame.
         let declared = codec::Context::from_parameters(params)
-            .and_then(|c| c.decoder().open_as(decoder))
+            .and_then(|c| c.decoder().open_as_with(decoder, decoder_options()))
             .and_then(|d| d.video())
             .map_err(|e| MediaError::Corrupt(format!("the {} stream's headers are invalid: {e}", codec_name(id))))?;
         let start = stream.start_time();

@@ -5,7 +5,7 @@
 //! quickly instead of being read to the end.
 
 use ffmpeg::format::context::Input;
-use ffmpeg::{Dictionary, Discard, Packet, Rescale, codec, frame};
+use ffmpeg::{Discard, Packet, Rescale, codec, frame};
 use ffmpeg_next as ffmpeg;
 
 use super::probe::Facts;
@@ -77,7 +77,7 @@ pub(super) fn decode(input: &mut Input, facts: &Facts, max_pixels: u64) -> Resul
 fn open_decoder(input: &Input, facts: &Facts, max_pixels: u64) -> Result<ffmpeg::decoder::Video, MediaError> {
     let stream =
         input.stream(facts.stream).ok_or_else(|| MediaError::Corrupt("the video stream disappeared".into()))?;
-    let mut options = Dictionary::new();
+    let mut options = super::probe::decoder_options();
     // FFmpeg's own guard on every frame buffer it allocates; its option
     // range stops at i32::MAX.
     options.set("max_pixels", &max_pixels.min(i32::MAX as u64).to_string());

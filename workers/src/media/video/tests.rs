@@ -14,13 +14,13 @@ use super::*;
 
 const ROOMY: VideoOptions = VideoOptions { max_pixels: 100_000_000, max_duration_ms: 3_600_000 };
 
-fn corpus(name: &str) -> PathBuf {
+pub(super) fn corpus(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus").join(name)
 }
 
 /// Makes a fixture with the ffmpeg CLI (the test script installs it):
 /// `args` then the output file. A CLI that hangs fails the test.
-fn ffmpeg(dir: &TempDir, name: &str, args: &[&str]) -> PathBuf {
+pub(super) fn ffmpeg(dir: &TempDir, name: &str, args: &[&str]) -> PathBuf {
     let out = dir.path().join(name);
     let mut child = Command::new("ffmpeg")
         .args(["-v", "error", "-nostdin", "-y"])
@@ -44,7 +44,7 @@ fn ffmpeg(dir: &TempDir, name: &str, args: &[&str]) -> PathBuf {
 }
 
 /// testsrc2 (moving, colourful) at `size` for `secs`.
-fn testsrc(dir: &TempDir, name: &str, size: &str, secs: &str, codec: &[&str]) -> PathBuf {
+pub(super) fn testsrc(dir: &TempDir, name: &str, size: &str, secs: &str, codec: &[&str]) -> PathBuf {
     let src = format!("testsrc2=size={size}:rate=25");
     let args: Vec<&str> = ["-f", "lavfi", "-i", &src, "-t", secs, "-pix_fmt", "yuv420p"]
         .into_iter()
