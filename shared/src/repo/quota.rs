@@ -119,17 +119,18 @@ macro_rules! sql_quota_repo {
                         .await?;
                     let quota = row.try_get::<Option<i64>, _>("quota_bytes")?.map(to_u64);
                     let quota_files = row.try_get::<Option<i64>, _>("quota_files")?.map(to_u64);
-                    let used = sqlx::query(USAGE_SQL).bind(req.user.0).fetch_one(&mut *tx).await?;
-                    let used = (to_u64(used.try_get("originals")?).saturating_add(to_u64(used.try_get("derived")?)), to_u64(used.try_get("n")?));
-                    let held = sqlx::query(
-                        "SELECT CAST(COALESCE(SUM(bytes), 0) AS BIGINT) AS bytes, CAST(COALESCE(SUM(files), 0) AS BIGINT) AS files \
-                         FROM quota_reservations WHERE user_id = $1 AND expires_at > $2",
-                    )
-                    .bind(req.user.0)
-                    .bind(crate::repo::now())
-                    .fetch_one(&mut *tx)
-                    .await?;
-                    let held = (to_u64(held.try_get("bytes")?), to_u64(held.try_get("files")?));
+                    // One statement, so one snapshot: read in two, an upload
+                    // recording its media and then releasing its reservation
+                    // in between (Postgres, READ COMMITTED) would be counted
+                    // in neither, and the quota overrun.
+                    let sql = format!(
+                        "SELECT u.n, u.originals, u.derived, r.bytes AS held_bytes, r.files AS held_files FROM ({USAGE_SQL}) u, \
+                         (SELECT CAST(COALESCE(SUM(bytes), 0) AS BIGINT) AS bytes, CAST(COALESCE(SUM(files), 0) AS BIGINT) AS files \
+                          FROM quota_reservations WHERE user_id = $1 AND expires_at > $2) r"
+                    );
+                    let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(req.user.0).bind(crate::repo::now()).fetch_one(&mut *tx).await?;
+                    let used = (to_u64(row.try_get("originals")?).saturating_add(to_u64(row.try_get("derived")?)), to_u64(row.try_get("n")?));
+                    let held = (to_u64(row.try_get("held_bytes")?), to_u64(row.try_get("held_files")?));
                     let answer = decide(req, quota, quota_files, used, held);
                     if let QuotaAnswer::Granted { bytes, .. } = answer {
                         sqlx::query("INSERT INTO quota_reservations (id, user_id, bytes, files, expires_at) VALUES ($1, $2, $3, $4, $5)")
