@@ -73,25 +73,8 @@ both_stacks!(imgbb_txt_and_redirect_answers, |stack: Stack| async move {
 
 /// A one-shot HTTP server on loopback serving `body` with `content_type`.
 async fn serve_once(body: Vec<u8>, content_type: &'static str) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((mut sock, _)) = listener.accept().await {
-            let body = body.clone();
-            tokio::spawn(async move {
-                let mut buf = [0u8; 4096];
-                let _ = sock.read(&mut buf).await;
-                let head = format!(
-                    "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                    body.len()
-                );
-                let _ = sock.write_all(head.as_bytes()).await;
-                let _ = sock.write_all(&body).await;
-            });
-        }
-    });
-    format!("http://{addr}/photos/cat%20pic.jpg")
+    let headers = format!("Content-Type: {content_type}\r\n");
+    mediaq_tests::serve_http(body, headers, None, "/photos/cat%20pic.jpg").await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -218,28 +218,8 @@ both_stacks_with!(user_deletion_while_processing_leaves_nothing, NOWAIT, |stack:
 /// A loopback server that answers with `body` slowly (headers, then the
 /// body in pieces for about a second), so a fetch is in flight for a while.
 async fn serve_slowly(body: Vec<u8>) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((mut sock, _)) = listener.accept().await {
-            let body = body.clone();
-            tokio::spawn(async move {
-                let mut buf = [0u8; 4096];
-                let _ = sock.read(&mut buf).await;
-                let head = format!(
-                    "HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nContent-Disposition: attachment; filename=\"served.png\"\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                    body.len()
-                );
-                let _ = sock.write_all(head.as_bytes()).await;
-                for piece in body.chunks(body.len() / 10 + 1) {
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    let _ = sock.write_all(piece).await;
-                }
-            });
-        }
-    });
-    format!("http://{addr}/remote.png")
+    let headers = "Content-Type: image/png\r\nContent-Disposition: attachment; filename=\"served.png\"\r\n";
+    mediaq_tests::serve_http(body, headers.into(), Some(Duration::from_millis(100)), "/remote.png").await
 }
 
 async fn remote_upload(stack: &Stack, key: &str, url: &str) -> String {

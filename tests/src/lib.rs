@@ -364,3 +364,33 @@ macro_rules! both_stacks_with {
         }
     };
 }
+
+/// A loopback HTTP server for remote-URL uploads: every request gets `body`
+/// with the extra header lines `headers` (each ending in CRLF), sent in ten
+/// pieces `pace` apart (`None`: at once). Returns `http://ADDR{path}`.
+pub async fn serve_http(body: Vec<u8>, headers: String, pace: Option<Duration>, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            let (body, headers) = (body.clone(), headers.clone());
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = sock.read(&mut buf).await;
+                let head =
+                    format!("HTTP/1.1 200 OK\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+                let _ = sock.write_all(head.as_bytes()).await;
+                let Some(pace) = pace else {
+                    let _ = sock.write_all(&body).await;
+                    return;
+                };
+                for piece in body.chunks(body.len() / 10 + 1) {
+                    tokio::time::sleep(pace).await;
+                    let _ = sock.write_all(piece).await;
+                }
+            });
+        }
+    });
+    format!("http://{addr}{path}")
+}
