@@ -18,6 +18,11 @@ mediaq_ensure_packages "${MEDIAQ_BUILD_PACKAGES[@]}" "${MEDIAQ_TEST_PACKAGES[@]}
 mediaq_target_dir
 
 if [ "${MEDIAQ_TEST_SKIP_LINT:-0}" != 1 ]; then
+    # rustup's default profile has both; a minimal one may not.
+    if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
+        echo "==> installing rustfmt and clippy" >&2
+        rustup component add rustfmt clippy
+    fi
     echo "==> cargo fmt --all --check" >&2
     cargo fmt --all --check
     echo "==> cargo clippy --workspace --all-targets -- -D warnings" >&2
