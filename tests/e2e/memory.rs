@@ -46,14 +46,7 @@ fn png_header(w: u32, h: u32) -> Vec<u8> {
 }
 
 fn crc(data: &[u8]) -> u32 {
-    let mut crc = 0xFFFF_FFFFu32;
-    for &b in data {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
-        }
-    }
-    !crc
+    crc32fast::hash(data)
 }
 
 /// An MP4 with a `free` box of `BULK` bytes after its data, as some
