@@ -162,6 +162,63 @@ pub struct Config {
     /// Link-password attempts allowed per client IP and minute (five
     /// times that per link).
     pub link_password_rate_per_min: u32,
+    /// Types the native routes take (`MEDIAQ_ALLOWED_TYPES`).
+    pub allowed_types: AllowedTypes,
+    /// Versions kept per file; older ones are removed (`MEDIAQ_MAX_VERSIONS`).
+    pub max_versions: u32,
+    /// Days a trashed item is kept; 0: deletes are permanent (`MEDIAQ_TRASH_DAYS`).
+    pub trash_days: u32,
+}
+
+/// `MEDIAQ_ALLOWED_TYPES`: `*` (anything), or MIME types and `type/*`
+/// patterns, lower case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AllowedTypes {
+    Any,
+    List(Vec<String>),
+}
+
+impl AllowedTypes {
+    fn parse(v: Option<&str>) -> Result<Self, ConfigError> {
+        let var = "MEDIAQ_ALLOWED_TYPES";
+        let v = v.unwrap_or("*").trim();
+        if v == "*" {
+            return Ok(Self::Any);
+        }
+        let mut list = Vec::new();
+        for item in v.split(',').map(|t| t.trim().to_ascii_lowercase()).filter(|t| !t.is_empty()) {
+            let valid = item.split_once('/').is_some_and(|(a, b)| {
+                let token = |t: &str| {
+                    !t.is_empty() && t.bytes().all(|c| c.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&c))
+                };
+                token(a) && (b == "*" || token(b))
+            });
+            if !valid {
+                return Err(invalid(
+                    var,
+                    &item,
+                    "expected * or a comma-separated list of MIME types such as application/pdf or image/*",
+                ));
+            }
+            list.push(item);
+        }
+        if list.is_empty() {
+            return Err(invalid(var, v, "expected * or at least one MIME type"));
+        }
+        Ok(Self::List(list))
+    }
+
+    /// Whether a file of (sniffed) type `mime` may be taken.
+    pub fn allows(&self, mime: &str) -> bool {
+        let mime = mime.to_ascii_lowercase();
+        match self {
+            Self::Any => true,
+            Self::List(list) => list.iter().any(|t| match t.strip_suffix("/*") {
+                Some(major) => mime.split_once('/').is_some_and(|(m, _)| m == major),
+                None => *t == mime,
+            }),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -213,6 +270,9 @@ pub const KNOWN_VARIABLES: &[&str] = &[
     "MEDIAQ_LOGIN_RATE_PER_MIN",
     "MEDIAQ_UPLOAD_RATE_PER_MIN",
     "MEDIAQ_BODY_TIMEOUT_SECS",
+    "MEDIAQ_ALLOWED_TYPES",
+    "MEDIAQ_MAX_VERSIONS",
+    "MEDIAQ_TRASH_DAYS",
     "MEDIAQ_REQUEST_MEMORY_BYTES",
     "MEDIAQ_ORPHAN_GRACE_SECS",
     "MEDIAQ_REGISTER_RATE_PER_MIN",
@@ -324,6 +384,10 @@ impl Config {
                         .map_err(|_| invalid("MEDIAQ_DEFAULT_QUOTA_BYTES", v, "expected a whole number of bytes"))?,
                 ),
             },
+            allowed_types: AllowedTypes::parse(r.get("MEDIAQ_ALLOWED_TYPES"))?,
+            max_versions: u32::try_from(r.positive("MEDIAQ_MAX_VERSIONS", 20)?).unwrap_or(u32::MAX),
+            trash_days: u32::try_from(r.number("MEDIAQ_TRASH_DAYS", 30)?)
+                .map_err(|_| invalid("MEDIAQ_TRASH_DAYS", "", "must fit in 32 bits"))?,
             data_dir,
         })
     }
@@ -538,5 +602,19 @@ mod tests {
         .unwrap();
         let shown = format!("{c:?}");
         assert!(!shown.contains("hunter2") && !shown.contains("pw@"), "{shown}");
+    }
+
+    #[test]
+    fn allowed_types_match_types_and_families() {
+        let c = Config::from_map(&map(&[("MEDIAQ_ALLOWED_TYPES", "application/pdf, image/*")])).unwrap();
+        assert!(c.allowed_types.allows("application/pdf") && c.allowed_types.allows("image/png"));
+        assert!(!c.allowed_types.allows("application/zip") && !c.allowed_types.allows("video/mp4"));
+        assert!(Config::from_map(&Raw::new()).unwrap().allowed_types.allows("application/x-anything"));
+        for bad in ["pdf", "image/", ",", "a/b c"] {
+            assert!(Config::from_map(&map(&[("MEDIAQ_ALLOWED_TYPES", bad)])).is_err(), "{bad}");
+        }
+        let c = Config::from_map(&map(&[("MEDIAQ_TRASH_DAYS", "0"), ("MEDIAQ_MAX_VERSIONS", "3")])).unwrap();
+        assert_eq!((c.trash_days, c.max_versions), (0, 3));
+        assert!(Config::from_map(&map(&[("MEDIAQ_MAX_VERSIONS", "0")])).is_err());
     }
 }

@@ -114,8 +114,11 @@ impl MediaStatus {
 pub enum MediaKind {
     Image,
     Video,
+    /// Anything else (a PDF, an archive, a backup): stored and checksummed,
+    /// no derivatives, always served as an attachment.
+    File,
 }
-text_enum!(MediaKind { Image = "image", Video = "video" });
+text_enum!(MediaKind { Image = "image", Video = "video", File = "file" });
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -236,6 +239,15 @@ pub struct Media {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub expires_at: Option<DateTime<Utc>>,
+    /// The current version's number (from 1), its name and when it became
+    /// current (`None`: when the media was created).
+    pub version: u32,
+    pub version_name: Option<String>,
+    pub version_at: Option<DateTime<Utc>>,
+    /// Originals served through download, public and link routes.
+    pub downloads: u64,
+    /// In the trash since then: neither listed nor served, restorable.
+    pub trashed_at: Option<DateTime<Utc>>,
 }
 
 /// A presigned upload between initiate and complete.

@@ -62,6 +62,11 @@ fn sample_media(owner: mediaq_shared::domain::UserId, at: chrono::DateTime<chron
         source_url: None,
         public_token: None,
         use_file_date: true,
+        version: 1,
+        version_name: None,
+        version_at: None,
+        downloads: 0,
+        trashed_at: None,
     }
 }
 

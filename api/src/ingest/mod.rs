@@ -94,6 +94,11 @@ pub(crate) fn new_media(id: MediaId, owner: &User, meta: UploadMeta, extension: 
         expires_at: meta.expires_at,
         source_url: None,
         use_file_date: meta.use_file_date,
+        version: 1,
+        version_name: None,
+        version_at: None,
+        downloads: 0,
+        trashed_at: None,
     }
 }
 

@@ -60,7 +60,8 @@ impl<'a> MediaUrls<'a> {
 
     fn section(&self) -> &'static str {
         match self.media.kind {
-            MediaKind::Image => "image",
+            // Files have no page of their own kind: they share the image one.
+            MediaKind::Image | MediaKind::File => "image",
             MediaKind::Video => "video",
         }
     }

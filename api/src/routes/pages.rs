@@ -60,6 +60,10 @@ pub async fn viewer(State(state): State<AppState>, Path(slug_id): Path<String>) 
             esc(&preview),
             esc(&urls.original())
         ),
+        // Never shown inline: the original is sent as an attachment.
+        MediaKind::File => {
+            format!(r#"<p><a href="{}" download>Download {}</a></p>"#, esc(&urls.original()), esc(&title))
+        }
     };
     let video_tags = match media.kind {
         MediaKind::Video => format!(
@@ -67,7 +71,7 @@ pub async fn viewer(State(state): State<AppState>, Path(slug_id): Path<String>) 
             esc(&urls.original()),
             esc(&media.mime)
         ),
-        MediaKind::Image => String::new(),
+        MediaKind::Image | MediaKind::File => String::new(),
     };
     let description =
         media.description.clone().unwrap_or_else(|| format!("{} · {w}×{h} · {}", format_bytes(media.size), media.mime));

@@ -115,7 +115,8 @@ macro_rules! route {
     ($q:expr, $job:expr) => {
         match $job {
             Job::Fetch(media_id) => push!($q.fetch, FetchRemote { media_id }),
-            Job::Process(media_id, MediaKind::Image) => push!($q.image, ProcessMedia { media_id }),
+            // Files of kind `file` are only checksummed: the cheap image queue takes them.
+            Job::Process(media_id, MediaKind::Image | MediaKind::File) => push!($q.image, ProcessMedia { media_id }),
             Job::Process(media_id, MediaKind::Video) => push!($q.video, ProcessMedia { media_id }),
             Job::Purge(media_id) => push!($q.purge, PurgeMedia { media_id }),
         }

@@ -10,10 +10,18 @@
 /// Where applied migrations are recorded.
 pub(crate) const MIGRATIONS_TABLE: &str = "_mediaq_migrations";
 
-/// Columns of `media`, in the order `media_from_row` and the insert use.
-pub(crate) const MEDIA_COLUMNS: &str = "id, owner_id, status, error, kind, mime, extension, original_filename, title, \
+/// Columns of `media` an insert writes, in the order the insert binds them.
+pub(crate) const MEDIA_INSERT_COLUMNS: &str = "id, owner_id, status, error, kind, mime, extension, original_filename, title, \
      description, tags, album_id, category_id, nsfw, is_public, size, width, height, duration_ms, is_animated, \
      original_key, sha256, md5, source_md5, exif, resize_width, views, created_at, updated_at, expires_at, source_url, public_token, use_file_date";
+
+/// Columns of `media` that `media_from_row` reads: the inserted ones plus
+/// those later writers own (versions, counters, trash), which start at
+/// their defaults.
+pub(crate) const MEDIA_COLUMNS: &str = "id, owner_id, status, error, kind, mime, extension, original_filename, title, \
+     description, tags, album_id, category_id, nsfw, is_public, size, width, height, duration_ms, is_animated, \
+     original_key, sha256, md5, source_md5, exif, resize_width, views, created_at, updated_at, expires_at, source_url, public_token, use_file_date, \
+     version, version_name, version_at, downloads, trashed_at";
 
 pub(crate) const USER_COLUMNS: &str = "id, username, role, status, quota_bytes, quota_files, created_at";
 
@@ -51,7 +59,7 @@ macro_rules! sql_repo {
         use sqlx::Row;
 
         use crate::domain::{ApiKey, Media, MediaId, MediaStatus, Role, Upload, User, UserId, Variant};
-        use crate::repo::sql::{MEDIA_COLUMNS, USER_COLUMNS, parse_enum, split_tags, to_i64, to_u32, to_u64};
+        use crate::repo::sql::{MEDIA_COLUMNS, MEDIA_INSERT_COLUMNS, USER_COLUMNS, parse_enum, split_tags, to_i64, to_u32, to_u64};
         use crate::repo::{Repo, RepoError, now};
         use chrono::{DateTime, Utc};
 
@@ -118,6 +126,11 @@ macro_rules! sql_repo {
                 source_url: row.try_get("source_url")?,
                 public_token: row.try_get("public_token")?,
                 use_file_date: row.try_get("use_file_date")?,
+                version: to_u32(row.try_get("version")?),
+                version_name: row.try_get("version_name")?,
+                version_at: row.try_get("version_at")?,
+                downloads: to_u64(row.try_get("downloads")?),
+                trashed_at: row.try_get("trashed_at")?,
             })
         }
 
@@ -153,7 +166,7 @@ macro_rules! sql_repo {
             delete_secret_hash: Option<&str>,
         ) -> Result<(), RepoError> {
             let sql = format!(
-                "INSERT INTO media ({MEDIA_COLUMNS}, delete_secret_hash) VALUES \
+                "INSERT INTO media ({MEDIA_INSERT_COLUMNS}, delete_secret_hash) VALUES \
                  ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
                   $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34)"
             );

@@ -46,6 +46,8 @@ async fn process(media: &mut Media, env: &Env) -> Result<(), JobError> {
     match media.kind {
         MediaKind::Image => process_image(media, env, &key).await?,
         MediaKind::Video => process_video(media, env, &key).await?,
+        // Any other file is stored and checksummed, never decoded.
+        MediaKind::File => {}
     }
     let taken_at = if media.use_file_date { date_taken(media.exif.as_ref()) } else { None };
     if !env.repo.finish_processing(&media.id, &Processed::of(media, taken_at)).await? {
