@@ -43,9 +43,13 @@ pub async fn send(state: &AppState, object: &Servable, headers: &HeaderMap) -> R
 
 /// The original of `media` as a download (Range and ETag honoured), never
 /// stored by a cache: downloads are reached with a token, a link or a key.
+/// Each one counts in the media's `downloads` (one atomic increment).
 pub async fn attachment(state: &AppState, media: &Media, headers: &HeaderMap) -> Result<Response, ApiError> {
     let object = original(media)?;
     let mut response = send(state, &object, headers).await?;
+    if response.status().is_success() {
+        state.repo.add_download(&media.id).await?;
+    }
     let disposition = format!("attachment; filename=\"{}\"", media.original_filename.replace(['"', '\\'], "_"));
     if let Ok(v) = HeaderValue::from_str(&disposition) {
         response.headers_mut().insert(header::CONTENT_DISPOSITION, v);

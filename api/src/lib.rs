@@ -15,6 +15,7 @@ pub mod idempotency;
 pub mod ingest;
 pub mod json;
 pub mod lifecycle;
+pub mod paging;
 pub mod params;
 pub mod passwords;
 pub mod policy;
@@ -95,6 +96,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/admin/audit", get(admin::audit_log))
         .route("/api/v1/admin/users/{id}/approve", post(admin::approve))
         .route("/api/v1/admin/users/{id}/suspend", post(admin::suspend))
+        .merge(routes::trash::router())
         .merge(storage)
         .layer(cors);
     let guards = body::Guards {

@@ -60,9 +60,11 @@ pub fn is_live(media: &Media) -> bool {
     is_retained(media) && media.expires_at.is_none_or(|at| at > Utc::now())
 }
 
-/// Whether a media's row still stands for a file (not deleted or expired).
+/// Whether a media's row still stands for a file (not deleted or expired)
+/// outside the trash: a trashed file is neither listed nor served
+/// anywhere; only the trash routes reach it.
 fn is_retained(media: &Media) -> bool {
-    !matches!(media.status, MediaStatus::Deleted | MediaStatus::Expired)
+    !matches!(media.status, MediaStatus::Deleted | MediaStatus::Expired) && media.trashed_at.is_none()
 }
 
 /// Whether `owner`'s content may be seen by others now: only while the

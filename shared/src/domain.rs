@@ -285,6 +285,22 @@ pub fn sniff(head: &[u8]) -> Result<(&'static str, &'static str, MediaKind), Opt
     Ok((detected.unwrap_or_default(), extension, kind))
 }
 
+/// The type of any file from its first bytes: an image or video as
+/// [`sniff`] finds them, else kind `file` with the detected MIME type (or
+/// `application/octet-stream`) and a safe extension (`bin` when unknown).
+pub fn sniff_any(head: &[u8]) -> (&'static str, &'static str, MediaKind) {
+    if let Ok(found) = sniff(head) {
+        return found;
+    }
+    match infer::get(head) {
+        Some(t) if !t.extension().is_empty() && t.extension().bytes().all(|b| b.is_ascii_alphanumeric()) => {
+            (t.mime_type(), t.extension(), MediaKind::File)
+        }
+        Some(t) => (t.mime_type(), "bin", MediaKind::File),
+        None => ("application/octet-stream", "bin", MediaKind::File),
+    }
+}
+
 /// File extension for a sniffed MIME type of the kinds mediaq stores.
 pub fn extension_for_mime(mime: &str) -> Option<(&'static str, MediaKind)> {
     Some(match mime {
@@ -310,6 +326,14 @@ mod tests {
         assert_ne!(a, MediaId::generate());
         assert_eq!(MediaId::parse(a.as_str()), Some(a));
         assert_eq!(MediaId::parse("../../etc/pw"), None);
+    }
+
+    #[test]
+    fn any_file_is_a_file_and_media_stay_media() {
+        assert_eq!(sniff_any(b"%PDF-1.7\n1 0 obj"), ("application/pdf", "pdf", MediaKind::File));
+        assert_eq!(sniff_any(b"PK\x03\x04\x14\x00\x00\x00"), ("application/zip", "zip", MediaKind::File));
+        assert_eq!(sniff_any(b"just some text"), ("application/octet-stream", "bin", MediaKind::File));
+        assert_eq!(sniff_any(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR").2, MediaKind::Image);
     }
 
     #[test]

@@ -28,6 +28,7 @@ use mediaq_shared::domain::{self, Media, MediaId, MediaKind, MediaStatus, User, 
 use mediaq_shared::repo::now;
 
 use crate::error::ApiError;
+use crate::state::AppState;
 
 /// Bytes looked at to decide the type.
 pub const SNIFF_LEN: usize = 512;
@@ -112,10 +113,32 @@ fn delete_secret() -> (String, String) {
     (secret, hash)
 }
 
+/// What an ingest route takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Accept {
+    /// Images and videos only (the Chevereto route).
+    Media,
+    /// Any file (the native routes); kind `file` for what is neither.
+    Any,
+}
+
 /// The type of a file from its first bytes (never from its name or the
-/// client's Content-Type): MIME type, extension and kind.
-pub fn sniff(head: &[u8]) -> Result<(&'static str, &'static str, MediaKind), ApiError> {
-    domain::sniff(head).map_err(|detected| ApiError::UnsupportedType { detected: detected.map(str::to_owned) })
+/// client's Content-Type): MIME type, extension and kind. Refused (415)
+/// when the route does not take it or `MEDIAQ_ALLOWED_TYPES` leaves it out.
+pub fn sniff(
+    state: &AppState,
+    head: &[u8],
+    accept: Accept,
+) -> Result<(&'static str, &'static str, MediaKind), ApiError> {
+    let found = match accept {
+        Accept::Media => domain::sniff(head)
+            .map_err(|detected| ApiError::UnsupportedType { detected: detected.map(str::to_owned) })?,
+        Accept::Any => domain::sniff_any(head),
+    };
+    if !state.config.allowed_types.allows(found.0) {
+        return Err(ApiError::UnsupportedType { detected: Some(found.0.to_owned()) });
+    }
+    Ok(found)
 }
 
 /// The client's file name, cleaned of paths and control characters, or a

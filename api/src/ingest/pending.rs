@@ -8,7 +8,7 @@ use mediaq_shared::queue::Job;
 use mediaq_shared::storage::{BodyStream, ObjectKey};
 
 use super::store::{StoredOriginal, store_within};
-use super::{Ingested, UploadMeta, delete_secret, new_media};
+use super::{Accept, Ingested, UploadMeta, delete_secret, new_media};
 use crate::error::ApiError;
 use crate::idempotency::{self, Claim};
 use crate::quota::{self, Reserved};
@@ -28,6 +28,8 @@ pub struct Pending {
     object: Option<StoredOriginal>,
     /// An `Idempotency-Key` this upload claimed.
     claim: Option<String>,
+    /// What types this upload takes.
+    accept: Accept,
 }
 
 /// Whether this upload owns its `Idempotency-Key`.
@@ -57,7 +59,14 @@ impl Pending {
             reservation: None,
             object: None,
             claim: None,
+            accept: Accept::Media,
         }
+    }
+
+    /// Takes any file, not only images and videos (the native routes).
+    pub fn any_type(mut self) -> Self {
+        self.accept = Accept::Any;
+        self
     }
 
     pub fn owner(&self) -> &User {
@@ -78,7 +87,7 @@ impl Pending {
         if self.object.is_some() {
             return Err(ApiError::BadRequest("send one file per upload".into()));
         }
-        let stored = store_within(&self.state, &self.id, body, self.reservation.as_ref()).await?;
+        let stored = store_within(&self.state, &self.id, body, self.reservation.as_ref(), self.accept).await?;
         self.object = Some(stored);
         Ok(())
     }

@@ -148,7 +148,7 @@ pub async fn complete(state: &AppState, owner: &User, id: &MediaId) -> Result<Me
         }
         Err(e) => return Err(e.into()),
     };
-    let (mime, extension, kind) = match sniff(&head) {
+    let (mime, extension, kind) = match sniff(state, &head, super::Accept::Any) {
         Ok(found) => found,
         Err(e) => {
             // Only the upload key is removed: no media row points at it.

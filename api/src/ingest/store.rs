@@ -10,7 +10,7 @@ use futures::StreamExt;
 use mediaq_shared::domain::{MediaId, MediaKind};
 use mediaq_shared::storage::{BodyStream, ObjectKey, StorageError, is_over_limit, put_hashed, read_head};
 
-use super::{SNIFF_LEN, sniff};
+use super::{Accept, SNIFF_LEN, sniff};
 use crate::error::ApiError;
 use crate::quota::Reserved;
 use crate::state::AppState;
@@ -38,12 +38,13 @@ pub(super) async fn store_within(
     id: &MediaId,
     mut body: BodyStream<'_>,
     quota: Option<&Reserved>,
+    accept: Accept,
 ) -> Result<StoredOriginal, ApiError> {
     let head = read_head(&mut body, SNIFF_LEN).await.map_err(|e| read_error(&e))?;
     if head.is_empty() {
         return Err(ApiError::EmptySource);
     }
-    let (mime, extension, kind) = sniff(&head)?;
+    let (mime, extension, kind) = sniff(state, &head, accept)?;
     let key = ObjectKey::original(id, extension);
     let max = state.config.max_upload_bytes;
     let cap = quota.and_then(Reserved::cap).filter(|&c| c < max);

@@ -4,7 +4,7 @@
 use serde_json::{Map, Value, json};
 
 use mediaq_shared::domain::{Media, User, Variant};
-use mediaq_shared::repo::Usage;
+use mediaq_shared::repo::{Folder, Usage};
 
 use super::MediaUrls;
 use crate::error::ApiError;
@@ -14,6 +14,11 @@ use crate::state::AppState;
 pub async fn resource(state: &AppState, media: &Media) -> Result<Value, ApiError> {
     let variants = state.repo.variants(&media.id).await?;
     Ok(file(&state.config.public_url, media, &variants))
+}
+
+/// A folder as the native API shows it.
+pub fn folder(f: &Folder) -> Value {
+    json!({ "id": f.id, "name": f.name, "parentId": f.parent_id, "createdAt": f.created_at, "updatedAt": f.updated_at })
 }
 
 /// A user as the native API shows it (with usage when known).

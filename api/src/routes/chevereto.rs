@@ -14,7 +14,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::{Value, json};
 
-use mediaq_shared::domain::{Media, MediaId, MediaStatus, Role};
+use mediaq_shared::domain::{Media, MediaId, MediaKind, MediaStatus, Role};
 use mediaq_shared::storage::stream_of;
 
 use super::chevereto_form::{Form, Format, Intake, Source};
@@ -64,6 +64,12 @@ async fn handle(
         Ingest::Earlier(first) => return replay(state, form, &first, None).await,
     };
     let media = wait::until_settled(&state.repo, &media.id, state.config.upload_wait).await?;
+    if media.kind == MediaKind::File {
+        // A remote URL that turned out not to be an image or video: this
+        // route keeps Chevereto's rule (612), and keeps nothing of it.
+        crate::lifecycle::retire(&state, &media.id).await?;
+        return Err(ApiError::UnsupportedType { detected: Some(media.mime) });
+    }
     if media.status == MediaStatus::Failed {
         let why = media.error.unwrap_or_else(|| "processing failed".into());
         return Err(ApiError::InvalidImage(format!("the file could not be processed: {why}")));

@@ -10,8 +10,9 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use mediaq_shared::domain::MediaKind;
 use mediaq_shared::domain::random_token;
-use mediaq_shared::repo::OwnerEdit;
+use mediaq_shared::repo::{FileQuery, FileSort, FolderFilter, OwnerEdit};
 use mediaq_shared::storage::ObjectKey;
 
 use crate::audit::{self, Actor, ClientIp};
@@ -20,12 +21,10 @@ use crate::cache;
 use crate::delivery::attachment;
 use crate::error::ApiError;
 use crate::ingest::PUBLIC_TOKEN_LEN;
-use crate::lifecycle::retire;
+use crate::paging::{self, Page};
 use crate::policy::{self, readable_file, writable_file};
 use crate::present::native::resource;
 use crate::state::AppState;
-
-const MAX_PAGE_SIZE: u64 = 100;
 
 /// `GET /api/v1/files/{id}`: the file resource with its current status.
 pub async fn get(
@@ -39,48 +38,86 @@ pub async fn get(
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Paging {
+pub struct ListParams {
     page: Option<String>,
     limit: Option<String>,
-    /// Only the media directly in this folder.
+    sort: Option<String>,
+    order: Option<String>,
+    kind: Option<String>,
+    is_public: Option<String>,
+    q: Option<String>,
+    /// A folder id, or `root` for files outside any folder.
     folder_id: Option<String>,
+    sha256: Option<String>,
 }
 
-/// `GET /api/v1/files?page=1&limit=20`: the caller's media, newest first.
+/// `GET /api/v1/files`: the caller's files (a folder's, for its sharees
+/// too), paged, sorted and filtered: `{items, page, limit, total,
+/// totalPages}`. Any bad value is a 400.
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
-    Query(paging): Query<Paging>,
+    Query(p): Query<ListParams>,
 ) -> Result<Json<Value>, ApiError> {
-    let number = |name: &str, v: Option<&str>, default: u64, max: u64| -> Result<u64, ApiError> {
-        match v {
-            None => Ok(default),
-            Some(s) => match s.parse::<u64>() {
-                Ok(n) if (1..=max).contains(&n) => Ok(n),
-                _ => Err(ApiError::BadRequest(format!("'{name}' must be a whole number from 1 to {max}"))),
-            },
-        }
+    let page = Page::parse(p.page.as_deref(), p.limit.as_deref())?;
+    let mut query = FileQuery {
+        owner: caller.user.id,
+        folder: FolderFilter::Any,
+        kind: p.kind.as_deref().map(parse_kind).transpose()?,
+        is_public: p.is_public.as_deref().map(parse_bool).transpose()?,
+        name_contains: p.q.filter(|q| !q.is_empty()),
+        sha256: p.sha256.as_deref().map(parse_sha256).transpose()?,
+        sort: match p.sort.as_deref() {
+            None => FileSort::CreatedAt,
+            Some(s) => FileSort::parse(s).ok_or_else(|| {
+                ApiError::BadRequest(format!(
+                    "'sort' must be one of createdAt, updatedAt, name, size, views, downloads, not {s:?}"
+                ))
+            })?,
+        },
+        descending: paging::descending(p.order.as_deref())?,
+        offset: page.offset(),
+        limit: page.limit,
     };
-    let page = number("page", paging.page.as_deref(), 1, 1_000_000)?;
-    let limit = number("limit", paging.limit.as_deref(), 20, MAX_PAGE_SIZE)?;
-    let owner = caller.user.id;
-    let (items, total) = match paging.folder_id.filter(|f| !f.is_empty()) {
-        Some(folder) => {
-            let folder = policy::readable_folder(&state, &caller, &folder).await?;
-            state.repo.list_folder_media(folder.owner_id, &folder.id, (page - 1) * limit, limit).await?
+    match p.folder_id.as_deref() {
+        None | Some("") => {}
+        Some("root") => query.folder = FolderFilter::Root,
+        Some(id) => {
+            // A sharee lists the owner's folder.
+            let folder = policy::readable_folder(&state, &caller, id).await?;
+            query.owner = folder.owner_id;
+            query.folder = FolderFilter::In(folder.id);
         }
-        None => {
-            tokio::try_join!(state.repo.list_media(owner, (page - 1) * limit, limit), state.repo.count_media(owner))?
-        }
-    };
+    }
+    if query.name_contains.as_ref().is_some_and(|q| q.chars().count() > 255) {
+        return Err(ApiError::BadRequest("'q' must be at most 255 characters".into()));
+    }
+    let (items, total) = state.repo.list_files(&query).await?;
     let mut shown = Vec::with_capacity(items.len());
     for media in &items {
         shown.push(resource(&state, media).await?);
     }
-    Ok(Json(json!({
-        "items": shown, "page": page, "limit": limit, "total": total,
-        "hasMore": page * limit < total,
-    })))
+    Ok(Json(page.body(shown, total)))
+}
+
+fn parse_kind(s: &str) -> Result<MediaKind, ApiError> {
+    s.parse().map_err(|_| ApiError::BadRequest(format!("'kind' must be image, video or file, not {s:?}")))
+}
+
+fn parse_bool(s: &str) -> Result<bool, ApiError> {
+    match s {
+        "true" | "1" => Ok(true),
+        "false" | "0" => Ok(false),
+        _ => Err(ApiError::BadRequest(format!("'isPublic' must be true or false, not {s:?}"))),
+    }
+}
+
+fn parse_sha256(s: &str) -> Result<String, ApiError> {
+    if s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(s.to_ascii_lowercase())
+    } else {
+        Err(ApiError::BadRequest("'sha256' must be 64 hexadecimal characters".into()))
+    }
 }
 
 /// `GET /api/v1/files/{id}/download`: a signed, expiring URL to the
@@ -94,6 +131,8 @@ pub async fn download(
     let key = ObjectKey::parse(&media.original_key)
         .ok_or_else(|| ApiError::Unavailable { what: "this file (still being fetched)".into() })?;
     let signed = state.storage.presign_get(&key, state.config.presign_ttl).await?;
+    // The bytes go out from storage directly: counted when handed out.
+    state.repo.add_download(&media.id).await?;
     let body = Json(json!({ "url": signed.url, "expiresAt": signed.expires_at }));
     Ok(([(axum::http::header::CACHE_CONTROL, cache::no_store())], body))
 }
@@ -148,16 +187,23 @@ pub async fn patch(
     Ok(Json(resource(&state, &media).await?))
 }
 
-/// `DELETE /api/v1/files/{id}`: gone at once for every reader; its
-/// objects are purged in the background.
+#[derive(Debug, Deserialize)]
+pub struct Permanent {
+    permanent: Option<bool>,
+}
+
+/// `DELETE /api/v1/files/{id}[?permanent=true]`: gone at once for every
+/// reader, into the trash (restorable) or, permanently, retired with its
+/// objects purged in the background (see [`crate::lifecycle`]).
 pub async fn delete(
     State(state): State<AppState>,
     caller: Caller,
     ip: ClientIp,
     Path(id): Path<String>,
+    Query(q): Query<Permanent>,
 ) -> Result<StatusCode, ApiError> {
     let media = writable_file(&state, &caller, &id).await?;
-    retire(&state, &media.id).await?;
+    crate::lifecycle::delete_file(&state, &media.id, q.permanent.unwrap_or(false)).await?;
     audit::record(&state, Actor::from(&caller), &ip, "file.delete", Some(format!("file:{}", media.id.as_str())), true)
         .await;
     Ok(StatusCode::NO_CONTENT)

@@ -19,7 +19,6 @@ use crate::audit::{self, Actor, ClientIp};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::json::Body;
-use crate::lifecycle::retire;
 use crate::policy::{check_folder, readable_folder, writable_folder};
 use crate::state::AppState;
 
@@ -27,7 +26,7 @@ use crate::state::AppState;
 const MAX_DEPTH: usize = 64;
 
 fn resource(f: &Folder) -> Value {
-    json!({ "id": f.id, "name": f.name, "parentId": f.parent_id, "createdAt": f.created_at, "updatedAt": f.updated_at })
+    crate::present::native::folder(f)
 }
 
 fn check_name(name: &str) -> Result<String, ApiError> {
@@ -188,22 +187,25 @@ fn tree_change(change: FolderChange) -> Result<(), ApiError> {
     }
 }
 
-/// `DELETE /api/v1/folders/{id}`: the folder, its subfolders and every
-/// media in them; media are retired at once and purged in the background.
+#[derive(Debug, Deserialize)]
+pub struct Permanent {
+    permanent: Option<bool>,
+}
+
+/// `DELETE /api/v1/folders/{id}[?permanent=true]`: the folder, its
+/// subfolders and every media in them go to the trash as a whole (see
+/// [`crate::lifecycle`]); permanently (or with `MEDIAQ_TRASH_DAYS=0`) the
+/// media are retired at once and purged in the background.
 #[tracing::instrument(skip_all)]
 pub async fn delete(
     State(state): State<AppState>,
     caller: Caller,
     ip: ClientIp,
     Path(id): Path<String>,
+    Query(q): Query<Permanent>,
 ) -> Result<StatusCode, ApiError> {
     let folder = writable_folder(&state, &caller, &id).await?;
-    let tree = state.repo.folder_subtree(&folder.id).await?;
-    for media in state.repo.media_in_folders(&tree).await? {
-        retire(&state, &media).await?;
-    }
-    state.repo.delete_folder(&folder.id).await?;
-    tracing::info!(folder = %folder.id, folders = tree.len(), "folder deleted");
+    crate::lifecycle::delete_folder(&state, &folder, q.permanent.unwrap_or(false)).await?;
     audit::record(&state, Actor::from(&caller), &ip, "folder.delete", Some(format!("folder:{}", folder.id)), true)
         .await;
     Ok(StatusCode::NO_CONTENT)

@@ -209,6 +209,8 @@ pub async fn view(
     let base = format!("/api/v1/public/links/{token}");
     if link.target_kind == TargetKind::File.as_str() {
         let media = policy::linked_media(&state, &link, &link.target_id).await?;
+        // A public view of the file (one atomic increment).
+        state.repo.add_view(&media.id).await?;
         let download = link.allow_download.then(|| state.url(&format!("{base}/download")));
         return Ok((
             private(),

@@ -13,4 +13,5 @@ pub mod pages;
 pub mod serve;
 pub mod shares;
 pub mod signed;
+pub mod trash;
 pub mod upload;

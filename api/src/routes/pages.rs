@@ -107,8 +107,9 @@ pub async fn delete(
     Path((slug_id, secret)): Path<(String, String)>,
 ) -> Response {
     let Some(id) = id_of(&slug_id) else { return not_found() };
+    // The delete URL removes for good, also a media in the trash.
     let media = match state.repo.media(&id).await {
-        Ok(m) if is_live(&m) => m,
+        Ok(m) if is_live(&m) || (m.trashed_at.is_some() && !m.status.is_retired()) => m,
         _ => return not_found(),
     };
     let given = hex::encode(Sha256::digest(secret.as_bytes()));

@@ -11,11 +11,11 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use chrono::Utc;
 
-use mediaq_shared::domain::{MediaId, VariantKind};
+use mediaq_shared::domain::{MediaId, MediaKind, VariantKind};
 use mediaq_shared::storage::ObjectKey;
 
 use crate::cache::Cache;
-use crate::delivery::{Servable, original, send_cached};
+use crate::delivery::{Servable, attachment, original, send_cached};
 use crate::error::ApiError;
 use crate::policy;
 use crate::state::AppState;
@@ -29,7 +29,12 @@ pub async fn image_file(
     // Only finished media: processing may still replace the original
     // (resize, EXIF removal), and these URLs are cached.
     let media = policy::public_media(&state, &id, true).await?;
-    let object = match variant_of(&file) {
+    let variant = variant_of(&file);
+    if variant.is_none() && media.kind == MediaKind::File {
+        // Files are never shown inline: an attachment, whatever the URL.
+        return attachment(&state, &media, &headers).await;
+    }
+    let object = match variant {
         None => original(&media)?,
         Some(kind) => {
             let variants = state.repo.variants(&media.id).await?;

@@ -154,5 +154,8 @@ pub async fn get(
         mime: "application/octet-stream".into(),
         size,
     };
-    send(&state, &object, &headers).await
+    // Signed GETs are downloads: never shown inline, whatever the bytes.
+    let mut response = send(&state, &object, &headers).await?;
+    response.headers_mut().insert(header::CONTENT_DISPOSITION, header::HeaderValue::from_static("attachment"));
+    Ok(response)
 }

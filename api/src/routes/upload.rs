@@ -11,7 +11,7 @@ use futures::TryStreamExt;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use mediaq_shared::domain::{MediaId, extension_for_mime};
+use mediaq_shared::domain::MediaId;
 use mediaq_shared::repo::now;
 use mediaq_shared::storage::stream_of;
 
@@ -66,7 +66,7 @@ pub async fn create(
         quota::drain(request.into_body(), state.config.max_upload_bytes.saturating_mul(2)).await;
         return accepted(&state, &caller, id.as_str()).await;
     }
-    let mut pending = Pending::new(&state, &caller.user);
+    let mut pending = Pending::new(&state, &caller.user).any_type();
     let result = ingest(&state, &mut pending, request, idem.as_deref()).await;
     pending.settle().await;
     accepted(&state, &caller, result?.as_str()).await
@@ -190,8 +190,10 @@ pub async fn initiate(
         return Err(ApiError::TooLarge { limit: state.config.max_upload_bytes });
     }
     let content_type = req.content_type.unwrap_or_else(|| "application/octet-stream".into());
+    // Any type is taken; MEDIAQ_ALLOWED_TYPES may narrow it (checked
+    // again on the bytes at `complete`).
     let declared = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    if declared != "application/octet-stream" && extension_for_mime(&declared).is_none() {
+    if declared != "application/octet-stream" && !state.config.allowed_types.allows(&declared) {
         return Err(ApiError::UnsupportedType { detected: Some(declared) });
     }
     let idem = idempotency::key_from(&headers)?;

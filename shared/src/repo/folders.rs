@@ -95,8 +95,8 @@ macro_rules! sql_folder_repo {
             /// The folder `$1` (depth 0) and every folder below it with its
             /// depth, at most `$2` levels down, the folder first.
             const SUBTREE_SQL: &str = "WITH RECURSIVE tree(id, depth) AS (SELECT id, CAST(0 AS BIGINT) FROM folders WHERE id = $1 \
-                 UNION ALL SELECT f.id, tree.depth + 1 FROM folders f JOIN tree ON f.parent_id = tree.id WHERE tree.depth < $2) \
-                 SELECT id, depth FROM tree ORDER BY depth";
+                 UNION ALL SELECT f.id, tree.depth + 1 FROM folders f JOIN tree ON f.parent_id = tree.id WHERE tree.depth < $2 \
+                 AND f.trashed_at IS NULL) SELECT id, depth FROM tree ORDER BY depth";
 
             type Tx<'c> = sqlx::Transaction<'c, super::Db>;
 
@@ -147,13 +147,15 @@ macro_rules! sql_folder_repo {
                 }
 
                 async fn folder(&self, id: &str) -> Result<Folder, RepoError> {
-                    let sql = format!("SELECT {COLUMNS} FROM folders WHERE id = $1");
+                    // A trashed folder is gone for everything but the trash.
+                    let sql = format!("SELECT {COLUMNS} FROM folders WHERE id = $1 AND trashed_at IS NULL");
                     folder_from_row(&sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_one(&self.pool).await?)
                 }
 
                 async fn child_folders(&self, owner: UserId, parent: Option<&str>) -> Result<Vec<Folder>, RepoError> {
                     let sql = format!(
-                        "SELECT {COLUMNS} FROM folders WHERE owner_id = $1 AND (parent_id = $2 OR ($2 IS NULL AND parent_id IS NULL)) ORDER BY name, id"
+                        "SELECT {COLUMNS} FROM folders WHERE owner_id = $1 AND (parent_id = $2 OR ($2 IS NULL AND parent_id IS NULL)) \
+                         AND trashed_at IS NULL ORDER BY name, id"
                     );
                     let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(owner.0).bind(parent).fetch_all(&self.pool).await?;
                     rows.iter().map(folder_from_row).collect()
@@ -194,7 +196,7 @@ macro_rules! sql_folder_repo {
                 async fn media_in_folders(&self, folders: &[String]) -> Result<Vec<MediaId>, RepoError> {
                     let mut out = Vec::new();
                     for folder in folders {
-                        let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM media WHERE album_id = $1 AND status NOT IN ('deleted', 'expired')")
+                        let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM media WHERE album_id = $1 AND status NOT IN ('deleted', 'expired') AND trashed_at IS NULL")
                             .bind(folder)
                             .fetch_all(&self.pool)
                             .await?;
@@ -209,7 +211,7 @@ macro_rules! sql_folder_repo {
                 }
 
                 async fn list_folder_media(&self, owner: UserId, folder: &str, offset: u64, limit: u64) -> Result<(Vec<Media>, u64), RepoError> {
-                    let live = "owner_id = $1 AND album_id = $2 AND status NOT IN ('deleted', 'expired')";
+                    let live = "owner_id = $1 AND album_id = $2 AND status NOT IN ('deleted', 'expired') AND trashed_at IS NULL";
                     let sql = format!("SELECT {MEDIA_COLUMNS} FROM media WHERE {live} ORDER BY created_at DESC, id LIMIT $3 OFFSET $4");
                     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
                         .bind(owner.0)

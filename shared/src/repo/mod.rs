@@ -23,6 +23,8 @@ pub mod links;
 pub mod shares;
 #[macro_use]
 pub mod writes;
+#[macro_use]
+pub mod files;
 mod postgres;
 mod sqlite;
 
@@ -33,6 +35,7 @@ use chrono::{DateTime, SubsecRound, Utc};
 
 pub use accounts::{AccountRepo, Stats, Usage, UserFilter};
 pub use audit::{AuditEntry, AuditFilter, AuditRepo};
+pub use files::{FileQuery, FileRepo, FileSort, FolderFilter, TrashItem, TrashKind};
 pub use folders::{Folder, FolderRepo};
 pub use links::{LinkRepo, PublicLink};
 pub use postgres::PostgresRepo;
@@ -84,7 +87,17 @@ pub fn now() -> DateTime<Utc> {
 
 #[async_trait]
 pub trait Repo:
-    AccountRepo + QuotaRepo + FolderRepo + LinkRepo + ShareRepo + AuditRepo + MediaWriteRepo + Send + Sync + 'static
+    AccountRepo
+    + QuotaRepo
+    + FolderRepo
+    + LinkRepo
+    + ShareRepo
+    + AuditRepo
+    + MediaWriteRepo
+    + FileRepo
+    + Send
+    + Sync
+    + 'static
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;

@@ -18,6 +18,7 @@ sql_repo!(PostgresRepo, sqlx::Postgres, "postgres");
 sql_account_repo!(PostgresRepo);
 sql_quota_repo!(PostgresRepo);
 sql_folder_repo!(PostgresRepo);
+sql_file_repo!(PostgresRepo);
 sql_link_repo!(PostgresRepo);
 sql_share_repo!(PostgresRepo);
 sql_audit_repo!(PostgresRepo);

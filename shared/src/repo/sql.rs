@@ -310,7 +310,7 @@ macro_rules! sql_repo {
             async fn list_media(&self, owner: UserId, offset: u64, limit: u64) -> Result<Vec<Media>, RepoError> {
                 let sql = format!(
                     "SELECT {MEDIA_COLUMNS} FROM media WHERE owner_id = $1 AND status NOT IN ('deleted', 'expired') \
-                     ORDER BY created_at DESC, id LIMIT $2 OFFSET $3"
+                     AND trashed_at IS NULL ORDER BY created_at DESC, id LIMIT $2 OFFSET $3"
                 );
                 let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(owner.0).bind(to_i64(limit)).bind(to_i64(offset)).fetch_all(&self.pool).await?;
                 rows.iter().map(media_from_row).collect()

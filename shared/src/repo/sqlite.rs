@@ -61,6 +61,7 @@ sql_repo!(SqliteRepo, sqlx::Sqlite, "sqlite");
 sql_account_repo!(SqliteRepo);
 sql_quota_repo!(SqliteRepo);
 sql_folder_repo!(SqliteRepo);
+sql_file_repo!(SqliteRepo);
 sql_link_repo!(SqliteRepo);
 sql_share_repo!(SqliteRepo);
 sql_audit_repo!(SqliteRepo);

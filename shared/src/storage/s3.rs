@@ -291,6 +291,8 @@ impl Storage for S3Storage {
             .get_object()
             .bucket(&self.bucket)
             .key(key.as_str())
+            // Signed GETs are downloads: never shown inline by a browser.
+            .response_content_disposition("attachment")
             .presigned(config)
             .await
             .map_err(|e| backend(&e))?;

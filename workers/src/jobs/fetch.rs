@@ -9,7 +9,7 @@
 
 use futures::StreamExt;
 
-use mediaq_shared::domain::{Media, sniff};
+use mediaq_shared::domain::{Media, sniff_any};
 use mediaq_shared::fetch::{FetchError, FetchPolicy, fetch};
 use mediaq_shared::queue::{FetchRemote, Job};
 use mediaq_shared::repo::OriginalFacts;
@@ -53,12 +53,12 @@ async fn fetch_original(media: &Media, env: &Env) -> Result<(), JobError> {
     if head.is_empty() {
         return Err(JobError::Permanent(format!("{url} answered with an empty body")));
     }
-    let (mime, extension, kind) = sniff(&head).map_err(|detected| {
-        JobError::Permanent(format!(
-            "{url} is not a supported image or video (detected {})",
-            detected.unwrap_or("unknown data")
-        ))
-    })?;
+    // Any file type (kind `file` for what is neither image nor video);
+    // the Chevereto route refuses files itself once the fetch settles.
+    let (mime, extension, kind) = sniff_any(&head);
+    if !env.config.allowed_types.allows(mime) {
+        return Err(JobError::Permanent(format!("{url} is of type {mime}, which MEDIAQ_ALLOWED_TYPES does not allow")));
+    }
     let key = ObjectKey::original(&media.id, extension);
     let whole: BodyStream<'_> = Box::pin(futures::stream::once(async { Ok(head) }).chain(body));
     let hashed = match put_hashed(&env.storage, &key, whole, mime, limit).await {

@@ -9,9 +9,9 @@
 //! removal is idempotent. One item failing is logged and skipped; the
 //! rest of the sweep goes on.
 
-use mediaq_shared::domain::MediaStatus;
+use mediaq_shared::domain::{MediaId, MediaStatus};
 use mediaq_shared::queue::{Job, MAX_ATTEMPTS};
-use mediaq_shared::repo::{StuckMedia, now};
+use mediaq_shared::repo::{StuckMedia, TrashKind, now};
 use mediaq_shared::storage::{ObjectKey, StorageError};
 
 use crate::env::Env;
@@ -35,6 +35,8 @@ pub struct Swept {
     pub errors: u64,
     /// Temporary files and objects no row names (see `orphans`).
     pub orphans: u64,
+    /// Trash entries past `MEDIAQ_TRASH_DAYS` removed for good.
+    pub trash: u64,
 }
 
 #[tracing::instrument(skip_all)]
@@ -54,6 +56,7 @@ pub async fn run(env: &Env) -> Result<Swept, JobError> {
         }
     }
     requeue_stuck(env, &mut swept).await?;
+    empty_old_trash(env, &mut swept).await?;
     match orphans::run_if_due(env).await {
         Ok(collected) => swept.orphans = collected.partials + collected.objects,
         Err(e) => item_failed(&mut swept, "orphan collection", "-", &e),
@@ -67,6 +70,7 @@ pub async fn run(env: &Env) -> Result<Swept, JobError> {
             gave_up = swept.gave_up,
             errors = swept.errors,
             orphans = swept.orphans,
+            trash = swept.trash,
             "sweep"
         );
     }
@@ -104,6 +108,43 @@ async fn expire(env: &Env, swept: &mut Swept) -> Result<(), JobError> {
             return Ok(());
         }
     }
+}
+
+/// Removes for good the trash entries older than `MEDIAQ_TRASH_DAYS`: a
+/// file is retired, a folder's media are retired with it and its rows
+/// removed; their objects are purged here or by the next sweep.
+async fn empty_old_trash(env: &Env, swept: &mut Swept) -> Result<(), JobError> {
+    let days = i64::from(env.config.trash_days);
+    let Some(before) = now().checked_sub_signed(chrono::Duration::days(days)) else { return Ok(()) };
+    for item in env.repo.stale_trash(before, BATCH).await? {
+        let retired = match item.kind {
+            TrashKind::File => match MediaId::parse(&item.id) {
+                Some(id) => match env.repo.retire_media(&id, MediaStatus::Deleted).await {
+                    Ok(true) => vec![id],
+                    Ok(false) => vec![],
+                    Err(e) => {
+                        item_failed(swept, "trash", &item.id, &e.into());
+                        continue;
+                    }
+                },
+                None => continue,
+            },
+            TrashKind::Folder => match env.repo.remove_trashed_folder(&item.id).await {
+                Ok(ids) => ids.unwrap_or_default(),
+                Err(e) => {
+                    item_failed(swept, "trash", &item.id, &e.into());
+                    continue;
+                }
+            },
+        };
+        swept.trash += 1;
+        for id in retired {
+            if let Err(e) = purge::run(&id, env).await {
+                item_failed(swept, "purge", id.as_str(), &e);
+            }
+        }
+    }
+    Ok(())
 }
 
 async fn remove_upload(env: &Env, upload: &mediaq_shared::domain::Upload) -> Result<(), JobError> {
