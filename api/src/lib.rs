@@ -97,6 +97,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/admin/users/{id}/approve", post(admin::approve))
         .route("/api/v1/admin/users/{id}/suspend", post(admin::suspend))
         .merge(routes::trash::router())
+        .merge(routes::versions::router())
         .merge(storage)
         .layer(cors);
     let guards = body::Guards {

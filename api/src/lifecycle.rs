@@ -10,6 +10,7 @@
 use mediaq_shared::domain::{MediaId, MediaStatus};
 use mediaq_shared::queue::Job;
 use mediaq_shared::repo::{Folder, TrashItem, TrashKind, now};
+use mediaq_shared::storage::ObjectKey;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -21,6 +22,16 @@ pub async fn retire(state: &AppState, id: &MediaId) -> Result<(), ApiError> {
         queue_purge(state, id).await;
     }
     Ok(())
+}
+
+/// Removes objects no version names any more (pruned or deleted
+/// versions); one that fails is left for the purge of the media.
+pub async fn remove_objects(state: &AppState, keys: &[String]) {
+    for key in keys.iter().filter_map(|k| ObjectKey::parse(k)) {
+        if let Err(e) = state.storage.delete(&key).await {
+            tracing::warn!(%key, error = %e, "could not remove an old version's object");
+        }
+    }
 }
 
 async fn queue_purge(state: &AppState, id: &MediaId) {

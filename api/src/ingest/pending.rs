@@ -5,6 +5,7 @@ use axum::http::HeaderMap;
 
 use mediaq_shared::domain::{Media, MediaId, User, UserId};
 use mediaq_shared::queue::Job;
+use mediaq_shared::repo::{OriginalFacts, VersionChange};
 use mediaq_shared::storage::{BodyStream, ObjectKey};
 
 use super::store::{StoredOriginal, store_within};
@@ -30,6 +31,8 @@ pub struct Pending {
     claim: Option<String>,
     /// What types this upload takes.
     accept: Accept,
+    /// A new version of an existing media: the revision of its keys.
+    revision: Option<String>,
 }
 
 /// Whether this upload owns its `Idempotency-Key`.
@@ -60,7 +63,16 @@ impl Pending {
             object: None,
             claim: None,
             accept: Accept::Media,
+            revision: None,
         }
+    }
+
+    /// A new version of media `id` (any type), stored under keys of its own.
+    pub fn for_version(state: &AppState, owner: &User, id: &MediaId) -> Self {
+        let mut pending = Self::new(state, owner).any_type();
+        pending.id = id.clone();
+        pending.revision = Some(ObjectKey::new_revision());
+        pending
     }
 
     /// Takes any file, not only images and videos (the native routes).
@@ -87,7 +99,9 @@ impl Pending {
         if self.object.is_some() {
             return Err(ApiError::BadRequest("send one file per upload".into()));
         }
-        let stored = store_within(&self.state, &self.id, body, self.reservation.as_ref(), self.accept).await?;
+        let stored =
+            store_within(&self.state, &self.id, body, self.reservation.as_ref(), self.accept, self.revision.as_deref())
+                .await?;
         self.object = Some(stored);
         Ok(())
     }
@@ -149,6 +163,41 @@ impl Pending {
         let mut media = new_media(self.id.clone(), &self.owner, meta, "bin");
         media.source_url = Some(url.to_string());
         self.record(media, Job::Fetch(self.id.clone())).await
+    }
+
+    /// Makes the stored file the media's new current version (see
+    /// [`mediaq_shared::repo::VersionRepo::add_version`]) and queues its
+    /// processing; the versions pruned past `MEDIAQ_MAX_VERSIONS` lose
+    /// their objects.
+    #[tracing::instrument(skip_all, fields(owner = %self.owner.id, media = %self.id))]
+    pub async fn commit_version(&mut self, name: Option<&str>) -> Result<u32, ApiError> {
+        let stored = self.object.as_ref().ok_or(ApiError::EmptySource)?;
+        let facts = OriginalFacts {
+            kind: stored.kind,
+            mime: stored.mime.to_owned(),
+            extension: stored.extension.to_owned(),
+            size: stored.size,
+            key: stored.key.to_string(),
+            sha256: stored.sha256.clone(),
+            md5: stored.md5.clone(),
+            source_md5: stored.md5.clone(),
+            version: 0,
+        };
+        let kind = stored.kind;
+        let change = self.state.repo.add_version(&self.id, &facts, name, self.state.config.max_versions).await?;
+        let VersionChange::Done { version, unreferenced } = change else { return Err(ApiError::NotFound) };
+        // The row points at the object now.
+        self.object = None;
+        if let Some(r) = self.reservation.take() {
+            quota::release(&self.state, &r.id).await;
+        }
+        crate::lifecycle::remove_objects(&self.state, &unreferenced).await;
+        if let Err(e) = self.state.queue.enqueue(Job::Process(self.id.clone(), kind)).await {
+            // The stuck sweep queues it again.
+            tracing::warn!(error = %e, "new version not queued; the sweep will");
+        }
+        tracing::info!(version, size = facts.size, "new version recorded");
+        Ok(version)
     }
 
     async fn record(&mut self, media: Media, job: Job) -> Result<Ingested, ApiError> {

@@ -39,13 +39,14 @@ pub(super) async fn store_within(
     mut body: BodyStream<'_>,
     quota: Option<&Reserved>,
     accept: Accept,
+    revision: Option<&str>,
 ) -> Result<StoredOriginal, ApiError> {
     let head = read_head(&mut body, SNIFF_LEN).await.map_err(|e| read_error(&e))?;
     if head.is_empty() {
         return Err(ApiError::EmptySource);
     }
     let (mime, extension, kind) = sniff(state, &head, accept)?;
-    let key = ObjectKey::original(id, extension);
+    let key = ObjectKey::original_rev(id, revision, extension);
     let max = state.config.max_upload_bytes;
     let cap = quota.and_then(Reserved::cap).filter(|&c| c < max);
     let whole = Box::pin(futures::stream::once(async { Ok(head) }).chain(body));

@@ -13,7 +13,9 @@ use crate::state::AppState;
 /// The file resource of `media`, with its variants.
 pub async fn resource(state: &AppState, media: &Media) -> Result<Value, ApiError> {
     let variants = state.repo.variants(&media.id).await?;
-    Ok(file(&state.config.public_url, media, &variants))
+    let mut shown = file(&state.config.public_url, media, &variants);
+    shown["versionCount"] = json!(state.repo.older_versions(&media.id).await? + 1);
+    Ok(shown)
 }
 
 /// A folder as the native API shows it.
@@ -64,6 +66,9 @@ pub fn file(base: &str, media: &Media, variants: &[Variant]) -> Value {
         "isAnimated": media.is_animated,
         "isPublic": media.is_public,
         "views": media.views,
+        "downloads": media.downloads,
+        "version": media.version,
+        "versionName": media.version_name,
         "url": media.is_public.then(|| urls.original()),
         "publicUrl": media.public_token.as_ref().filter(|_| media.is_public).map(|t| format!("{base}/api/v1/public/files/{}/download?token={t}", media.id)),
         "viewerUrl": media.is_public.then(|| urls.viewer()),

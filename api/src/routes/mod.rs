@@ -15,3 +15,4 @@ pub mod shares;
 pub mod signed;
 pub mod trash;
 pub mod upload;
+pub mod versions;

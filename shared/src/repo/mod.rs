@@ -25,6 +25,8 @@ pub mod shares;
 pub mod writes;
 #[macro_use]
 pub mod files;
+#[macro_use]
+pub mod versions;
 mod postgres;
 mod sqlite;
 
@@ -42,6 +44,7 @@ pub use postgres::PostgresRepo;
 pub use quota::{QuotaAnswer, QuotaRefusal, QuotaRepo, QuotaRequest};
 pub use shares::{Share, ShareRepo};
 pub use sqlite::{SqliteRepo, open_pool as open_sqlite_pool, open_queue_pool as open_sqlite_queue_pool};
+pub use versions::{Refusal, Version, VersionChange, VersionRepo};
 pub use writes::{MediaWriteRepo, OriginalFacts, OwnerEdit, Processed, StuckMedia};
 
 use crate::config::{Config, DatabaseConfig};
@@ -95,6 +98,7 @@ pub trait Repo:
     + AuditRepo
     + MediaWriteRepo
     + FileRepo
+    + VersionRepo
     + Send
     + Sync
     + 'static
@@ -142,6 +146,11 @@ pub trait Repo:
     /// Inserts or replaces the media's variant of this kind while the
     /// media is `processing`; false (nothing written) otherwise.
     async fn put_variant(&self, media: &MediaId, variant: &Variant) -> Result<bool, RepoError>;
+
+    /// [`put_variant`](Self::put_variant), only while `version` is the
+    /// media's current version (a job's derivatives never land on another
+    /// version).
+    async fn put_version_variant(&self, media: &MediaId, version: u32, variant: &Variant) -> Result<bool, RepoError>;
 
     async fn variants(&self, media: &MediaId) -> Result<Vec<Variant>, RepoError>;
 

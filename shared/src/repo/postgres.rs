@@ -19,6 +19,7 @@ sql_account_repo!(PostgresRepo);
 sql_quota_repo!(PostgresRepo);
 sql_folder_repo!(PostgresRepo);
 sql_file_repo!(PostgresRepo);
+sql_version_repo!(PostgresRepo);
 sql_link_repo!(PostgresRepo);
 sql_share_repo!(PostgresRepo);
 sql_audit_repo!(PostgresRepo);

@@ -25,9 +25,11 @@ pub(crate) const MEDIA_COLUMNS: &str = "id, owner_id, status, error, kind, mime,
 
 pub(crate) const USER_COLUMNS: &str = "id, username, role, status, quota_bytes, quota_files, created_at";
 
-/// Count (`n`), original bytes and variant bytes of a user's live media
-/// (`$1`). CAST: SUM is NUMERIC on Postgres, INTEGER on SQLite.
-pub(crate) const USAGE_SQL: &str = "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(m.size), 0) AS BIGINT) AS originals, \
+/// Count (`n`), original bytes (every version's) and variant bytes of a
+/// user's live media (`$1`), trashed ones included. CAST: SUM is NUMERIC
+/// on Postgres, INTEGER on SQLite.
+pub(crate) const USAGE_SQL: &str = "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(m.size + \
+     (SELECT COALESCE(SUM(v.size + v.derived_size), 0) FROM media_versions v WHERE v.media_id = m.id)), 0) AS BIGINT) AS originals, \
      CAST(COALESCE(SUM((SELECT COALESCE(SUM(v.size), 0) FROM variants v WHERE v.media_id = m.id)), 0) AS BIGINT) AS derived \
      FROM media m WHERE m.owner_id = $1 AND m.status NOT IN ('deleted', 'expired')";
 
@@ -317,12 +319,18 @@ macro_rules! sql_repo {
             }
 
             async fn put_variant(&self, media: &MediaId, v: &Variant) -> Result<bool, RepoError> {
+                self.put_version_variant(media, 0, v).await
+            }
+
+            async fn put_version_variant(&self, media: &MediaId, version: u32, v: &Variant) -> Result<bool, RepoError> {
                 // INSERT … SELECT … WHERE: the row is written only while the
-                // media is processing, atomically with that check.
+                // media is processing (and at `version`, unless 0), atomically
+                // with that check.
                 let done = sqlx::query(
                     "INSERT INTO variants (media_id, kind, key, mime, extension, width, height, size) \
                      SELECT $1, $2, $3, $4, $5, $6, $7, $8 WHERE EXISTS \
-                     (SELECT 1 FROM media WHERE id = $1 AND status = 'processing') ON CONFLICT (media_id, kind) DO UPDATE SET \
+                     (SELECT 1 FROM media WHERE id = $1 AND status = 'processing' AND ($9 = 0 OR version = $9)) \
+                     ON CONFLICT (media_id, kind) DO UPDATE SET \
                      key = excluded.key, mime = excluded.mime, extension = excluded.extension, \
                      width = excluded.width, height = excluded.height, size = excluded.size",
                 )
@@ -334,6 +342,7 @@ macro_rules! sql_repo {
                 .bind(i64::from(v.width))
                 .bind(i64::from(v.height))
                 .bind(to_i64(v.size))
+                .bind(i64::from(version))
                 .execute(&self.pool)
                 .await?;
                 Ok(done.rows_affected() == 1)

@@ -34,6 +34,10 @@ pub struct OriginalFacts {
     pub sha256: Option<String>,
     pub md5: Option<String>,
     pub source_md5: Option<String>,
+    /// The version these facts are of: a job's writes apply only while it
+    /// is still the current one (a new version switched in meanwhile
+    /// stops the job, so no version ever gets another one's facts).
+    pub version: u32,
 }
 
 impl OriginalFacts {
@@ -47,6 +51,7 @@ impl OriginalFacts {
             sha256: m.sha256.clone(),
             md5: m.md5.clone(),
             source_md5: m.source_md5.clone(),
+            version: m.version,
         }
     }
 }
@@ -134,6 +139,9 @@ pub trait MediaWriteRepo: Send + Sync {
 
     /// `queued | processing → failed` with `reason`.
     async fn fail_media(&self, id: &MediaId, reason: &str) -> Result<bool, RepoError>;
+
+    /// [`fail_media`](Self::fail_media), only while `version` is current.
+    async fn fail_version(&self, id: &MediaId, version: u32, reason: &str) -> Result<bool, RepoError>;
 
     /// The owner's edit, in any status but `deleted` / `expired`.
     async fn edit_media(&self, id: &MediaId, edit: &OwnerEdit) -> Result<bool, RepoError>;
@@ -233,9 +241,11 @@ macro_rules! sql_media_write_repo {
 
                 #[tracing::instrument(skip_all, fields(media = %id))]
                 async fn replace_original(&self, id: &MediaId, o: &OriginalFacts) -> Result<bool, RepoError> {
-                    let sql = format!("UPDATE media SET {ORIGINAL_SET}, updated_at = $10 WHERE id = $1 AND status = 'processing'");
+                    let sql = format!(
+                        "UPDATE media SET {ORIGINAL_SET}, updated_at = $10 WHERE id = $1 AND status = 'processing' AND version = $11"
+                    );
                     let q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id.as_str());
-                    let done = bind_original!(q, o).bind(now()).execute(&self.pool).await?;
+                    let done = bind_original!(q, o).bind(now()).bind(i64::from(o.version)).execute(&self.pool).await?;
                     Ok(done.rows_affected() == 1)
                 }
 
@@ -244,7 +254,7 @@ macro_rules! sql_media_write_repo {
                     let sql = format!(
                         "UPDATE media SET {ORIGINAL_SET}, status = 'ready', error = NULL, updated_at = $10, \
                          width = $11, height = $12, duration_ms = $13, is_animated = $14, exif = $15, \
-                         created_at = COALESCE($16, created_at) WHERE id = $1 AND status = 'processing'"
+                         created_at = COALESCE($16, created_at) WHERE id = $1 AND status = 'processing' AND version = $17"
                     );
                     let q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id.as_str());
                     let done = bind_original!(q, p.original)
@@ -255,6 +265,7 @@ macro_rules! sql_media_write_repo {
                         .bind(p.is_animated)
                         .bind(p.exif.as_ref().map(|e| e.to_string()))
                         .bind(p.taken_at)
+                        .bind(i64::from(p.original.version))
                         .execute(&self.pool)
                         .await?;
                     Ok(done.rows_affected() == 1)
@@ -269,6 +280,21 @@ macro_rules! sql_media_write_repo {
                     .bind(id.as_str())
                     .bind(reason)
                     .bind(now())
+                    .execute(&self.pool)
+                    .await?;
+                    Ok(done.rows_affected() == 1)
+                }
+
+                #[tracing::instrument(skip_all, fields(media = %id))]
+                async fn fail_version(&self, id: &MediaId, version: u32, reason: &str) -> Result<bool, RepoError> {
+                    let done = sqlx::query(
+                        "UPDATE media SET status = 'failed', error = $2, updated_at = $3 \
+                         WHERE id = $1 AND status IN ('queued', 'processing') AND version = $4",
+                    )
+                    .bind(id.as_str())
+                    .bind(reason)
+                    .bind(now())
+                    .bind(i64::from(version))
                     .execute(&self.pool)
                     .await?;
                     Ok(done.rows_affected() == 1)

@@ -2,7 +2,10 @@
 //!
 //! Layout: every object of a media sits under `media/{id}/`, so a purge can
 //! find them all: `original.{ext}`, `upload` (a presigned PUT before it is
-//! completed), `{thumb|medium|frame}.{ext}`.
+//! completed), `{thumb|medium|frame}.{ext}`. Versions after the first carry
+//! a random revision in front (`{rev}.original.{ext}`, `{rev}.thumb.{ext}`),
+//! so every version has keys of its own; a job derives the keys it writes
+//! from its original's revision.
 
 use std::fmt;
 
@@ -14,6 +17,40 @@ pub struct ObjectKey(String);
 impl ObjectKey {
     pub fn original(id: &MediaId, extension: &str) -> Self {
         Self(format!("media/{id}/original.{extension}"))
+    }
+
+    /// The original of a version stored with revision `rev` (`None`: the
+    /// first version's layout).
+    pub fn original_rev(id: &MediaId, rev: Option<&str>, extension: &str) -> Self {
+        match rev {
+            Some(rev) => Self(format!("media/{id}/{rev}.original.{extension}")),
+            None => Self::original(id, extension),
+        }
+    }
+
+    /// A fresh revision for a new version's keys.
+    pub fn new_revision() -> String {
+        format!("r{}", crate::domain::random_token(10))
+    }
+
+    /// The revision of an original key (`None` for the first layout).
+    pub fn revision(&self) -> Option<&str> {
+        let name = self.0.rsplit('/').next()?;
+        let (rev, rest) = name.split_once('.')?;
+        rest.starts_with("original.").then_some(rev)
+    }
+
+    /// The original key in the same revision as `self`, with `extension`.
+    pub fn original_like(&self, id: &MediaId, extension: &str) -> Self {
+        Self::original_rev(id, self.revision(), extension)
+    }
+
+    /// A variant key in the same revision as the original `self`.
+    pub fn variant_like(&self, id: &MediaId, kind: VariantKind, extension: &str) -> Self {
+        match self.revision() {
+            Some(rev) => Self(format!("media/{id}/{rev}.{kind}.{extension}")),
+            None => Self::variant(id, kind, extension),
+        }
     }
 
     /// Where a presigned PUT lands before `complete` checks it.
@@ -77,6 +114,16 @@ mod tests {
             assert_eq!(ObjectKey::parse(key.as_str()), Some(key));
         }
         assert_eq!(ObjectKey::upload(&id).upload_id(), Some(id.clone()));
+        let v2 = ObjectKey::original_rev(&id, Some("rAbc"), "pdf");
+        assert_eq!(ObjectKey::parse(v2.as_str()), Some(v2.clone()));
+        assert_eq!(v2.revision(), Some("rAbc"));
+        assert_eq!(ObjectKey::original(&id, "jpg").revision(), None);
+        assert_eq!(v2.original_like(&id, "png").as_str(), format!("media/{id}/rAbc.original.png"));
+        assert_eq!(v2.variant_like(&id, VariantKind::Thumb, "jpg").as_str(), format!("media/{id}/rAbc.thumb.jpg"));
+        assert_eq!(
+            ObjectKey::original(&id, "jpg").variant_like(&id, VariantKind::Thumb, "jpg"),
+            ObjectKey::variant(&id, VariantKind::Thumb, "jpg")
+        );
         assert_eq!(ObjectKey::original(&id, "upload").upload_id(), None);
         for bad in [
             "media/../x",

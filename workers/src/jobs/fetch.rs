@@ -77,6 +77,7 @@ async fn fetch_original(media: &Media, env: &Env) -> Result<(), JobError> {
         sha256: Some(hashed.sha256),
         md5: Some(hashed.md5.clone()),
         source_md5: Some(hashed.md5),
+        version: media.version,
     };
     // The served file name, unless the owner renamed the media meanwhile.
     let name = fetched.filename.filter(|n| !n.is_empty());

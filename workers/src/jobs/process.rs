@@ -30,8 +30,18 @@ use crate::original;
 #[tracing::instrument(skip_all, fields(media = %job.media_id))]
 pub async fn run(job: &ProcessMedia, env: &Env) -> Result<(), JobError> {
     let Some(mut media) = super::start(env, &job.media_id).await? else { return Ok(()) };
+    let version = media.version;
     match process(&mut media, env).await {
         Err(JobError::Stopped) => super::stopped(env, &media.id).await,
+        // A permanent failure fails this version only: when a newer one
+        // became current meanwhile, its own job settles it.
+        Err(JobError::Permanent(reason)) => {
+            if env.repo.fail_version(&media.id, version, &reason).await? {
+                Err(JobError::Permanent(reason))
+            } else {
+                super::stopped(env, &media.id).await
+            }
+        }
         other => other,
     }
 }
@@ -128,7 +138,8 @@ struct Replacement<'a> {
 /// original, streamed from its file. Its checksum changes; `source_md5`
 /// keeps the upload's.
 async fn replace_original(media: &mut Media, env: &Env, old: &ObjectKey, r: Replacement<'_>) -> Result<(), JobError> {
-    let key = ObjectKey::original(&media.id, r.extension);
+    // The same revision as the original: each version keeps its own keys.
+    let key = old.original_like(&media.id, r.extension);
     let stored = original::put_file(&env.storage, &key, r.path, r.mime).await?;
     media.sha256 = Some(stored.sha256);
     media.md5 = Some(stored.md5);
@@ -192,7 +203,9 @@ async fn process_video(media: &mut Media, env: &Env, key: &ObjectKey) -> Result<
 }
 
 async fn store_variant(media: &Media, env: &Env, kind: VariantKind, r: Rendered) -> Result<(), JobError> {
-    let key = ObjectKey::variant(&media.id, kind, r.extension);
+    let original = ObjectKey::parse(&media.original_key)
+        .ok_or_else(|| JobError::Permanent("the stored original is missing".into()))?;
+    let key = original.variant_like(&media.id, kind, r.extension);
     let size = r.bytes.len() as u64;
     env.storage.put(&key, stream_of(r.bytes), r.mime).await?;
     let variant = Variant {
@@ -204,7 +217,7 @@ async fn store_variant(media: &Media, env: &Env, kind: VariantKind, r: Rendered)
         height: r.height,
         size,
     };
-    if !env.repo.put_variant(&media.id, &variant).await? {
+    if !env.repo.put_version_variant(&media.id, media.version, &variant).await? {
         return Err(JobError::Stopped);
     }
     Ok(())
