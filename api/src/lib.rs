@@ -15,6 +15,7 @@ pub mod idempotency;
 pub mod ingest;
 pub mod json;
 pub mod lifecycle;
+pub mod link_access;
 pub mod params;
 pub mod passwords;
 pub mod policy;
@@ -23,6 +24,7 @@ pub mod quota;
 pub mod ratelimit;
 pub mod routes;
 pub mod state;
+pub mod thumbnails;
 pub mod wait;
 
 use std::future::Future;
@@ -96,6 +98,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/admin/users/{id}/approve", post(admin::approve))
         .route("/api/v1/admin/users/{id}/suspend", post(admin::suspend))
         .merge(storage)
+        .merge(routes::thumbs::router().merge(routes::upload_links::router(limits.clone())))
         .layer(cors);
     let guards = body::Guards {
         timeout: state.config.body_timeout,

@@ -13,4 +13,6 @@ pub mod pages;
 pub mod serve;
 pub mod shares;
 pub mod signed;
+pub mod thumbs;
 pub mod upload;
+pub mod upload_links;

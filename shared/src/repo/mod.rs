@@ -23,6 +23,10 @@ pub mod links;
 pub mod shares;
 #[macro_use]
 pub mod writes;
+#[macro_use]
+pub mod upload_links;
+#[macro_use]
+pub mod sized_thumbs;
 mod postgres;
 mod sqlite;
 
@@ -38,7 +42,9 @@ pub use links::{LinkRepo, PublicLink};
 pub use postgres::PostgresRepo;
 pub use quota::{QuotaAnswer, QuotaRefusal, QuotaRepo, QuotaRequest};
 pub use shares::{Share, ShareRepo};
+pub use sized_thumbs::{SizedThumb, SizedThumbRepo, ThumbClaim, ThumbDone};
 pub use sqlite::{SqliteRepo, open_pool as open_sqlite_pool, open_queue_pool as open_sqlite_queue_pool};
+pub use upload_links::{UploadLink, UploadLinkRepo};
 pub use writes::{MediaWriteRepo, OriginalFacts, OwnerEdit, Processed, StuckMedia};
 
 use crate::config::{Config, DatabaseConfig};
@@ -84,7 +90,18 @@ pub fn now() -> DateTime<Utc> {
 
 #[async_trait]
 pub trait Repo:
-    AccountRepo + QuotaRepo + FolderRepo + LinkRepo + ShareRepo + AuditRepo + MediaWriteRepo + Send + Sync + 'static
+    AccountRepo
+    + QuotaRepo
+    + FolderRepo
+    + LinkRepo
+    + ShareRepo
+    + AuditRepo
+    + MediaWriteRepo
+    + UploadLinkRepo
+    + SizedThumbRepo
+    + Send
+    + Sync
+    + 'static
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
