@@ -16,6 +16,7 @@ pub mod ingest;
 pub mod json;
 pub mod lifecycle;
 pub mod paging;
+pub mod link_access;
 pub mod params;
 pub mod passwords;
 pub mod policy;
@@ -24,6 +25,7 @@ pub mod quota;
 pub mod ratelimit;
 pub mod routes;
 pub mod state;
+pub mod thumbnails;
 pub mod wait;
 
 use std::future::Future;
@@ -99,6 +101,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::trash::router())
         .merge(routes::versions::router())
         .merge(storage)
+        .merge(routes::thumbs::router().merge(routes::upload_links::router(limits.clone())))
         .layer(cors);
     let guards = body::Guards {
         timeout: state.config.body_timeout,

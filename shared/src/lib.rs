@@ -10,3 +10,4 @@ pub mod queue;
 pub mod repo;
 pub mod signing;
 pub mod storage;
+pub mod thumbs;

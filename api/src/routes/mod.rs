@@ -16,3 +16,5 @@ pub mod signed;
 pub mod trash;
 pub mod upload;
 pub mod versions;
+pub mod thumbs;
+pub mod upload_links;

@@ -27,6 +27,10 @@ pub mod writes;
 pub mod files;
 #[macro_use]
 pub mod versions;
+#[macro_use]
+pub mod upload_links;
+#[macro_use]
+pub mod sized_thumbs;
 mod postgres;
 mod sqlite;
 
@@ -43,8 +47,10 @@ pub use links::{LinkRepo, PublicLink};
 pub use postgres::PostgresRepo;
 pub use quota::{QuotaAnswer, QuotaRefusal, QuotaRepo, QuotaRequest};
 pub use shares::{Share, ShareRepo};
+pub use sized_thumbs::{SizedThumb, SizedThumbRepo, ThumbClaim, ThumbDone};
 pub use sqlite::{SqliteRepo, open_pool as open_sqlite_pool, open_queue_pool as open_sqlite_queue_pool};
 pub use versions::{Refusal, Version, VersionChange, VersionRepo};
+pub use upload_links::{UploadLink, UploadLinkRepo};
 pub use writes::{MediaWriteRepo, OriginalFacts, OwnerEdit, Processed, StuckMedia};
 
 use crate::config::{Config, DatabaseConfig};
@@ -99,6 +105,8 @@ pub trait Repo:
     + MediaWriteRepo
     + FileRepo
     + VersionRepo
+    + UploadLinkRepo
+    + SizedThumbRepo
     + Send
     + Sync
     + 'static

@@ -66,6 +66,8 @@ sql_version_repo!(SqliteRepo);
 sql_link_repo!(SqliteRepo);
 sql_share_repo!(SqliteRepo);
 sql_audit_repo!(SqliteRepo);
+sql_upload_link_repo!(SqliteRepo);
+sql_sized_thumb_repo!(SqliteRepo);
 
 #[cfg(test)]
 mod tests {
