@@ -21,6 +21,7 @@ pub mod policy;
 pub mod present;
 pub mod quota;
 pub mod ratelimit;
+pub mod resumable;
 pub mod routes;
 pub mod state;
 pub mod wait;
@@ -95,6 +96,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/admin/audit", get(admin::audit_log))
         .route("/api/v1/admin/users/{id}/approve", post(admin::approve))
         .route("/api/v1/admin/users/{id}/suspend", post(admin::suspend))
+        .merge(resumable::router(&state))
         .merge(storage)
         .layer(cors);
     let guards = body::Guards {
@@ -123,14 +125,44 @@ pub fn router(state: AppState) -> Router {
 /// so allowing any origin exposes nothing by default.
 fn cors(origins: &CorsOrigins) -> CorsLayer {
     let layer = CorsLayer::new()
-        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE, Method::OPTIONS])
+        .allow_methods([
+            Method::GET,
+            Method::HEAD,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+            Method::OPTIONS,
+        ])
         .allow_headers([
             header::AUTHORIZATION,
             header::CONTENT_TYPE,
             HeaderName::from_static("x-api-key"),
             HeaderName::from_static("idempotency-key"),
+            // tus clients (resumable uploads).
+            HeaderName::from_static("tus-resumable"),
+            HeaderName::from_static("upload-length"),
+            HeaderName::from_static("upload-offset"),
+            HeaderName::from_static("upload-metadata"),
+            HeaderName::from_static("upload-checksum"),
+            HeaderName::from_static("upload-defer-length"),
+            HeaderName::from_static("upload-concat"),
+            HeaderName::from_static("x-http-method-override"),
         ])
-        .expose_headers([header::ETAG, header::LOCATION, HeaderName::from_static("x-request-id")])
+        .expose_headers([
+            header::ETAG,
+            header::LOCATION,
+            HeaderName::from_static("x-request-id"),
+            HeaderName::from_static("upload-offset"),
+            HeaderName::from_static("upload-length"),
+            HeaderName::from_static("upload-expires"),
+            HeaderName::from_static("upload-metadata"),
+            HeaderName::from_static("tus-version"),
+            HeaderName::from_static("tus-resumable"),
+            HeaderName::from_static("tus-extension"),
+            HeaderName::from_static("tus-max-size"),
+            HeaderName::from_static("tus-checksum-algorithm"),
+        ])
         .max_age(std::time::Duration::from_secs(3600));
     match origins {
         CorsOrigins::Any => layer.allow_origin(AllowOrigin::any()),

@@ -63,6 +63,7 @@ sql_quota_repo!(SqliteRepo);
 sql_folder_repo!(SqliteRepo);
 sql_link_repo!(SqliteRepo);
 sql_share_repo!(SqliteRepo);
+sql_resumable_repo!(SqliteRepo);
 sql_audit_repo!(SqliteRepo);
 
 #[cfg(test)]
