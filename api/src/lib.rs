@@ -96,9 +96,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/admin/audit", get(admin::audit_log))
         .route("/api/v1/admin/users/{id}/approve", post(admin::approve))
         .route("/api/v1/admin/users/{id}/suspend", post(admin::suspend))
-        .merge(resumable::router(&state))
         .merge(storage)
-        .layer(cors);
+        .layer(cors)
+        // Its own CORS layer inside tus headers on every OPTIONS answer.
+        .merge(resumable::router(&state));
     let guards = body::Guards {
         timeout: state.config.body_timeout,
         budget: body::MemoryBudget::new(state.config.request_memory_bytes),
@@ -123,7 +124,7 @@ pub fn router(state: AppState) -> Router {
 
 /// CORS for browser clients: API keys travel in headers, never cookies,
 /// so allowing any origin exposes nothing by default.
-fn cors(origins: &CorsOrigins) -> CorsLayer {
+pub(crate) fn cors(origins: &CorsOrigins) -> CorsLayer {
     let layer = CorsLayer::new()
         .allow_methods([
             Method::GET,

@@ -22,6 +22,7 @@ mod tus;
 mod uppy;
 
 use axum::Router;
+use axum::middleware;
 use axum::routing::{get, post, put};
 
 use mediaq_shared::config::StorageConfig;
@@ -39,8 +40,13 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/api/v1/s3/multipart/{upload_id}/complete", post(uppy::complete))
         .route("/api/v1/s3/multipart/{upload_id}/{part}", get(uppy::sign_part))
         .route("/api/v1/s3/put/{id}", put(signed::single_put));
-    match state.config.storage {
+    let routes = match state.config.storage {
         StorageConfig::Fs { .. } => routes.route("/_multipart/{upload_id}/{part}", put(signed::part_put)),
         StorageConfig::S3(_) => routes,
-    }
+    };
+    // Outside the CORS layer, so a browser's preflight and a tus client's
+    // discovery OPTIONS (answered by that layer alike) both carry them.
+    routes
+        .layer(crate::cors(&state.config.cors_origins))
+        .layer(middleware::from_fn_with_state(state.clone(), tus::stamp))
 }

@@ -6,9 +6,11 @@
 
 use axum::Router;
 use axum::body::Body;
+use axum::extract::Request;
 use axum::extract::{Path, State};
+use axum::http::Method;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
-use axum::middleware;
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use base64::Engine;
@@ -37,13 +39,28 @@ pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/tus", post(create).options(options))
         .route("/api/v1/tus/{id}", axum::routing::head(head).patch(patch).delete(terminate).options(options))
-        .layer(middleware::map_response(stamp))
 }
 
-/// `Tus-Resumable` on every answer.
-async fn stamp(mut res: Response) -> Response {
-    res.headers_mut().insert("tus-resumable", HeaderValue::from_static(VERSION));
+/// `Tus-Resumable` on every answer of the tus routes, and what the server
+/// supports on their `OPTIONS` answers.
+pub(super) async fn stamp(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let tus = request.uri().path().starts_with("/api/v1/tus");
+    let discovery = request.method() == Method::OPTIONS;
+    let mut res = next.run(request).await;
+    if tus {
+        res.headers_mut().insert("tus-resumable", HeaderValue::from_static(VERSION));
+        if discovery {
+            advertise(&state, res.headers_mut());
+        }
+    }
     res
+}
+
+fn advertise(state: &AppState, h: &mut HeaderMap) {
+    h.insert("tus-version", HeaderValue::from_static(VERSION));
+    h.insert("tus-extension", HeaderValue::from_static(EXTENSIONS));
+    h.insert("tus-max-size", HeaderValue::from(state.config.max_upload_bytes));
+    h.insert("tus-checksum-algorithm", HeaderValue::from_static("sha1,sha256"));
 }
 
 /// A tus answer that failed.
@@ -95,11 +112,7 @@ impl IntoResponse for TusError {
 /// `OPTIONS`: what this server supports.
 async fn options(State(state): State<AppState>) -> Response {
     let mut res = StatusCode::NO_CONTENT.into_response();
-    let h = res.headers_mut();
-    h.insert("tus-version", HeaderValue::from_static(VERSION));
-    h.insert("tus-extension", HeaderValue::from_static(EXTENSIONS));
-    h.insert("tus-max-size", HeaderValue::from(state.config.max_upload_bytes));
-    h.insert("tus-checksum-algorithm", HeaderValue::from_static("sha1,sha256"));
+    advertise(&state, res.headers_mut());
     res
 }
 
