@@ -23,6 +23,7 @@ pub mod policy;
 pub mod present;
 pub mod quota;
 pub mod ratelimit;
+pub mod resumable;
 pub mod routes;
 pub mod state;
 pub mod thumbnails;
@@ -102,7 +103,9 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::versions::router())
         .merge(storage)
         .merge(routes::thumbs::router().merge(routes::upload_links::router(limits.clone())))
-        .layer(cors);
+        .layer(cors)
+        // Its own CORS layer inside tus headers on every OPTIONS answer.
+        .merge(resumable::router(&state));
     let guards = body::Guards {
         timeout: state.config.body_timeout,
         budget: body::MemoryBudget::new(state.config.request_memory_bytes),
@@ -127,16 +130,46 @@ pub fn router(state: AppState) -> Router {
 
 /// CORS for browser clients: API keys travel in headers, never cookies,
 /// so allowing any origin exposes nothing by default.
-fn cors(origins: &CorsOrigins) -> CorsLayer {
+pub(crate) fn cors(origins: &CorsOrigins) -> CorsLayer {
     let layer = CorsLayer::new()
-        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE, Method::OPTIONS])
+        .allow_methods([
+            Method::GET,
+            Method::HEAD,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+            Method::OPTIONS,
+        ])
         .allow_headers([
             header::AUTHORIZATION,
             header::CONTENT_TYPE,
             HeaderName::from_static("x-api-key"),
             HeaderName::from_static("idempotency-key"),
+            // tus clients (resumable uploads).
+            HeaderName::from_static("tus-resumable"),
+            HeaderName::from_static("upload-length"),
+            HeaderName::from_static("upload-offset"),
+            HeaderName::from_static("upload-metadata"),
+            HeaderName::from_static("upload-checksum"),
+            HeaderName::from_static("upload-defer-length"),
+            HeaderName::from_static("upload-concat"),
+            HeaderName::from_static("x-http-method-override"),
         ])
-        .expose_headers([header::ETAG, header::LOCATION, HeaderName::from_static("x-request-id")])
+        .expose_headers([
+            header::ETAG,
+            header::LOCATION,
+            HeaderName::from_static("x-request-id"),
+            HeaderName::from_static("upload-offset"),
+            HeaderName::from_static("upload-length"),
+            HeaderName::from_static("upload-expires"),
+            HeaderName::from_static("upload-metadata"),
+            HeaderName::from_static("tus-version"),
+            HeaderName::from_static("tus-resumable"),
+            HeaderName::from_static("tus-extension"),
+            HeaderName::from_static("tus-max-size"),
+            HeaderName::from_static("tus-checksum-algorithm"),
+        ])
         .max_age(std::time::Duration::from_secs(3600));
     match origins {
         CorsOrigins::Any => layer.allow_origin(AllowOrigin::any()),

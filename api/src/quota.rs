@@ -29,6 +29,12 @@ pub struct Reserved {
 }
 
 impl Reserved {
+    /// A reservation made earlier under `id` (a resumable upload's, made
+    /// at its creation), for the upload that records its media.
+    pub fn existing(id: String, bytes: u64) -> Self {
+        Self { id, bytes, limit: None, current: 0 }
+    }
+
     /// The most bytes the upload may stream, when a quota applies.
     pub fn cap(&self) -> Option<u64> {
         self.limit.map(|_| self.bytes)

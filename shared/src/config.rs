@@ -168,6 +168,10 @@ pub struct Config {
     pub max_versions: u32,
     /// Days a trashed item is kept; 0: deletes are permanent (`MEDIAQ_TRASH_DAYS`).
     pub trash_days: u32,
+    /// How long an unfinished resumable upload (tus, S3 multipart for
+    /// Uppy) lives after its last progress before the sweep removes it
+    /// (`MEDIAQ_TUS_EXPIRY_SECS`).
+    pub tus_expiry: Duration,
 }
 
 /// `MEDIAQ_ALLOWED_TYPES`: `*` (anything), or MIME types and `type/*`
@@ -277,6 +281,7 @@ pub const KNOWN_VARIABLES: &[&str] = &[
     "MEDIAQ_ORPHAN_GRACE_SECS",
     "MEDIAQ_REGISTER_RATE_PER_MIN",
     "MEDIAQ_LINK_PASSWORD_RATE_PER_MIN",
+    "MEDIAQ_TUS_EXPIRY_SECS",
 ];
 
 /// Shortest `MEDIAQ_SIGNING_SECRET` accepted, in bytes.
@@ -376,6 +381,7 @@ impl Config {
             register_rate_per_min: u32::try_from(r.positive("MEDIAQ_REGISTER_RATE_PER_MIN", 10)?).unwrap_or(u32::MAX),
             link_password_rate_per_min: u32::try_from(r.positive("MEDIAQ_LINK_PASSWORD_RATE_PER_MIN", 30)?)
                 .unwrap_or(u32::MAX),
+            tus_expiry: Duration::from_secs(r.positive("MEDIAQ_TUS_EXPIRY_SECS", 24 * 3600)?),
             default_quota_bytes: match r.get("MEDIAQ_DEFAULT_QUOTA_BYTES") {
                 None | Some("") => None,
                 Some(v) => Some(

@@ -24,5 +24,8 @@ mod ratelimit;
 mod security;
 mod settle;
 mod shares;
+mod tus;
+mod tus_clients;
 mod upload;
+mod uppy;
 mod video_privacy;

@@ -79,6 +79,24 @@ impl Pending {
     pub fn any_type(mut self) -> Self {
         self.accept = Accept::Any;
         self
+    /// [`Pending::new`] for a media whose id was handed out already (a
+    /// presigned single PUT for Uppy).
+    pub fn with_id(state: &AppState, owner: &User, id: MediaId) -> Self {
+        let mut pending = Self::new(state, owner);
+        pending.id = id;
+
+    /// An upload whose bytes already sit in storage under `object` (a
+    /// resumable upload, assembled there), with the reservation it made:
+    /// both are held like any other, so a refused commit removes them.
+    pub fn adopt(state: &AppState, owner: &User, id: MediaId, reservation: Reserved, object: StoredOriginal) -> Self {
+        Self {
+            state: state.clone(),
+            owner: owner.clone(),
+            id,
+            reservation: Some(reservation),
+            object: Some(object),
+            claim: None,
+        }
     }
 
     pub fn owner(&self) -> &User {

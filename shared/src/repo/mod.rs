@@ -31,6 +31,7 @@ pub mod versions;
 pub mod upload_links;
 #[macro_use]
 pub mod sized_thumbs;
+pub mod resumable;
 mod postgres;
 mod sqlite;
 
@@ -46,6 +47,7 @@ pub use folders::{Folder, FolderRepo};
 pub use links::{LinkRepo, PublicLink};
 pub use postgres::PostgresRepo;
 pub use quota::{QuotaAnswer, QuotaRefusal, QuotaRepo, QuotaRequest};
+pub use resumable::{Progress, Protocol, RecordedPart, ResumableRepo, ResumableUpload};
 pub use shares::{Share, ShareRepo};
 pub use sized_thumbs::{SizedThumb, SizedThumbRepo, ThumbClaim, ThumbDone};
 pub use sqlite::{SqliteRepo, open_pool as open_sqlite_pool, open_queue_pool as open_sqlite_queue_pool};
@@ -107,6 +109,7 @@ pub trait Repo:
     + VersionRepo
     + UploadLinkRepo
     + SizedThumbRepo
+    + ResumableRepo
     + Send
     + Sync
     + 'static

@@ -22,6 +22,7 @@ sql_file_repo!(PostgresRepo);
 sql_version_repo!(PostgresRepo);
 sql_link_repo!(PostgresRepo);
 sql_share_repo!(PostgresRepo);
+sql_resumable_repo!(PostgresRepo);
 sql_audit_repo!(PostgresRepo);
 sql_upload_link_repo!(PostgresRepo);
 sql_sized_thumb_repo!(PostgresRepo);

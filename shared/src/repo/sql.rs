@@ -491,12 +491,14 @@ macro_rules! sql_repo {
                 }
                 let list = |from: usize| (from..from + ids.len()).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ");
                 let sql = format!(
-                    "SELECT id FROM media WHERE id IN ({}) UNION SELECT id FROM uploads WHERE id IN ({})",
+                    "SELECT id FROM media WHERE id IN ({}) UNION SELECT id FROM uploads WHERE id IN ({}) \
+                     UNION SELECT id FROM resumable_uploads WHERE id IN ({})",
                     list(1),
-                    list(ids.len() + 1)
+                    list(ids.len() + 1),
+                    list(2 * ids.len() + 1)
                 );
                 let mut query = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql));
-                for id in ids.iter().chain(ids) {
+                for id in ids.iter().chain(ids).chain(ids) {
                     query = query.bind(id.as_str());
                 }
                 let found = query.fetch_all(&self.pool).await?;

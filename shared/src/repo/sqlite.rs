@@ -65,6 +65,7 @@ sql_file_repo!(SqliteRepo);
 sql_version_repo!(SqliteRepo);
 sql_link_repo!(SqliteRepo);
 sql_share_repo!(SqliteRepo);
+sql_resumable_repo!(SqliteRepo);
 sql_audit_repo!(SqliteRepo);
 sql_upload_link_repo!(SqliteRepo);
 sql_sized_thumb_repo!(SqliteRepo);

@@ -21,6 +21,7 @@ use tokio::fs::{self, File};
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 use tokio_util::io::ReaderStream;
 
+use super::multipart::{self, PARTS_DIR, PartialWrite, StoredPart};
 use super::{
     BodyStream, ByteRange, ListedObject, ObjectBody, ObjectKey, ObjectStream, PresignedUrl, Storage, StorageError,
 };
@@ -29,6 +30,10 @@ use crate::signing::UrlSigner;
 
 /// The API route that serves presigned requests for this backend.
 pub const SIGNED_ROUTE: &str = "/_storage/";
+
+/// The API route that takes presigned part uploads for this backend
+/// (`{PARTS_ROUTE}{upload id}/{part number}`).
+pub const PARTS_ROUTE: &str = "/_multipart/";
 
 pub struct FsStorage {
     root: PathBuf,
@@ -39,6 +44,7 @@ pub struct FsStorage {
 impl FsStorage {
     pub async fn open(root: PathBuf, public_url: String, signer: UrlSigner) -> io::Result<Self> {
         fs::create_dir_all(root.join(TMP_DIR)).await?;
+        fs::create_dir_all(root.join(PARTS_DIR)).await?;
         sync_dir(&root).await?;
         if let Some(parent) = root.parent().filter(|p| !p.as_os_str().is_empty()) {
             sync_dir(parent).await?;
@@ -249,6 +255,105 @@ impl Storage for FsStorage {
             }
         }
         Ok(removed)
+    }
+
+    async fn create_multipart(&self, _key: &ObjectKey, _content_type: &str) -> Result<String, StorageError> {
+        let id = random_token(32);
+        let dir = multipart::upload_dir(&self.root, &id)?;
+        fs::create_dir_all(&dir).await?;
+        Ok(id)
+    }
+
+    async fn upload_part(
+        &self,
+        _key: &ObjectKey,
+        upload_id: &str,
+        number: u32,
+        body: BodyStream<'_>,
+    ) -> Result<StoredPart, StorageError> {
+        let dir = multipart::upload_dir(&self.root, upload_id)?;
+        if !fs::try_exists(&dir).await? {
+            return Err(StorageError::NotFound);
+        }
+        let tmp = self.root.join(TMP_DIR).join(random_token(16));
+        let (size, etag) = match multipart::write_part(&tmp, body).await {
+            Ok(done) => done,
+            Err(e) => {
+                let _ = fs::remove_file(&tmp).await;
+                return Err(e);
+            }
+        };
+        // A part sent again replaces the earlier one with its number.
+        for (old, path) in multipart::read_parts(&dir).await? {
+            if old.number == number && old.etag != etag {
+                let _ = fs::remove_file(path).await;
+            }
+        }
+        if let Err(e) = fs::rename(&tmp, dir.join(multipart::part_name(number, &etag))).await {
+            let _ = fs::remove_file(&tmp).await;
+            return Err(not_found(e));
+        }
+        sync_dir(&dir).await?;
+        Ok(StoredPart { number, etag, size })
+    }
+
+    async fn list_parts(&self, _key: &ObjectKey, upload_id: &str) -> Result<Vec<StoredPart>, StorageError> {
+        let dir = multipart::upload_dir(&self.root, upload_id)?;
+        Ok(multipart::read_parts(&dir).await?.into_iter().map(|(p, _)| p).collect())
+    }
+
+    async fn complete_multipart(
+        &self,
+        key: &ObjectKey,
+        upload_id: &str,
+        parts: &[(u32, String)],
+    ) -> Result<(), StorageError> {
+        let dir = multipart::upload_dir(&self.root, upload_id)?;
+        let files = multipart::chosen_parts(&dir, parts).await?;
+        self.put(key, multipart::concat(files), "application/octet-stream").await?;
+        fs::remove_dir_all(&dir).await?;
+        Ok(())
+    }
+
+    async fn abort_multipart(&self, _key: &ObjectKey, upload_id: &str) -> Result<(), StorageError> {
+        let dir = multipart::upload_dir(&self.root, upload_id)?;
+        match fs::remove_dir_all(dir).await {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e.into()),
+            _ => Ok(()),
+        }
+    }
+
+    async fn presign_part(
+        &self,
+        _key: &ObjectKey,
+        upload_id: &str,
+        number: u32,
+        ttl: Duration,
+    ) -> Result<PresignedUrl, StorageError> {
+        multipart::upload_dir(&self.root, upload_id)?;
+        let expires_at = chrono::Utc::now() + ttl;
+        let path = format!("{PARTS_ROUTE}{upload_id}/{number}");
+        let query = self.signer.sign("PUT", &path, expires_at);
+        Ok(PresignedUrl { url: format!("{}{path}?{query}", self.public_url), expires_at })
+    }
+
+    fn writes_in_place(&self) -> bool {
+        true
+    }
+
+    async fn write_at(&self, key: &ObjectKey, offset: u64, body: BodyStream<'_>) -> Result<u64, PartialWrite> {
+        let path = self.path(key);
+        let parent = path.parent().unwrap_or(&self.root).to_owned();
+        let fresh = offset == 0;
+        if fresh && let Err(e) = self.create_dirs(&parent).await {
+            return Err(PartialWrite { written: 0, error: e.into() });
+        }
+        let written = multipart::write_at(&path, offset, body).await;
+        // A new file is an entry of its directory: make that durable too.
+        if fresh && let Err(e) = sync_dir(&parent).await {
+            return Err(PartialWrite { written: 0, error: e.into() });
+        }
+        written
     }
 }
 

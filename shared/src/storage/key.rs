@@ -64,6 +64,20 @@ impl ObjectKey {
         MediaId::parse(id)
     }
 
+    /// Where a resumable upload (tus, S3 multipart) assembles its bytes:
+    /// its type is known only once they are all there, and a multipart
+    /// upload cannot be moved afterwards (S3 copies stop at 5 GiB), so
+    /// this key has no extension and stays the media's original.
+    pub fn assembled(id: &MediaId) -> Self {
+        Self(format!("media/{id}/original"))
+    }
+
+    /// The staging object of a tus upload on S3: the bytes after its
+    /// `parts_bytes` bytes of recorded parts, shorter than one part.
+    pub fn tus_tail(id: &MediaId, parts_bytes: u64) -> Self {
+        Self(format!("media/{id}/tail.{parts_bytes}"))
+    }
+
     pub fn variant(id: &MediaId, kind: VariantKind, extension: &str) -> Self {
         Self(format!("media/{id}/{kind}.{extension}"))
     }

@@ -8,7 +8,9 @@
 mod fs;
 mod hashed;
 mod key;
+mod multipart;
 mod s3;
+mod s3_parts;
 
 use std::io;
 use std::pin::Pin;
@@ -23,6 +25,7 @@ use futures::Stream;
 pub use fs::FsStorage;
 pub use hashed::{Hashed, LimitExceeded, is_over_limit, limited, put_hashed, read_head};
 pub use key::ObjectKey;
+pub use multipart::{PartialWrite, StoredPart, valid_upload_id};
 pub use s3::S3Storage;
 
 use crate::config::{Config, StorageConfig};
@@ -167,6 +170,58 @@ pub trait Storage: Send + Sync + 'static {
     /// and one cut short by a crash is for the bucket's
     /// `AbortIncompleteMultipartUpload` lifecycle rule (see README).
     async fn remove_stale_partials(&self, before: DateTime<Utc>) -> Result<u64, StorageError>;
+
+    // Multipart uploads, with S3's semantics on both backends (see
+    // `multipart`): parts of at least 5 MiB but the last, numbered from 1.
+
+    /// Starts a multipart upload to `key`; returns its upload id.
+    async fn create_multipart(&self, key: &ObjectKey, content_type: &str) -> Result<String, StorageError>;
+
+    /// Stores part `number` (replacing an earlier one with that number).
+    async fn upload_part(
+        &self,
+        key: &ObjectKey,
+        upload_id: &str,
+        number: u32,
+        body: BodyStream<'_>,
+    ) -> Result<StoredPart, StorageError>;
+
+    /// The parts stored so far, by number.
+    async fn list_parts(&self, key: &ObjectKey, upload_id: &str) -> Result<Vec<StoredPart>, StorageError>;
+
+    /// Joins `parts` (number, ETag), in order, into the object at `key`.
+    async fn complete_multipart(
+        &self,
+        key: &ObjectKey,
+        upload_id: &str,
+        parts: &[(u32, String)],
+    ) -> Result<(), StorageError>;
+
+    /// Drops the upload and its parts (no error when it is gone).
+    async fn abort_multipart(&self, key: &ObjectKey, upload_id: &str) -> Result<(), StorageError>;
+
+    /// A URL a client PUTs part `number` to, signing no header.
+    async fn presign_part(
+        &self,
+        key: &ObjectKey,
+        upload_id: &str,
+        number: u32,
+        ttl: Duration,
+    ) -> Result<PresignedUrl, StorageError>;
+
+    /// True when [`write_at`](Self::write_at) works (the file system store).
+    fn writes_in_place(&self) -> bool {
+        false
+    }
+
+    /// Writes `body` into the object at `offset`, dropping whatever lay
+    /// past `offset` first, and makes it durable; returns the bytes
+    /// written. A body that fails part way keeps (durably) what arrived.
+    /// Only where [`writes_in_place`](Self::writes_in_place).
+    async fn write_at(&self, key: &ObjectKey, offset: u64, body: BodyStream<'_>) -> Result<u64, PartialWrite> {
+        let _ = (key, offset, body);
+        Err(PartialWrite { written: 0, error: StorageError::Backend("writes in place are not supported".into()) })
+    }
 }
 
 /// Builds the configured backend.

@@ -27,6 +27,7 @@ use bytes::{Bytes, BytesMut};
 use futures::TryStreamExt;
 use tokio_util::io::ReaderStream;
 
+use super::multipart::StoredPart;
 use super::{
     BodyStream, ByteRange, ListedObject, ObjectBody, ObjectKey, ObjectStream, PresignedUrl, Storage, StorageError,
 };
@@ -42,11 +43,11 @@ const COPY_SINGLE_MAX: u64 = 5 * 1024 * 1024 * 1024;
 const COPY_PART_SIZE: u64 = 512 * 1024 * 1024;
 
 pub struct S3Storage {
-    client: Client,
+    pub(super) client: Client,
     /// Signs presigned URLs with the endpoint clients reach
     /// (`MEDIAQ_S3_PUBLIC_ENDPOINT`); the same as `client` without one.
-    presigner: Client,
-    bucket: String,
+    pub(super) presigner: Client,
+    pub(super) bucket: String,
 }
 
 impl S3Storage {
@@ -401,6 +402,47 @@ impl Storage for S3Storage {
         // Nothing is written beside the objects; see the trait.
         Ok(0)
     }
+
+    async fn create_multipart(&self, key: &ObjectKey, content_type: &str) -> Result<String, StorageError> {
+        self.mp_create(key, content_type).await
+    }
+
+    async fn upload_part(
+        &self,
+        key: &ObjectKey,
+        upload_id: &str,
+        number: u32,
+        body: BodyStream<'_>,
+    ) -> Result<StoredPart, StorageError> {
+        self.mp_upload_part(key, upload_id, number, body).await
+    }
+
+    async fn list_parts(&self, key: &ObjectKey, upload_id: &str) -> Result<Vec<StoredPart>, StorageError> {
+        self.mp_list_parts(key, upload_id).await
+    }
+
+    async fn complete_multipart(
+        &self,
+        key: &ObjectKey,
+        upload_id: &str,
+        parts: &[(u32, String)],
+    ) -> Result<(), StorageError> {
+        self.mp_complete(key, upload_id, parts).await
+    }
+
+    async fn abort_multipart(&self, key: &ObjectKey, upload_id: &str) -> Result<(), StorageError> {
+        self.mp_abort(key, upload_id).await
+    }
+
+    async fn presign_part(
+        &self,
+        key: &ObjectKey,
+        upload_id: &str,
+        number: u32,
+        ttl: Duration,
+    ) -> Result<PresignedUrl, StorageError> {
+        self.mp_presign_part(key, upload_id, number, ttl).await
+    }
 }
 
 /// A `ListObjectsV2` walk for [`Storage::list`]: one page (at most 1,000
@@ -450,7 +492,7 @@ impl Pages {
     }
 }
 
-fn presigning(ttl: Duration) -> Result<PresigningConfig, StorageError> {
+pub(super) fn presigning(ttl: Duration) -> Result<PresigningConfig, StorageError> {
     PresigningConfig::expires_in(ttl).map_err(|e| StorageError::Backend(e.to_string()))
 }
 
@@ -461,7 +503,7 @@ fn parse_content_range(v: &str) -> Option<(u64, u64, u64)> {
     Some((start.parse().ok()?, end.parse().ok()?, total.parse().ok()?))
 }
 
-fn backend<E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static, R: std::fmt::Debug>(
+pub(super) fn backend<E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static, R: std::fmt::Debug>(
     err: &SdkError<E, R>,
 ) -> StorageError {
     let detail = match err.code() {
@@ -471,7 +513,7 @@ fn backend<E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static, 
     StorageError::Backend(detail)
 }
 
-fn not_found_or_backend<E>(err: &SdkError<E, HttpResponse>) -> StorageError
+pub(super) fn not_found_or_backend<E>(err: &SdkError<E, HttpResponse>) -> StorageError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {

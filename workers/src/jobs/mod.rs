@@ -6,6 +6,7 @@ pub mod fetch;
 pub mod orphans;
 pub mod process;
 pub mod purge;
+pub mod resumable;
 pub mod sweep;
 
 use mediaq_shared::domain::{Media, MediaId, MediaStatus};

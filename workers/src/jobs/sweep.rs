@@ -1,7 +1,9 @@
 //! The sweep, scheduled every minute in `mediaq all` and `mediaq work`,
 //! and run once by `mediaq sweep`: expired media stop being listed and
 //! lose every object; presigned uploads never completed are removed;
-//! deleted media whose purge was never queued are purged; media stuck in
+//! resumable uploads (tus, Uppy) past their expiry are removed with
+//! their bytes and reservations (see `resumable`); deleted media whose
+//! purge was never queued are purged; media stuck in
 //! `queued` / `processing` for `MEDIAQ_STUCK_SECS` (their queue entry
 //! lost, or their worker gone) are queued again, or marked failed once
 //! their job reached the delivery limit. Several sweepers at once are
@@ -27,6 +29,8 @@ pub struct Swept {
     pub expired: u64,
     pub purged: u64,
     pub abandoned_uploads: u64,
+    /// Expired resumable uploads (tus, Uppy) removed with their bytes.
+    pub expired_resumables: u64,
     /// Stuck media queued again.
     pub requeued: u64,
     /// Stuck media marked failed at the delivery limit.
@@ -55,6 +59,13 @@ pub async fn run(env: &Env) -> Result<Swept, JobError> {
             Err(e) => item_failed(&mut swept, "abandoned upload", upload.id.as_str(), &e),
         }
     }
+    match jobs::resumable::run(env).await {
+        Ok((removed, failed)) => {
+            swept.expired_resumables = removed;
+            swept.errors += failed;
+        }
+        Err(e) => item_failed(&mut swept, "expired resumable uploads", "-", &e),
+    }
     requeue_stuck(env, &mut swept).await?;
     empty_old_trash(env, &mut swept).await?;
     match orphans::run_if_due(env).await {
@@ -66,6 +77,7 @@ pub async fn run(env: &Env) -> Result<Swept, JobError> {
             expired = swept.expired,
             purged = swept.purged,
             abandoned_uploads = swept.abandoned_uploads,
+            expired_resumables = swept.expired_resumables,
             requeued = swept.requeued,
             gave_up = swept.gave_up,
             errors = swept.errors,

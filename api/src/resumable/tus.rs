@@ -1,0 +1,408 @@
+//! tus 1.0.0 at `/api/v1/tus`: core (HEAD, PATCH), `creation`,
+//! `creation-with-upload`, `termination`, `checksum` (sha1, sha256) and
+//! `expiration`. Every answer carries `Tus-Resumable`; answers about an
+//! upload carry `Upload-Expires`. The upload id (the last segment of
+//! `Location`) is the file id.
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::Request;
+use axum::extract::{Path, State};
+use axum::http::Method;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use base64::Engine;
+use chrono::{DateTime, TimeDelta, Utc};
+use futures::TryStreamExt;
+
+use mediaq_shared::domain::MediaId;
+use mediaq_shared::repo::{Progress, Protocol, RepoError, ResumableUpload, now};
+use mediaq_shared::storage::ObjectKey;
+
+use super::chunks::{self, Checksum, ChunkError};
+use super::finish::{drop_upload, finish};
+use super::held::Held;
+use super::meta::FileMeta;
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::idempotency::{self, Claim};
+use crate::quota::{self, Reserved};
+use crate::state::AppState;
+
+const VERSION: &str = "1.0.0";
+const EXTENSIONS: &str = "creation,creation-with-upload,termination,checksum,expiration";
+const OFFSET_TYPE: &str = "application/offset+octet-stream";
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/tus", post(create).options(options))
+        .route("/api/v1/tus/{id}", axum::routing::head(head).patch(patch).delete(terminate).options(options))
+}
+
+/// `Tus-Resumable` on every answer of the tus routes, and what the server
+/// supports on their `OPTIONS` answers.
+pub(super) async fn stamp(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let tus = request.uri().path().starts_with("/api/v1/tus");
+    let discovery = request.method() == Method::OPTIONS;
+    let mut res = next.run(request).await;
+    if tus {
+        res.headers_mut().insert("tus-resumable", HeaderValue::from_static(VERSION));
+        if discovery {
+            advertise(&state, res.headers_mut());
+        }
+    }
+    res
+}
+
+fn advertise(state: &AppState, h: &mut HeaderMap) {
+    h.insert("tus-version", HeaderValue::from_static(VERSION));
+    h.insert("tus-extension", HeaderValue::from_static(EXTENSIONS));
+    h.insert("tus-max-size", HeaderValue::from(state.config.max_upload_bytes));
+    h.insert("tus-checksum-algorithm", HeaderValue::from_static("sha1,sha256"));
+}
+
+/// A tus answer that failed.
+#[derive(Debug)]
+pub enum TusError {
+    Api(ApiError),
+    Status(StatusCode, &'static str, String),
+}
+
+impl From<ApiError> for TusError {
+    fn from(e: ApiError) -> Self {
+        Self::Api(e)
+    }
+}
+
+impl From<RepoError> for TusError {
+    fn from(e: RepoError) -> Self {
+        Self::Api(e.into())
+    }
+}
+
+fn status(code: u16, title: &'static str, detail: impl Into<String>) -> TusError {
+    TusError::Status(StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_REQUEST), title, detail.into())
+}
+
+impl IntoResponse for TusError {
+    fn into_response(self) -> Response {
+        match self {
+            // tus clients know 413 for "too large for you".
+            Self::Api(e @ ApiError::QuotaExceeded { .. }) => {
+                let mut res = e.into_response();
+                *res.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+                res
+            }
+            Self::Api(e) => e.into_response(),
+            Self::Status(code, title, detail) => {
+                let body = serde_json::json!({"type": "about:blank", "title": title, "status": code.as_u16(), "detail": detail});
+                let mut res = (code, axum::Json(body)).into_response();
+                res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+                if code == StatusCode::PRECONDITION_FAILED {
+                    res.headers_mut().insert("tus-version", HeaderValue::from_static(VERSION));
+                }
+                res
+            }
+        }
+    }
+}
+
+/// `OPTIONS`: what this server supports.
+async fn options(State(state): State<AppState>) -> Response {
+    let mut res = StatusCode::NO_CONTENT.into_response();
+    advertise(&state, res.headers_mut());
+    res
+}
+
+fn text<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+fn check_version(headers: &HeaderMap) -> Result<(), TusError> {
+    match text(headers, "tus-resumable") {
+        Some(VERSION) => Ok(()),
+        _ => Err(status(412, "Precondition Failed", "send Tus-Resumable: 1.0.0 (the only version served)")),
+    }
+}
+
+fn number(headers: &HeaderMap, name: &str) -> Result<Option<u64>, TusError> {
+    match text(headers, name) {
+        None => Ok(None),
+        Some(v) => v
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| status(400, "Bad Request", format!("{name} must be a non-negative integer"))),
+    }
+}
+
+/// HTTP-date, as `Upload-Expires` wants it.
+fn http_date(at: DateTime<Utc>) -> HeaderValue {
+    HeaderValue::from_str(&at.format("%a, %d %b %Y %H:%M:%S GMT").to_string()).unwrap_or(HeaderValue::from_static(""))
+}
+
+pub(super) fn expiry(state: &AppState) -> DateTime<Utc> {
+    now() + TimeDelta::from_std(state.config.tus_expiry).unwrap_or(TimeDelta::days(1))
+}
+
+/// The caller's upload `id`, or 404.
+async fn owned(state: &AppState, caller: &Caller, id: &str) -> Result<ResumableUpload, TusError> {
+    let id = MediaId::parse(id).ok_or(ApiError::NotFound)?;
+    match state.repo.resumable(&id).await {
+        Ok(u) if u.owner_id == caller.user.id && u.protocol == Protocol::Tus => Ok(u),
+        Ok(_) | Err(RepoError::NotFound) => Err(ApiError::NotFound.into()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `POST /api/v1/tus`: creation (and creation-with-upload).
+async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, TusError> {
+    check_version(&headers)?;
+    if text(&headers, "upload-defer-length").is_some() {
+        return Err(status(400, "Bad Request", "Upload-Defer-Length is not supported: send Upload-Length"));
+    }
+    let length =
+        number(&headers, "upload-length")?.ok_or_else(|| status(400, "Bad Request", "Upload-Length is required"))?;
+    if length == 0 {
+        return Err(ApiError::EmptySource.into());
+    }
+    if length > state.config.max_upload_bytes {
+        return Err(ApiError::TooLarge { limit: state.config.max_upload_bytes }.into());
+    }
+    let meta = FileMeta::from_tus(text(&headers, "upload-metadata"))?;
+    if let Some(folder) = meta.folder_id.as_deref() {
+        crate::policy::check_folder(&state, caller.user.id, folder).await?;
+    }
+    let idem = idempotency::key_from(&headers)?;
+    if let Some(key) = &idem
+        && let Some((first, _)) = state.repo.idempotent_result(caller.user.id, key).await?
+    {
+        return Ok(created(&state, &first, None, None));
+    }
+    let id = MediaId::generate();
+    let expires_at = expiry(&state);
+    quota::reserve(&state, &caller.user, Some(id.as_str()), length, length, state.config.tus_expiry).await?;
+    let upload = ResumableUpload {
+        id: id.clone(),
+        owner_id: caller.user.id,
+        protocol: Protocol::Tus,
+        length: Some(length),
+        offset: 0,
+        metadata: meta.to_json(),
+        object_key: ObjectKey::assembled(&id).to_string(),
+        multipart_id: None,
+        parts: Vec::new(),
+        tail_bytes: 0,
+        created_at: now(),
+        expires_at,
+    };
+    if let Err(e) = state.repo.insert_resumable(&upload).await {
+        quota::release(&state, id.as_str()).await;
+        return Err(e.into());
+    }
+    if let Some(key) = &idem
+        && let Claim::Lost(first) = idempotency::claim(&state, &caller.user, key, &id).await?
+    {
+        drop_upload(&state, &upload, &ObjectKey::assembled(&id)).await;
+        return Ok(created(&state, &first, None, None));
+    }
+    let with_upload = text(&headers, "content-type").is_some_and(|ct| ct.starts_with(OFFSET_TYPE));
+    let declared = number(&headers, "content-length")?;
+    if !with_upload || declared == Some(0) {
+        return Ok(created(&state, &id, Some(0), Some(expires_at)));
+    }
+    let done = write_chunk(&state, &caller, upload, body, None).await?;
+    Ok(created(&state, &id, Some(done.0), Some(done.1)))
+}
+
+fn created(state: &AppState, id: &MediaId, offset: Option<u64>, expires: Option<DateTime<Utc>>) -> Response {
+    let mut res = StatusCode::CREATED.into_response();
+    let h = res.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&state.url(&format!("/api/v1/tus/{id}"))) {
+        h.insert(header::LOCATION, v);
+    }
+    if let Some(o) = offset {
+        h.insert("upload-offset", HeaderValue::from(o));
+    }
+    if let Some(at) = expires {
+        h.insert("upload-expires", http_date(at));
+    }
+    res
+}
+
+/// `HEAD /api/v1/tus/{id}`: where the upload stands.
+async fn head(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, TusError> {
+    check_version(&headers)?;
+    let (offset, length, meta, expires) = match owned(&state, &caller, &id).await {
+        Ok(u) => (u.offset, u.length.unwrap_or(0), FileMeta::from_json(&u.metadata).to_tus(), Some(u.expires_at)),
+        // Finished: its media stands for it.
+        Err(TusError::Api(ApiError::NotFound)) => {
+            let media = crate::policy::owned_file(&state, &caller, &id).await.map_err(|_| ApiError::NotFound)?;
+            (media.size, media.size, String::new(), None)
+        }
+        Err(e) => return Err(e),
+    };
+    let mut res = StatusCode::OK.into_response();
+    let h = res.headers_mut();
+    h.insert("upload-offset", HeaderValue::from(offset));
+    h.insert("upload-length", HeaderValue::from(length));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Some(at) = expires {
+        h.insert("upload-expires", http_date(at));
+    }
+    if let Ok(v) = HeaderValue::from_str(&meta)
+        && !meta.is_empty()
+    {
+        h.insert(HeaderName::from_static("upload-metadata"), v);
+    }
+    Ok(res)
+}
+
+/// `Upload-Checksum: sha1|sha256 <base64>`.
+fn checksum(headers: &HeaderMap) -> Result<Option<Checksum>, TusError> {
+    let Some(v) = text(headers, "upload-checksum") else { return Ok(None) };
+    let (algo, digest) = v
+        .trim()
+        .split_once(' ')
+        .ok_or_else(|| status(400, "Bad Request", "Upload-Checksum is '<algorithm> <base64 digest>'"))?;
+    let sha256 = match algo {
+        "sha1" => false,
+        "sha256" => true,
+        other => {
+            return Err(status(
+                400,
+                "Bad Request",
+                format!("checksum algorithm '{other}' is not supported (sha1, sha256)"),
+            ));
+        }
+    };
+    let expected = base64::engine::general_purpose::STANDARD
+        .decode(digest.trim())
+        .map_err(|_| status(400, "Bad Request", "the Upload-Checksum digest is not base64"))?;
+    Ok(Some(Checksum { sha256, expected }))
+}
+
+/// `PATCH /api/v1/tus/{id}`: appends a chunk at `Upload-Offset`.
+async fn patch(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, TusError> {
+    check_version(&headers)?;
+    if !text(&headers, "content-type").is_some_and(|ct| ct.starts_with(OFFSET_TYPE)) {
+        return Err(status(415, "Unsupported Media Type", format!("PATCH bodies are {OFFSET_TYPE}")));
+    }
+    let offset =
+        number(&headers, "upload-offset")?.ok_or_else(|| status(400, "Bad Request", "Upload-Offset is required"))?;
+    let sum = checksum(&headers)?;
+    let upload = owned(&state, &caller, &id).await?;
+    if upload.expires_at < now() {
+        return Err(status(410, "Gone", "this upload expired; create a new one"));
+    }
+    if upload.offset != offset {
+        return Err(status(
+            409,
+            "Conflict",
+            format!("Upload-Offset {offset} does not match the upload's offset {}", upload.offset),
+        ));
+    }
+    let (offset, expires) = write_chunk(&state, &caller, upload, body, sum.as_ref()).await?;
+    let mut res = StatusCode::NO_CONTENT.into_response();
+    res.headers_mut().insert("upload-offset", HeaderValue::from(offset));
+    res.headers_mut().insert("upload-expires", http_date(expires));
+    Ok(res)
+}
+
+/// Takes the upload, writes the chunk, records it (or not) and, at the
+/// last byte, records the media. Returns the new offset and expiry.
+async fn write_chunk(
+    state: &AppState,
+    caller: &Caller,
+    upload: ResumableUpload,
+    body: Body,
+    sum: Option<&Checksum>,
+) -> Result<(u64, DateTime<Utc>), TusError> {
+    let Some(held) = Held::take(state, &upload.id, upload.offset).await? else {
+        return Err(status(
+            409,
+            "Conflict",
+            "another request is writing this upload, or its offset moved: HEAD it and resume",
+        ));
+    };
+    let stream = Box::pin(body.into_data_stream().map_err(std::io::Error::other));
+    let written = match chunks::write(state, &upload, stream, sum).await {
+        Ok(w) => w,
+        Err(e) => {
+            held.release().await;
+            return Err(match e {
+                ChunkError::TooLong => status(413, "Payload Too Large", "the chunk goes past Upload-Length"),
+                ChunkError::Mismatch => {
+                    status(460, "Checksum Mismatch", "the chunk does not match Upload-Checksum; it was discarded")
+                }
+                ChunkError::BodyFailed(e) => {
+                    status(400, "Bad Request", format!("the chunk could not be read ({e}); it was discarded"))
+                }
+                ChunkError::Api(e) => e.into(),
+            });
+        }
+    };
+    let key = ObjectKey::parse(&upload.object_key).ok_or(ApiError::NotFound)?;
+    let length = upload.length.unwrap_or(u64::MAX);
+    if written.offset == length {
+        if let Err(e) = chunks::assemble(state, &key, &written).await {
+            held.release().await;
+            return Err(e.into());
+        }
+        held.forget();
+        if let Some(stale) = &written.stale_tail {
+            let _ = state.storage.delete(stale).await;
+        }
+        let reservation = Reserved::existing(upload.id.to_string(), length);
+        finish(state, &caller.user, &upload, key, length, reservation).await?;
+        return Ok((length, now()));
+    }
+    let expires_at = expiry(state);
+    let progress = Progress {
+        offset: written.offset,
+        multipart_id: written.multipart_id.as_deref(),
+        parts: &written.parts,
+        tail_bytes: written.tail_bytes,
+        expires_at,
+    };
+    if !held.advance(&progress).await? {
+        return Err(status(404, "Not Found", "this upload was terminated or expired while the chunk arrived"));
+    }
+    if let Some(stale) = &written.stale_tail {
+        let _ = state.storage.delete(stale).await;
+    }
+    Ok((written.offset, expires_at))
+}
+
+/// `DELETE /api/v1/tus/{id}`: termination; the bytes are removed and the
+/// reservation released.
+async fn terminate(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, TusError> {
+    check_version(&headers)?;
+    let upload = owned(&state, &caller, &id).await?;
+    let key = ObjectKey::parse(&upload.object_key).ok_or(ApiError::NotFound)?;
+    drop_upload(&state, &upload, &key).await;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
