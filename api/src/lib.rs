@@ -22,6 +22,7 @@ pub mod present;
 pub mod quota;
 pub mod ratelimit;
 pub mod routes;
+pub mod sse;
 pub mod state;
 pub mod wait;
 
@@ -95,6 +96,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/admin/audit", get(admin::audit_log))
         .route("/api/v1/admin/users/{id}/approve", post(admin::approve))
         .route("/api/v1/admin/users/{id}/suspend", post(admin::suspend))
+        .merge(sse::router())
         .merge(storage)
         .layer(cors);
     let guards = body::Guards {
