@@ -25,6 +25,7 @@ pub mod quota;
 pub mod ratelimit;
 pub mod resumable;
 pub mod routes;
+pub mod sse;
 pub mod state;
 pub mod thumbnails;
 pub mod wait;
@@ -101,6 +102,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/admin/users/{id}/suspend", post(admin::suspend))
         .merge(routes::trash::router())
         .merge(routes::versions::router())
+        .merge(sse::router())
         .merge(storage)
         .merge(routes::thumbs::router().merge(routes::upload_links::router(limits.clone())))
         .layer(cors)

@@ -8,6 +8,7 @@
 //! (`deleted`) always wins over both.
 
 use mediaq_shared::domain::{MediaId, MediaStatus};
+use mediaq_shared::events::{self, FileEvent};
 use mediaq_shared::queue::Job;
 use mediaq_shared::repo::{Folder, TrashItem, TrashKind, now};
 use mediaq_shared::storage::ObjectKey;
@@ -19,6 +20,7 @@ use crate::state::AppState;
 /// that cannot be queued now is picked up by the next sweep.
 pub async fn retire(state: &AppState, id: &MediaId) -> Result<(), ApiError> {
     if state.repo.retire_media(id, MediaStatus::Deleted).await? {
+        emit(state, id, Some(FileEvent::Deleted)).await;
         queue_purge(state, id).await;
     }
     Ok(())
@@ -53,6 +55,7 @@ pub async fn delete_file(state: &AppState, id: &MediaId, permanent: bool) -> Res
     }
     if state.repo.trash_media(id, now()).await? {
         tracing::info!(media = %id, "file trashed");
+        emit(state, id, Some(FileEvent::Deleted)).await;
         return Ok(());
     }
     // Trashed, deleted or expired meanwhile: gone for this caller either way.
@@ -83,7 +86,11 @@ pub async fn restore(state: &AppState, item: &TrashItem) -> Result<bool, ApiErro
     let done = match item.kind {
         TrashKind::File => {
             let id = MediaId::parse(&item.id).ok_or(ApiError::NotFound)?;
-            state.repo.restore_media(&id).await?
+            let done = state.repo.restore_media(&id).await?;
+            if done {
+                emit(state, &id, Some(FileEvent::Restored)).await;
+            }
+            done
         }
         TrashKind::Folder => state.repo.restore_folder(&item.id).await?,
     };
@@ -105,4 +112,12 @@ pub async fn remove(state: &AppState, item: &TrashItem) -> Result<(), ApiError> 
             Ok(())
         }
     }
+}
+
+/// Media `id` changed status (a guarded write applied): tells waiters,
+/// live streams and webhooks ([`mediaq_shared::events`]). Trash and
+/// restore call it with `file.deleted` / `file.restored`.
+pub async fn emit(state: &AppState, id: &MediaId, event: Option<FileEvent>) {
+    let to = events::Emitter { queue: state.queue.as_ref(), repo: &state.repo };
+    events::emit(to, id, event).await;
 }

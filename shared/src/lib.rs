@@ -4,8 +4,10 @@
 
 pub mod config;
 pub mod domain;
+pub mod events;
 pub mod fetch;
 pub mod keys;
+pub mod notify;
 pub mod queue;
 pub mod repo;
 pub mod signing;

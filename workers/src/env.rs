@@ -31,6 +31,13 @@ impl Env {
         Self { config, repo, storage, queue, cpu: Arc::new(Semaphore::new(cores)), orphan_walks: Default::default() }
     }
 
+    /// Media `id` changed status: tells waiters, live streams and webhooks
+    /// ([`mediaq_shared::events`]).
+    pub async fn emit(&self, id: &mediaq_shared::domain::MediaId, event: Option<mediaq_shared::events::FileEvent>) {
+        let to = mediaq_shared::events::Emitter { queue: self.queue.as_ref(), repo: &self.repo };
+        mediaq_shared::events::emit(to, id, event).await;
+    }
+
     /// Runs `f` on the blocking pool once a core is free. A panic inside
     /// (a decoder bug on hostile input) becomes a permanent failure of the
     /// one media instead of taking the worker down.

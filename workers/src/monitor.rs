@@ -23,9 +23,9 @@ use std::str::FromStr;
 
 use apalis_cron::{CronScheduler, Tick};
 use mediaq_shared::domain::MediaId;
+use mediaq_shared::notify::SAFETY_POLL;
 use mediaq_shared::queue::{
-    FETCH_QUEUE, FetchRemote, IMAGE_QUEUE, MAX_ATTEMPTS, POLL_INTERVAL, PURGE_QUEUE, ProcessMedia, PurgeMedia, Queues,
-    VIDEO_QUEUE,
+    FETCH_QUEUE, FetchRemote, IMAGE_QUEUE, MAX_ATTEMPTS, PURGE_QUEUE, ProcessMedia, PurgeMedia, Queues, VIDEO_QUEUE,
 };
 
 use crate::env::Env;
@@ -81,11 +81,19 @@ fn retry_policy() -> BackoffRetryPolicy<ExponentialBackoff> {
     RetryPolicy::retries(MAX_ATTEMPTS - 1).with_backoff(maker.make_backoff())
 }
 
-/// Builds one worker for `$storage` running `$handler`.
+/// Builds one worker for `$storage` (queue `$queue`) running `$handler`.
+/// It looks for a job when woken by a push ([`Signals::wakeups`]) and
+/// every [`SAFETY_POLL`] in case a wake-up was lost.
+///
+/// [`Signals::wakeups`]: mediaq_shared::notify::Signals::wakeups
 macro_rules! worker {
-    ($name:expr, $storage:expr, $env:expr, $handler:expr) => {
+    ($name:expr, $q:expr, $storage:ident, $queue:expr, $env:expr, $handler:expr) => {
         WorkerBuilder::new($name)
-            .backend($storage.clone().poll_with_interval(POLL_INTERVAL))
+            .backend(
+                $q.$storage
+                    .clone()
+                    .poll_with_strategy(Strategy::new().stream($q.signals.wakeups($queue)).interval(SAFETY_POLL)),
+            )
             .data($env.clone())
             .catch_panic()
             .retry(retry_policy())
@@ -110,10 +118,16 @@ macro_rules! register_all {
             }
             let (q, env, name) = ($q.clone(), $env.clone(), format!("{queue}@{}", $base));
             monitor = match queue {
-                FETCH_QUEUE => monitor.register(move |r| worker!(format!("{name}-{r}"), q.fetch, env, fetch_handler)),
-                IMAGE_QUEUE => monitor.register(move |r| worker!(format!("{name}-{r}"), q.image, env, process_handler)),
-                VIDEO_QUEUE => monitor.register(move |r| worker!(format!("{name}-{r}"), q.video, env, process_handler)),
-                _ => monitor.register(move |r| worker!(format!("{name}-{r}"), q.purge, env, purge_handler)),
+                FETCH_QUEUE => {
+                    monitor.register(move |r| worker!(format!("{name}-{r}"), q, fetch, queue, env, fetch_handler))
+                }
+                IMAGE_QUEUE => {
+                    monitor.register(move |r| worker!(format!("{name}-{r}"), q, image, queue, env, process_handler))
+                }
+                VIDEO_QUEUE => {
+                    monitor.register(move |r| worker!(format!("{name}-{r}"), q, video, queue, env, process_handler))
+                }
+                _ => monitor.register(move |r| worker!(format!("{name}-{r}"), q, purge, queue, env, purge_handler)),
             };
         }
         monitor

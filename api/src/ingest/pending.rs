@@ -4,6 +4,7 @@
 use axum::http::HeaderMap;
 
 use mediaq_shared::domain::{Media, MediaId, User, UserId};
+use mediaq_shared::events::FileEvent;
 use mediaq_shared::queue::Job;
 use mediaq_shared::repo::{OriginalFacts, VersionChange};
 use mediaq_shared::storage::{BodyStream, ObjectKey};
@@ -230,8 +231,10 @@ impl Pending {
         if let Err(e) = self.state.queue.enqueue(job).await {
             // Keep the record honest: the row says why nothing will happen.
             let why = "could not be queued for processing";
-            if let Err(e) = self.state.repo.fail_media(&media.id, why).await {
-                tracing::warn!(error = %e, "could not mark an unqueued media failed");
+            match self.state.repo.fail_media(&media.id, why).await {
+                Ok(true) => crate::lifecycle::emit(&self.state, &media.id, Some(FileEvent::Failed)).await,
+                Ok(false) => {}
+                Err(e) => tracing::warn!(error = %e, "could not mark an unqueued media failed"),
             }
             return Err(e.into());
         }

@@ -14,6 +14,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use mediaq_shared::domain::{MediaId, Upload, User};
+use mediaq_shared::events::FileEvent;
 use mediaq_shared::queue::Job;
 use mediaq_shared::repo::{RepoError, now};
 use mediaq_shared::storage::{ByteRange, ObjectKey, StorageError, collect};
@@ -195,7 +196,9 @@ async fn check(state: &AppState, upload: &Upload, key: &ObjectKey) -> Result<Res
 }
 
 async fn settle_failed(state: &AppState, id: &MediaId, why: &str) {
-    if let Err(e) = state.repo.fail_media(id, why).await {
-        tracing::warn!(error = %e, "could not mark a media failed");
+    match state.repo.fail_media(id, why).await {
+        Ok(true) => crate::lifecycle::emit(state, id, Some(FileEvent::Failed)).await,
+        Ok(false) => {}
+        Err(e) => tracing::warn!(error = %e, "could not mark a media failed"),
     }
 }

@@ -63,7 +63,7 @@ async fn handle(
         Ingest::New(media, secret) => (*media, Some(secret)),
         Ingest::Earlier(first) => return replay(state, form, &first, None).await,
     };
-    let media = wait::until_settled(&state.repo, &media.id, state.config.upload_wait).await?;
+    let media = wait::until_settled(&state.repo, state.queue.signals(), &media.id, state.config.upload_wait).await?;
     if media.kind == MediaKind::File {
         // A remote URL that turned out not to be an image or video: this
         // route keeps Chevereto's rule (612), and keeps nothing of it.
@@ -129,7 +129,7 @@ async fn replay(state: &AppState, form: &Form, first: &MediaId, stored: Option<&
     if let Some(image) = stored.and_then(|s| serde_json::from_str::<Value>(s).ok()) {
         return Ok(respond(form, first, image));
     }
-    let media = wait::until_settled(&state.repo, first, state.config.upload_wait).await?;
+    let media = wait::until_settled(&state.repo, state.queue.signals(), first, state.config.upload_wait).await?;
     let variants = state.repo.variants(first).await?;
     Ok(respond(form, first, image(&state.config.public_url, &media, &variants, None)))
 }

@@ -5,11 +5,13 @@
 //! - explicit queue names (apalis would otherwise use the Rust type name);
 //! - a heartbeat every 5 s, and a job whose worker missed 4 heartbeats is
 //!   re-queued, so a job held by a `kill -9`ed worker runs again in ≲ 25 s;
-//! - a short poll interval, or workers only look for jobs once per
-//!   heartbeat;
+//! - workers are woken when a job is pushed ([`Signals`]: in memory in
+//!   one process, apalis' own Redis messages across processes), and poll
+//!   only as a safety net, every [`SAFETY_POLL`];
 //! - a batch of one job per fetch, so one busy worker does not hoard jobs
 //!   that an idle one could run.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use apalis::prelude::{TaskBuilder, TaskSink};
@@ -23,11 +25,11 @@ use super::{
 };
 use crate::config::{Config, DatabaseConfig, QueueConfig};
 use crate::domain::MediaKind;
+use crate::notify::Signals;
 use crate::repo::open_sqlite_queue_pool;
 
 pub const HEARTBEAT: Duration = Duration::from_secs(5);
 pub const MISSED_HEARTBEATS: usize = 4;
-pub const POLL_INTERVAL: Duration = Duration::from_millis(200);
 /// Deliveries of one job before it is given up (the handler marks the
 /// media failed on the last one).
 pub const MAX_ATTEMPTS: usize = 5;
@@ -38,6 +40,7 @@ pub struct SqliteQueues {
     pub image: SqliteStorage<ProcessMedia>,
     pub video: SqliteStorage<ProcessMedia>,
     pub purge: SqliteStorage<PurgeMedia>,
+    pub signals: Arc<Signals>,
 }
 
 #[derive(Clone)]
@@ -46,6 +49,7 @@ pub struct RedisQueues {
     pub image: RedisStorage<ProcessMedia>,
     pub video: RedisStorage<ProcessMedia>,
     pub purge: RedisStorage<PurgeMedia>,
+    pub signals: Arc<Signals>,
     conn: ConnectionManager,
 }
 
@@ -61,6 +65,7 @@ impl Queues {
         match (&config.queue, &config.database) {
             (QueueConfig::Redis { url }, _) => {
                 let conn = apalis_redis::connect(url.expose()).await.map_err(|e| QueueError(format!("redis: {e}")))?;
+                let client = redis::Client::open(url.expose()).map_err(|e| QueueError(format!("redis: {e}")))?;
                 let cfg = |queue: &str| {
                     apalis_redis::Config::default()
                         .queue(queue)
@@ -73,6 +78,7 @@ impl Queues {
                     image: RedisStorage::new(conn.clone()).with_config(cfg(IMAGE_QUEUE)),
                     video: RedisStorage::new(conn.clone()).with_config(cfg(VIDEO_QUEUE)),
                     purge: RedisStorage::new(conn.clone()).with_config(cfg(PURGE_QUEUE)),
+                    signals: Signals::redis(client, conn.clone()),
                     conn,
                 }))
             }
@@ -90,6 +96,7 @@ impl Queues {
                     image: SqliteStorage::new(&pool).with_config(cfg(IMAGE_QUEUE)),
                     video: SqliteStorage::new(&pool).with_config(cfg(VIDEO_QUEUE)),
                     purge: SqliteStorage::new(&pool).with_config(cfg(PURGE_QUEUE)),
+                    signals: Signals::local(),
                 }))
             }
             (QueueConfig::Sqlite, DatabaseConfig::Postgres { .. }) => Err(QueueError(
@@ -110,17 +117,23 @@ macro_rules! push {
     }};
 }
 
-/// Routes a job to its queue on one backend's set of storages.
+/// Routes a job to its queue on one backend's set of storages, then wakes
+/// this process's idle workers of that queue.
 macro_rules! route {
-    ($q:expr, $job:expr) => {
-        match $job {
-            Job::Fetch(media_id) => push!($q.fetch, FetchRemote { media_id }),
-            // Files of kind `file` are only checksummed: the cheap image queue takes them.
-            Job::Process(media_id, MediaKind::Image | MediaKind::File) => push!($q.image, ProcessMedia { media_id }),
-            Job::Process(media_id, MediaKind::Video) => push!($q.video, ProcessMedia { media_id }),
-            Job::Purge(media_id) => push!($q.purge, PurgeMedia { media_id }),
-        }
-    };
+    ($q:expr, $job:expr) => {{
+        let queue = match $job {
+            Job::Fetch(media_id) => push!($q.fetch, FetchRemote { media_id }).map(|()| FETCH_QUEUE),
+            Job::Process(media_id, MediaKind::Image | MediaKind::File) => {
+                push!($q.image, ProcessMedia { media_id }).map(|()| IMAGE_QUEUE)
+            }
+            Job::Process(media_id, MediaKind::Video) => {
+                push!($q.video, ProcessMedia { media_id }).map(|()| VIDEO_QUEUE)
+            }
+            Job::Purge(media_id) => push!($q.purge, PurgeMedia { media_id }).map(|()| PURGE_QUEUE),
+        }?;
+        $q.signals.job_queued(queue);
+        Ok(())
+    }};
 }
 
 #[async_trait]
@@ -129,6 +142,13 @@ impl JobQueue for Queues {
         match self {
             Self::Sqlite(_) => "sqlite",
             Self::Redis(_) => "redis",
+        }
+    }
+
+    fn signals(&self) -> &Signals {
+        match self {
+            Self::Sqlite(q) => &q.signals,
+            Self::Redis(q) => &q.signals,
         }
     }
 

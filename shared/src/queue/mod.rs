@@ -15,8 +15,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-pub use self::apalis::{HEARTBEAT, MAX_ATTEMPTS, MISSED_HEARTBEATS, POLL_INTERVAL, Queues, RedisQueues, SqliteQueues};
+pub use self::apalis::{HEARTBEAT, MAX_ATTEMPTS, MISSED_HEARTBEATS, Queues, RedisQueues, SqliteQueues};
 use crate::domain::{MediaId, MediaKind};
+use crate::notify::Signals;
 
 /// Download a remote-URL upload into storage, then queue its processing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,6 +59,9 @@ pub struct QueueError(pub String);
 pub trait JobQueue: Send + Sync + 'static {
     /// `sqlite` or `redis`.
     fn backend(&self) -> &'static str;
+
+    /// Worker wake-ups and media status news ([`crate::notify`]).
+    fn signals(&self) -> &Signals;
 
     async fn enqueue(&self, job: Job) -> Result<(), QueueError>;
 

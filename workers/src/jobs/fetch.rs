@@ -28,6 +28,7 @@ pub async fn run(job: &FetchRemote, env: &Env) -> Result<(), JobError> {
         if !env.repo.record_fetched(&media.id, &OriginalFacts::of(&media), None).await? {
             return super::stopped(env, &media.id).await;
         }
+        env.emit(&media.id, None).await;
         return enqueue_processing(env, &media.id, media.kind).await;
     }
     match fetch_original(&media, env).await {
@@ -85,6 +86,7 @@ async fn fetch_original(media: &Media, env: &Env) -> Result<(), JobError> {
     if !env.repo.record_fetched(&media.id, &original, rename).await? {
         return Err(JobError::Stopped);
     }
+    env.emit(&media.id, None).await;
     tracing::info!(size = original.size, mime = %original.mime, "remote source fetched");
     enqueue_processing(env, &media.id, kind).await
 }

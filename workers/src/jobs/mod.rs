@@ -10,6 +10,7 @@ pub mod resumable;
 pub mod sweep;
 
 use mediaq_shared::domain::{Media, MediaId, MediaStatus};
+use mediaq_shared::events::FileEvent;
 use mediaq_shared::queue::MAX_ATTEMPTS;
 use mediaq_shared::repo::RepoError;
 
@@ -33,6 +34,9 @@ pub(crate) async fn start(env: &Env, id: &MediaId) -> Result<Option<Media>, JobE
         Err(e) => return Err(e.into()),
     };
     let Some(delivery) = env.repo.start_job(id).await? else { return Ok(None) };
+    if media.status != MediaStatus::Processing {
+        env.emit(id, None).await;
+    }
     if delivery as usize > MAX_ATTEMPTS {
         tracing::warn!(media = %id, delivery, "delivery limit reached; marking the media failed");
         fail(env, id, &gave_up(delivery - 1)).await?;
@@ -51,7 +55,9 @@ pub(crate) fn gave_up(attempts: u32) -> String {
 /// Marks the media failed (from `queued` / `processing` only); when it
 /// was retired meanwhile, removes whatever this job stored instead.
 pub async fn fail(env: &Env, id: &MediaId, reason: &str) -> Result<(), JobError> {
-    if !env.repo.fail_media(id, reason).await? {
+    if env.repo.fail_media(id, reason).await? {
+        env.emit(id, Some(FileEvent::Failed)).await;
+    } else {
         stopped(env, id).await?;
     }
     Ok(())

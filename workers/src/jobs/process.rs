@@ -14,6 +14,7 @@ use md5::Md5;
 use sha2::{Digest, Sha256};
 
 use mediaq_shared::domain::{Media, MediaKind, Variant, VariantKind};
+use mediaq_shared::events::FileEvent;
 use mediaq_shared::queue::ProcessMedia;
 use mediaq_shared::repo::{OriginalFacts, Processed};
 use mediaq_shared::storage::{ObjectKey, stream_of};
@@ -63,6 +64,7 @@ async fn process(media: &mut Media, env: &Env) -> Result<(), JobError> {
     if !env.repo.finish_processing(&media.id, &Processed::of(media, taken_at)).await? {
         return Err(JobError::Stopped);
     }
+    env.emit(&media.id, Some(FileEvent::Ready)).await;
     tracing::info!(width = media.width, height = media.height, "media ready");
     Ok(())
 }

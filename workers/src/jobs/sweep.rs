@@ -12,6 +12,7 @@
 //! rest of the sweep goes on.
 
 use mediaq_shared::domain::{MediaId, MediaStatus};
+use mediaq_shared::events::FileEvent;
 use mediaq_shared::queue::{Job, MAX_ATTEMPTS};
 use mediaq_shared::repo::{StuckMedia, TrashKind, now};
 use mediaq_shared::storage::{ObjectKey, StorageError};
@@ -101,7 +102,10 @@ async fn expire(env: &Env, swept: &mut Swept) -> Result<(), JobError> {
         let before = *swept;
         for media in &due {
             match env.repo.retire_media(&media.id, MediaStatus::Expired).await {
-                Ok(true) => swept.expired += 1,
+                Ok(true) => {
+                    swept.expired += 1;
+                    env.emit(&media.id, Some(FileEvent::Expired)).await;
+                }
                 Ok(false) => continue,
                 Err(e) => {
                     item_failed(swept, "expiry", media.id.as_str(), &e.into());
