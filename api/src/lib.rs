@@ -24,6 +24,7 @@ pub mod ratelimit;
 pub mod routes;
 pub mod state;
 pub mod wait;
+pub mod webapp;
 
 use std::future::Future;
 use std::time::Instant;
@@ -105,6 +106,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api)
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .merge(webapp::router())
         .route("/images/{id}/{file}", get(serve::image_file))
         .route("/image/{slug_id}", get(pages::viewer))
         .route("/video/{slug_id}", get(pages::viewer))

@@ -13,7 +13,9 @@ use crate::state::AppState;
 /// The file resource of `media`, with its variants.
 pub async fn resource(state: &AppState, media: &Media) -> Result<Value, ApiError> {
     let variants = state.repo.variants(&media.id).await?;
-    Ok(file(&state.config.public_url, media, &variants))
+    let mut shown = file(&state.config.public_url, media, &variants);
+    super::signed::sign_private(state, media, &variants, &mut shown);
+    Ok(shown)
 }
 
 /// A user as the native API shows it (with usage when known).
