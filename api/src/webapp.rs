@@ -10,17 +10,23 @@
 //! single-page app (`/#/files/ID`), so no app route can collide with the
 //! API's. `index.html` carries a strict Content-Security-Policy: scripts
 //! and styles from this origin only, nothing inline, no framing.
+//!
+//! The page also names the optional routes this binary serves (tus
+//! uploads, the trash), learned once by asking its own router, so the app
+//! never probes with a request that could fail in the browser's console.
 
 use std::collections::HashMap;
 use std::io::Write;
 use std::sync::OnceLock;
 
 use axum::Router;
+use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use sha2::{Digest, Sha256};
+use tower::ServiceExt;
 
 use mediaq_shared::config::StorageConfig;
 use mediaq_shared::repo::UserFilter;
@@ -118,7 +124,8 @@ async fn index(State(state): State<AppState>, headers: HeaderMap) -> Result<Resp
     let (_, users) = state.repo.list_users(UserFilter { status: None, offset: 0, limit: 1 }).await?;
     let html = INDEX
         .replace("{{FIRST_RUN}}", if users == 0 { "true" } else { "false" })
-        .replace("{{OPEN_REGISTRATION}}", if state.config.open_registration { "true" } else { "false" });
+        .replace("{{OPEN_REGISTRATION}}", if state.config.open_registration { "true" } else { "false" })
+        .replace("{{FEATURES}}", features(&state).await);
     let csp = csp(&state);
     let extra = [
         (header::CONTENT_SECURITY_POLICY, csp),
@@ -128,6 +135,28 @@ async fn index(State(state): State<AppState>, headers: HeaderMap) -> Result<Resp
     let bytes = html.into_bytes();
     let gz = gzip(&bytes);
     Ok(send(&headers, "text/html; charset=utf-8", &bytes, gz.as_deref(), &etag(&bytes), &extra))
+}
+
+/// The optional routes this binary serves, space-separated (`tus`,
+/// `trash`): each is asked once, without credentials, of a router built
+/// like the one serving; a route that exists answers anything but 404/405.
+async fn features(state: &AppState) -> &'static str {
+    static FEATURES: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+    FEATURES
+        .get_or_init(|| async {
+            let app = crate::router(state.clone());
+            let probes = [("tus", Method::OPTIONS, "/api/v1/tus"), ("trash", Method::GET, "/api/v1/trash")];
+            let mut found = Vec::new();
+            for (name, method, path) in probes {
+                let Ok(request) = Request::builder().method(method).uri(path).body(Body::empty()) else { continue };
+                let Ok(response) = app.clone().oneshot(request).await;
+                if !matches!(response.status(), StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED) {
+                    found.push(name);
+                }
+            }
+            found.join(" ")
+        })
+        .await
 }
 
 /// The page's policy: everything from this origin (and the public URL's

@@ -83,3 +83,9 @@ export async function listsSupported() {
   }
   return caps.lists;
 }
+
+/** Optional routes this server has (`tus`, `trash`), named by the page. */
+export function hasFeature(name) {
+  const list = document.querySelector('meta[name="mediaq-features"]')?.content || '';
+  return list.split(/\s+/).includes(name);
+}

@@ -3,7 +3,7 @@
 // multipart `file` to /api/v1/files), with our own accessible UI: one row
 // per file with a <progress>, the server's problem+json `detail` on
 // failure, and the thumbnail once the file is processed.
-import { api, authHeaders } from './api.js';
+import { api, authHeaders, hasFeature } from './api.js';
 import { h, mount } from './dom.js';
 
 let uppyModule = null;
@@ -13,13 +13,9 @@ function loadUppy() {
   return uppyModule;
 }
 
-let tusProbe = null;
-/** Whether OPTIONS /api/v1/tus answers with a Tus-Version (asked once). */
+/** Whether this server speaks tus at /api/v1/tus (the page says so). */
 function tusAvailable() {
-  tusProbe ??= fetch('/api/v1/tus', { method: 'OPTIONS', headers: authHeaders() })
-    .then((res) => res.ok && res.headers.has('tus-version'))
-    .catch(() => false);
-  return tusProbe;
+  return hasFeature('tus');
 }
 
 /** The problem+json `detail` of a failed upload, else the error's text. */
@@ -51,7 +47,7 @@ export async function settled(id, onStatus) {
 async function makeUppy(rows, opts) {
   const { Uppy, Tus, XHRUpload } = await loadUppy();
   const uppy = new Uppy({ autoProceed: true, allowMultipleUploadBatches: true });
-  if (await tusAvailable()) {
+  if (tusAvailable()) {
     uppy.use(Tus, {
       endpoint: new URL('/api/v1/tus', location.origin).href,
       headers: () => authHeaders(),
@@ -65,7 +61,7 @@ async function makeUppy(rows, opts) {
       fieldName: 'file',
       formData: true,
       headers: () => authHeaders(),
-      allowedMetaFields: ['folderId'],
+      allowedMetaFields: true,
       timeout: 120 * 1000,
       shouldRetry: (xhr) => xhr.status === 0 || xhr.status === 429 || xhr.status >= 500,
     });

@@ -1,7 +1,7 @@
 // One file: viewer (image or video), facts, the embed codes image-host
 // users copy (direct link, viewer link, Markdown, HTML, BBCode), public
 // or private, rename / retitle / move / delete, versions, sharing.
-import { api, authHeaders, toError } from '../api.js';
+import { api, authHeaders, hasFeature, toError } from '../api.js';
 import { h, mount, errorText, toast, copyRow, confirmDialog } from '../dom.js';
 import { bytes, date, duration } from '../format.js';
 import { sharePanel } from './share.js';
@@ -135,10 +135,11 @@ export async function render(main, [id]) {
   const reload = () => render(main, [id]);
   const file = await api('GET', `/api/v1/files/${encodeURIComponent(id)}`);
   const remove = h('button', { type: 'button', class: 'danger', onclick: async () => {
-    if (!(await confirmDialog(`Delete “${file.name}”? It goes to the trash, where you can restore it.`))) return;
+    const where = hasFeature('trash') ? 'It goes to the trash, where you can restore it.' : 'This cannot be undone.';
+    if (!(await confirmDialog(`Delete “${file.name}”? ${where}`))) return;
     try {
       await api('DELETE', `/api/v1/files/${file.id}`);
-      toast('Deleted: find it in the trash');
+      toast(hasFeature('trash') ? 'Deleted: find it in the trash' : 'Deleted');
       location.hash = '#/';
     } catch (e) { toast(errorText(e)); }
   } }, 'Delete');

@@ -1,10 +1,14 @@
 // The trash: deleted files and folders, restorable until the sweep
 // removes them for good.
-import { api } from '../api.js';
+import { api, hasFeature } from '../api.js';
 import { h, mount, errorText, toast, confirmDialog } from '../dom.js';
 import { bytes, date } from '../format.js';
 
 export async function render(main) {
+  if (!hasFeature('trash')) {
+    mount(main, h('h1', {}, 'Trash'), h('p', { class: 'muted' }, 'This server keeps no trash: deleting a file removes it for good.'));
+    return;
+  }
   let data;
   try {
     data = await api('GET', '/api/v1/trash', { query: { limit: 100 } });
