@@ -9,6 +9,10 @@
 //!   link, a password) or for one caller: `private, no-store`, so no shared
 //!   cache keeps a copy that outlives a revocation, an expiry or a
 //!   suspension.
+//! - A private media's thumbnail or original reached with a signed
+//!   `/images/…` URL (the owner's own pages): `private, max-age=<seconds
+//!   the signature has left>`, so the owner's browser keeps it while the
+//!   URL is valid and no shared cache keeps it at all.
 
 use axum::http::HeaderValue;
 use chrono::{DateTime, Utc};
@@ -24,6 +28,8 @@ pub enum Cache {
     /// Shared caches may keep it for `max_age` seconds; `immutable` when it
     /// can never change or go away by expiry.
     Public { max_age: i64, immutable: bool },
+    /// Only the caller's own browser keeps it, for `max_age` seconds.
+    Private { max_age: i64 },
     /// Nobody keeps it: `private, no-store`.
     NoStore,
 }
@@ -51,6 +57,8 @@ impl Cache {
             }
             Self::Public { max_age, immutable: false } => HeaderValue::from_str(&format!("public, max-age={max_age}"))
                 .unwrap_or_else(|_| HeaderValue::from_static("private, no-store")),
+            Self::Private { max_age } => HeaderValue::from_str(&format!("private, max-age={}", max_age.max(0)))
+                .unwrap_or_else(|_| HeaderValue::from_static("private, no-store")),
         }
     }
 }
@@ -74,6 +82,7 @@ mod tests {
             "public, max-age=31536000, immutable"
         );
         assert_eq!(Cache::Public { max_age: 300, immutable: false }.header(), "public, max-age=300");
+        assert_eq!(Cache::Private { max_age: 60 }.header(), "private, max-age=60");
     }
 
     #[test]

@@ -29,6 +29,7 @@ pub mod sse;
 pub mod state;
 pub mod thumbnails;
 pub mod wait;
+pub mod webapp;
 
 use std::future::Future;
 use std::time::Instant;
@@ -116,6 +117,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api)
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .merge(webapp::router())
         .route("/images/{id}/{file}", get(serve::image_file))
         .route("/image/{slug_id}", get(pages::viewer))
         .route("/video/{slug_id}", get(pages::viewer))

@@ -45,9 +45,19 @@ both_stacks!(files_api_owner_access_links_and_delete, |stack: Stack| async move 
     assert_eq!(get(Some(&bob), format!("/api/v1/files/{id}")).await.unwrap().status().as_u16(), 404);
     assert_eq!(get(None, format!("/api/v1/files/{id}")).await.unwrap().status().as_u16(), 401);
     assert_eq!(get(Some("mq_nope"), format!("/api/v1/files/{id}")).await.unwrap().status().as_u16(), 401);
-    // Private: the image URL does not serve it.
-    let thumb_url = file["variants"]["thumb"]["url"].as_str().unwrap().to_owned();
+    // Private: the bare image URL does not serve it; the resource's URL is
+    // signed (for the owner's pages) and does, a tampered signature not.
+    let signed_thumb = file["variants"]["thumb"]["url"].as_str().unwrap().to_owned();
+    let (thumb_url, query) = signed_thumb.split_once('?').expect("a private thumbnail URL is signed");
+    let thumb_url = thumb_url.to_owned();
+    assert!(query.contains("signature="), "{signed_thumb}");
     assert_eq!(stack.fetch(&thumb_url).await.0, 404);
+    assert_eq!(stack.fetch(&signed_thumb).await.0, 200);
+    assert_eq!(stack.fetch(&signed_thumb.replace("signature=", "signature=0")).await.0, 404);
+    let original = file["signedUrl"].as_str().expect("a private image has a signed original URL");
+    assert_eq!(stack.fetch(original).await.0, 200);
+    let other_file = signed_thumb.replace(".th.", ".md.");
+    assert_eq!(stack.fetch(&other_file).await.0, 404, "a signature covers one path only");
     // Listing.
     native_upload(&stack, &alice, "skimage_camera.png").await;
     let page: Value = get(Some(&alice), "/api/v1/files?page=1&limit=1".into()).await.unwrap().json().await.unwrap();

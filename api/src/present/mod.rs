@@ -4,6 +4,7 @@
 
 pub mod chevereto;
 pub mod native;
+pub mod signed;
 
 use mediaq_shared::domain::{Media, MediaKind, Variant, VariantKind};
 

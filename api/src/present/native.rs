@@ -15,6 +15,7 @@ pub async fn resource(state: &AppState, media: &Media) -> Result<Value, ApiError
     let variants = state.repo.variants(&media.id).await?;
     let mut shown = file(&state.config.public_url, media, &variants);
     shown["versionCount"] = json!(state.repo.older_versions(&media.id).await? + 1);
+    super::signed::sign_private(state, media, &variants, &mut shown);
     Ok(shown)
 }
 

@@ -5,13 +5,19 @@
 //! [`crate::delivery`], cached as [`Cache::public_media`] says: a year and
 //! `immutable` for media that never expire, no longer than their expiry
 //! otherwise.
+//!
+//! A private media is served to whoever holds a signed URL for it
+//! (`?expires=…&signature=…`, made by [`crate::present::signed`] for its
+//! owner's pages), while the media is live, finished and its owner active,
+//! cached only by that browser and only while the signature holds.
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use chrono::Utc;
 
-use mediaq_shared::domain::{MediaId, MediaKind, VariantKind};
+use mediaq_shared::domain::{Media, MediaId, MediaKind, MediaStatus, VariantKind};
+use mediaq_shared::signing::SignedRequest;
 use mediaq_shared::storage::ObjectKey;
 
 use crate::cache::Cache;
@@ -23,12 +29,26 @@ use crate::state::AppState;
 pub async fn image_file(
     State(state): State<AppState>,
     Path((id, file)): Path<(String, String)>,
+    Query(sig): Query<Signature>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let id = MediaId::parse(&id).ok_or(ApiError::NotFound)?;
     // Only finished media: processing may still replace the original
     // (resize, EXIF removal), and these URLs are cached.
-    let media = policy::public_media(&state, &id, true).await?;
+    let (media, cache) = match (sig.expires, sig.signature.as_deref()) {
+        (Some(expires), Some(signature)) => {
+            let path = format!("/images/{id}/{file}");
+            let req = SignedRequest { method: "GET", path: &path, expires, size: None, signature };
+            state.signer.verify(&req, state.config.presign_ttl).map_err(|_| ApiError::NotFound)?;
+            let left = expires - Utc::now().timestamp();
+            (signed_media(&state, &id).await?, Cache::Private { max_age: left })
+        }
+        _ => {
+            let media = policy::public_media(&state, &id, true).await?;
+            let cache = Cache::public_media(&media, Utc::now());
+            (media, cache)
+        }
+    };
     let variant = variant_of(&file);
     if variant.is_none() && media.kind == MediaKind::File {
         // Files are never shown inline: an attachment, whatever the URL.
@@ -47,7 +67,26 @@ pub async fn image_file(
             }
         }
     };
-    send_cached(&state, &object, &headers, Cache::public_media(&media, Utc::now())).await
+    send_cached(&state, &object, &headers, cache).await
+}
+
+/// The signature query of a private media's URL.
+#[derive(Debug, serde::Deserialize)]
+pub struct Signature {
+    expires: Option<i64>,
+    signature: Option<String>,
+}
+
+/// The media behind a valid signed URL: live, ready, its owner active.
+async fn signed_media(state: &AppState, id: &MediaId) -> Result<Media, ApiError> {
+    let media = state.repo.media(id).await?;
+    if !policy::is_live(&media) || media.status != MediaStatus::Ready {
+        return Err(ApiError::NotFound);
+    }
+    if !policy::owner_active(state, media.owner_id).await? {
+        return Err(ApiError::NotFound);
+    }
+    Ok(media)
 }
 
 /// `name.th.jpg` → thumb; `name.jpg` → the original (`None`).

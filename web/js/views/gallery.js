@@ -1,0 +1,164 @@
+// The gallery: folders and breadcrumbs, a thumbnail grid with lazy images
+// and infinite scroll, search / sort / kind filter, and the upload area
+// (file picker, drag and drop, paste).
+import { api, listsSupported } from '../api.js';
+import { h, mount, errorText, toast, confirmDialog } from '../dom.js';
+import { ext } from '../format.js';
+import { uploader } from '../upload.js';
+import { sharePanel } from './share.js';
+
+const PAGE = 40;
+
+/** A file tile: its thumbnail (signed for private files) or its type. */
+export function fileTile(file) {
+  const thumb = file.variants && file.variants.thumb;
+  const picture = thumb && file.status === 'ready'
+    ? h('img', { src: thumb.url, alt: file.name, loading: 'lazy', width: 160, height: 160 })
+    : h('span', { class: 'filetype' }, file.status === 'ready' || file.status === 'failed' ? ext(file.name) : '…');
+  const note = file.status === 'ready' ? (file.isPublic ? 'public' : '') : file.status;
+  return h('li', { class: 'tile', dataset: { fileId: file.id } },
+    h('a', { href: `#/files/${encodeURIComponent(file.id)}` },
+      h('div', { class: 'thumb' }, picture),
+      h('div', { class: 'name', title: file.name }, file.name),
+      note ? h('div', { class: 'badge' }, note) : null));
+}
+
+function folderTile(folder) {
+  return h('li', { class: 'tile folder' },
+    h('a', { href: `#/folder/${encodeURIComponent(folder.id)}` },
+      h('div', { class: 'thumb', 'aria-hidden': 'true' }, '📁'),
+      h('div', { class: 'name', title: folder.name }, folder.name)));
+}
+
+function crumbs(folder) {
+  const items = [h('li', {}, h('a', { href: '#/' }, 'All files'))];
+  for (const p of (folder && folder.path) || []) {
+    const here = p.id === folder.id;
+    items.push(h('li', {}, here ? h('span', { 'aria-current': 'page' }, p.name) : h('a', { href: `#/folder/${encodeURIComponent(p.id)}` }, p.name)));
+  }
+  if (folder && !(folder.path || []).length) items.push(h('li', {}, h('span', { 'aria-current': 'page' }, folder.name)));
+  return h('nav', { class: 'crumbs', 'aria-label': 'Breadcrumbs' }, h('ol', {}, items));
+}
+
+function select(label, name, options, value) {
+  return h('label', {}, label, h('select', { name },
+    options.map(([v, text]) => h('option', { value: v, selected: v === value }, text))));
+}
+
+/** Paste anywhere on the gallery page uploads the pasted files. */
+let pasteTarget = null;
+document.addEventListener('paste', (e) => {
+  if (!pasteTarget || !document.body.contains(pasteTarget.el)) return;
+  const files = Array.from(e.clipboardData?.files || []);
+  if (files.length) { e.preventDefault(); pasteTarget.add(files); }
+});
+
+export async function render(main, [folderId]) {
+  const lists = await listsSupported();
+  const folder = folderId ? await api('GET', `/api/v1/folders/${encodeURIComponent(folderId)}`) : null;
+  const subfolders = folder ? folder.children || [] : (await api('GET', '/api/v1/folders')).items || [];
+  const state = { q: '', sort: 'createdAt', order: 'desc', kind: '', page: 0, done: false, loading: false };
+
+  const grid = h('ul', { class: 'grid', id: 'files', 'aria-label': 'Files' });
+  const status = h('p', { class: 'muted', role: 'status' });
+  const sentinel = h('div', { class: 'sentinel', 'aria-hidden': 'true' });
+  const list = h('ul', { class: 'uploads', 'aria-label': 'Uploads' });
+  const up = uploader(list, { folderId: () => folderId, onReady: (f) => grid.prepend(fileTile(f)) });
+
+  async function more() {
+    if (state.loading || state.done) return;
+    state.loading = true;
+    try {
+      const query = { page: state.page + 1, limit: PAGE, folderId };
+      if (lists) Object.assign(query, { q: state.q, sort: state.sort, order: state.order, kind: state.kind, folderId: folderId || 'root' });
+      const page = await api('GET', '/api/v1/files', { query });
+      state.page += 1;
+      for (const f of page.items) grid.append(fileTile(f));
+      state.done = page.totalPages !== undefined ? state.page >= page.totalPages : !page.hasMore;
+      status.textContent = grid.children.length || subfolders.length ? '' : (state.q ? 'Nothing matches.' : 'No files yet: upload some.');
+    } catch (e) {
+      status.textContent = errorText(e);
+      state.done = true;
+    }
+    state.loading = false;
+    if (!state.done && sentinel.getBoundingClientRect().top < innerHeight + 400) more();
+  }
+  function reload() {
+    Object.assign(state, { page: 0, done: false });
+    grid.replaceChildren();
+    more();
+  }
+
+  const input = h('input', { type: 'file', id: 'file-input', name: 'file', multiple: true,
+    onchange: () => { up.add(input.files); input.value = ''; } });
+  const zone = h('section', { class: 'dropzone', 'aria-label': 'Upload' },
+    h('label', { for: 'file-input', class: 'inline' }, 'Upload files: '), input,
+    h('span', { class: 'muted' }, 'or drop them here, or paste an image.'));
+  const page = h('div', { class: 'gallery' });
+  for (const ev of ['dragenter', 'dragover']) page.addEventListener(ev, (e) => { e.preventDefault(); zone.classList.add('over'); });
+  page.addEventListener('dragleave', (e) => { if (e.target === page) zone.classList.remove('over'); });
+  page.addEventListener('drop', (e) => {
+    e.preventDefault();
+    zone.classList.remove('over');
+    up.add(e.dataTransfer?.files);
+  });
+  pasteTarget = { el: zone, add: (f) => up.add(f) };
+
+  const tools = lists ? h('form', { class: 'toolbar', role: 'search', onsubmit: (e) => { e.preventDefault(); } },
+    h('label', {}, 'Search', h('input', { type: 'search', name: 'q', placeholder: 'name contains…',
+      oninput: debounce((e) => { state.q = e.target.value; reload(); }) })),
+    select('Sort', 'sort', [['createdAt', 'Date'], ['name', 'Name'], ['size', 'Size'], ['updatedAt', 'Changed'], ['views', 'Views'], ['downloads', 'Downloads']], state.sort),
+    select('Order', 'order', [['desc', 'Descending'], ['asc', 'Ascending']], state.order),
+    select('Kind', 'kind', [['', 'All'], ['image', 'Images'], ['video', 'Videos'], ['file', 'Other files']], state.kind),
+  ) : null;
+  tools?.addEventListener('change', (e) => {
+    if (e.target.name in state && e.target.name !== 'q') { state[e.target.name] = e.target.value; reload(); }
+  });
+
+  mount(main, mount(page,
+    crumbs(folder),
+    h('div', { class: 'row' }, h('h1', {}, folder ? folder.name : 'Files'), h('span', { class: 'spacer' })),
+    zone, list,
+    folderTools(folder, subfolders),
+    tools,
+    subfolders.length ? h('ul', { class: 'grid', 'aria-label': 'Folders' }, subfolders.map(folderTile)) : null,
+    subfolders.length ? h('h2', { class: 'visually-hidden' }, 'Files') : null,
+    grid, status, sentinel));
+  new IntersectionObserver((entries) => { if (entries.some((e) => e.isIntersecting)) more(); }, { rootMargin: '400px' }).observe(sentinel);
+  await more();
+}
+
+function debounce(fn, ms = 300) {
+  let t;
+  return (...args) => { clearTimeout(t); t = setTimeout(() => fn(...args), ms); };
+}
+
+/** New folder; in a folder also rename, delete, share. */
+function folderTools(folder, subfolders) {
+  const name = h('input', { name: 'folderName', required: true, maxlength: 255, 'aria-label': 'New folder name', placeholder: 'New folder' });
+  const create = h('form', { class: 'row', onsubmit: async (e) => {
+    e.preventDefault();
+    try {
+      const made = await api('POST', '/api/v1/folders', { body: { name: name.value, parentId: folder ? folder.id : undefined } });
+      location.hash = `#/folder/${encodeURIComponent(made.id)}`;
+    } catch (err) { toast(errorText(err)); }
+  } }, name, h('button', { type: 'submit' }, 'Create folder'));
+  if (!folder) return h('div', { class: 'toolbar' }, create);
+  const rename = h('form', { class: 'row', onsubmit: async (e) => {
+    e.preventDefault();
+    try {
+      await api('PATCH', `/api/v1/folders/${encodeURIComponent(folder.id)}`, { body: { name: e.target.elements.rename.value } });
+      toast('Folder renamed');
+      window.dispatchEvent(new HashChangeEvent('hashchange'));
+    } catch (err) { toast(errorText(err)); }
+  } }, h('input', { name: 'rename', value: folder.name, 'aria-label': 'Folder name', required: true }), h('button', { type: 'submit' }, 'Rename'));
+  const remove = h('button', { type: 'button', class: 'danger', onclick: async () => {
+    if (!(await confirmDialog(`Delete the folder “${folder.name}” and everything in it?`))) return;
+    try {
+      await api('DELETE', `/api/v1/folders/${encodeURIComponent(folder.id)}`);
+      location.hash = folder.parentId ? `#/folder/${encodeURIComponent(folder.parentId)}` : '#/';
+    } catch (err) { toast(errorText(err)); }
+  } }, 'Delete folder');
+  return h('div', { class: 'stack' }, h('div', { class: 'toolbar' }, create, rename, remove),
+    h('details', {}, h('summary', {}, 'Share this folder'), sharePanel({ folderId: folder.id })));
+}
