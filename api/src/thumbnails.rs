@@ -99,6 +99,8 @@ async fn source_of(state: &AppState, media: &Media) -> Result<ObjectKey, ApiErro
             let variants = state.repo.variants(&media.id).await?;
             variants.into_iter().find(|v| v.kind == VariantKind::Frame).map(|v| v.key).ok_or(ApiError::NotFound)?
         }
+        // Only images and videos have pictures to scale.
+        MediaKind::File => return Err(ApiError::UnsupportedType { detected: Some(media.mime.clone()) }),
     };
     ObjectKey::parse(&key).ok_or(ApiError::NotFound)
 }

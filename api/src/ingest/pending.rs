@@ -80,11 +80,15 @@ impl Pending {
     pub fn any_type(mut self) -> Self {
         self.accept = Accept::Any;
         self
+    }
+
     /// [`Pending::new`] for a media whose id was handed out already (a
     /// presigned single PUT for Uppy).
     pub fn with_id(state: &AppState, owner: &User, id: MediaId) -> Self {
-        let mut pending = Self::new(state, owner);
+        let mut pending = Self::new(state, owner).any_type();
         pending.id = id;
+        pending
+    }
 
     /// An upload whose bytes already sit in storage under `object` (a
     /// resumable upload, assembled there), with the reservation it made:
@@ -97,6 +101,8 @@ impl Pending {
             reservation: Some(reservation),
             object: Some(object),
             claim: None,
+            accept: Accept::Any,
+            revision: None,
         }
     }
 

@@ -12,7 +12,7 @@ use mediaq_shared::storage::{ByteRange, ObjectKey, StorageError, collect};
 
 use super::meta::FileMeta;
 use crate::error::ApiError;
-use crate::ingest::{Pending, SNIFF_LEN, StoredOriginal, sniff};
+use crate::ingest::{Accept, Pending, SNIFF_LEN, StoredOriginal, sniff};
 use crate::quota::{self, Reserved};
 use crate::state::AppState;
 
@@ -34,7 +34,7 @@ pub async fn finish(
             return Err(e);
         }
     };
-    let (mime, extension, kind) = match sniff(&head) {
+    let (mime, extension, kind) = match sniff(state, &head, Accept::Any) {
         Ok(found) => found,
         Err(e) => {
             drop_upload(state, upload, &key).await;

@@ -31,6 +31,7 @@ pub mod versions;
 pub mod upload_links;
 #[macro_use]
 pub mod sized_thumbs;
+#[macro_use]
 pub mod resumable;
 mod postgres;
 mod sqlite;
