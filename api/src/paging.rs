@@ -32,7 +32,7 @@ impl Page {
     /// The page body around `items`, `total` matching in all.
     pub fn body(self, items: Vec<Value>, total: u64) -> Value {
         json!({
-            "items": items,
+            "items": Value::Array(items),
             "page": self.page,
             "limit": self.limit,
             "total": total,

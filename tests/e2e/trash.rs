@@ -22,7 +22,8 @@ async fn folder(stack: &Stack, key: &str, name: &str, parent: Option<&str>) -> S
 }
 
 async fn file_in(stack: &Stack, key: &str, name: &str, folder: Option<&str>) -> Value {
-    let (status, body) = upload(stack, key, pdf(name), name, &folder.map(|f| vec![("folderId", f)]).unwrap_or_default()).await;
+    let (status, body) =
+        upload(stack, key, pdf(name), name, &folder.map(|f| vec![("folderId", f)]).unwrap_or_default()).await;
     assert_eq!(status, 202, "{body}");
     stack.wait_settled(key, body["id"].as_str().unwrap(), Duration::from_secs(60)).await
 }
@@ -52,7 +53,10 @@ both_stacks!(trash_hides_restores_and_removes_files_and_folders, |stack: Stack| 
     // A public file goes to the trash: not listed, not served, restorable.
     let a = file_in(&stack, &key, "a.pdf", None).await;
     let a_id = a["id"].as_str().unwrap().to_owned();
-    let public = stack.call(Method::PATCH, &format!("/api/v1/files/{a_id}"), Some(&key), Some(json!({ "isPublic": true }))).await.1;
+    let public = stack
+        .call(Method::PATCH, &format!("/api/v1/files/{a_id}"), Some(&key), Some(json!({ "isPublic": true })))
+        .await
+        .1;
     let urls = [public["url"].as_str().unwrap().to_owned(), public["publicUrl"].as_str().unwrap().to_owned()];
     assert_eq!(get(&stack, &urls[0]).await.0, 200);
     let used = stack.call(Method::GET, "/api/v1/auth/me", Some(&key), None).await.1["usedBytes"].as_u64().unwrap();
@@ -64,7 +68,11 @@ both_stacks!(trash_hides_restores_and_removes_files_and_folders, |stack: Stack| 
     }
     assert_eq!(stack.call(Method::GET, "/api/v1/files", Some(&key), None).await.1["total"], 0);
     let listed = trash(&stack, &key).await;
-    assert_eq!((ids(&listed), listed["total"].as_u64(), listed["totalPages"].as_u64()), (vec![a_id.clone()], Some(1), Some(1)), "{listed}");
+    assert_eq!(
+        (ids(&listed), listed["total"].as_u64(), listed["totalPages"].as_u64()),
+        (vec![a_id.clone()], Some(1), Some(1)),
+        "{listed}"
+    );
     let item = &listed["items"][0];
     assert_eq!((item["type"].as_str(), item["name"].as_str()), (Some("file"), Some("a.pdf")));
     assert!(item["purgeAt"].as_str().unwrap() > item["deletedAt"].as_str().unwrap());
@@ -84,13 +92,21 @@ both_stacks!(trash_hides_restores_and_removes_files_and_folders, |stack: Stack| 
     let c = file_in(&stack, &key, "c.pdf", Some(&s)).await;
     let (b_id, c_id) = (b["id"].as_str().unwrap().to_owned(), c["id"].as_str().unwrap().to_owned());
     assert_eq!(stack.call(Method::DELETE, &format!("/api/v1/folders/{f}"), Some(&key), None).await.0, 204);
-    for path in [format!("/api/v1/folders/{f}"), format!("/api/v1/folders/{s}"), format!("/api/v1/files/{b_id}"), format!("/api/v1/files/{c_id}")] {
+    for path in [
+        format!("/api/v1/folders/{f}"),
+        format!("/api/v1/folders/{s}"),
+        format!("/api/v1/files/{b_id}"),
+        format!("/api/v1/files/{c_id}"),
+    ] {
         assert_eq!(stack.call(Method::GET, &path, Some(&key), None).await.0, 404, "{path}");
     }
     let listed = trash(&stack, &key).await;
     assert_eq!(ids(&listed), vec![f.clone()], "one entry for the folder: {listed}");
     assert_eq!(listed["items"][0]["type"], "folder");
-    assert_eq!(listed["items"][0]["sizeBytes"].as_u64(), Some(b["sizeBytes"].as_u64().unwrap() + c["sizeBytes"].as_u64().unwrap()));
+    assert_eq!(
+        listed["items"][0]["sizeBytes"].as_u64(),
+        Some(b["sizeBytes"].as_u64().unwrap() + c["sizeBytes"].as_u64().unwrap())
+    );
     let (status, back) = stack.call(Method::POST, &format!("/api/v1/trash/{f}/restore"), Some(&key), None).await;
     assert_eq!((status, back["name"].as_str()), (200, Some("F")), "{back}");
     let in_s = stack.call(Method::GET, &format!("/api/v1/files?folderId={s}"), Some(&key), None).await.1;
@@ -108,14 +124,20 @@ both_stacks!(trash_hides_restores_and_removes_files_and_folders, |stack: Stack| 
     let d = file_in(&stack, &key, "d.pdf", Some(&g)).await;
     let d_id = d["id"].as_str().unwrap().to_owned();
     assert_eq!(stack.call(Method::DELETE, &format!("/api/v1/files/{d_id}"), Some(&key), None).await.0, 204);
-    assert_eq!(stack.call(Method::DELETE, &format!("/api/v1/folders/{g}?permanent=true"), Some(&key), None).await.0, 204);
+    assert_eq!(
+        stack.call(Method::DELETE, &format!("/api/v1/folders/{g}?permanent=true"), Some(&key), None).await.0,
+        204
+    );
     let (status, back) = stack.call(Method::POST, &format!("/api/v1/trash/{d_id}/restore"), Some(&key), None).await;
     assert_eq!(status, 200, "{back}");
     let root = stack.call(Method::GET, "/api/v1/files?folderId=root", Some(&key), None).await.1;
     assert!(ids(&root).contains(&d_id), "{root}");
 
     // Permanent delete skips the trash; emptying removes everything.
-    assert_eq!(stack.call(Method::DELETE, &format!("/api/v1/files/{d_id}?permanent=true"), Some(&key), None).await.0, 204);
+    assert_eq!(
+        stack.call(Method::DELETE, &format!("/api/v1/files/{d_id}?permanent=true"), Some(&key), None).await.0,
+        204
+    );
     purged(&stack, &d_id).await;
     assert_eq!(stack.call(Method::DELETE, &format!("/api/v1/files/{a_id}"), Some(&key), None).await.0, 204);
     assert_eq!(trash(&stack, &key).await["total"], 1);
@@ -164,7 +186,10 @@ both_stacks!(trash_restore_delete_and_processing_race, |stack: Stack| async move
                 if permanent { call(Method::DELETE, format!("/api/v1/files/{id}?permanent=true")).await.0 } else { 0 }
             }
         );
-        assert!(matches!(t.0, 204 | 404) && matches!(r.0, 200 | 404) && matches!(d, 0 | 204 | 404), "round {round}: {t:?} {r:?} {d}");
+        assert!(
+            matches!(t.0, 204 | 404) && matches!(r.0, 200 | 404) && matches!(d, 0 | 204 | 404),
+            "round {round}: {t:?} {r:?} {d}"
+        );
         let in_trash = ids(&trash(&stack, &key).await).contains(&id);
         let (got, file) = call(Method::GET, format!("/api/v1/files/{id}")).await;
         let deleted = permanent && d == 204;

@@ -19,13 +19,25 @@ async fn new_version(stack: &Stack, key: &str, id: &str, bytes: Vec<u8>, name: O
         form = form.text("versionName", n.to_owned());
     }
     form = form.part("file", reqwest::multipart::Part::bytes(bytes).file_name("next"));
-    let res = stack.http.post(stack.url(&format!("/api/v1/files/{id}/versions"))).bearer_auth(key).multipart(form).send().await.unwrap();
+    let res = stack
+        .http
+        .post(stack.url(&format!("/api/v1/files/{id}/versions")))
+        .bearer_auth(key)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
     let status = res.status().as_u16();
     (status, res.json().await.unwrap_or(Value::Null))
 }
 
 fn versions_of(list: &Value) -> Vec<(u64, bool)> {
-    list["items"].as_array().unwrap().iter().map(|v| (v["version"].as_u64().unwrap(), v["current"].as_bool().unwrap())).collect()
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| (v["version"].as_u64().unwrap(), v["current"].as_bool().unwrap()))
+        .collect()
 }
 
 both_stacks!(versions_keep_the_file_and_serve_the_current_one, |stack: Stack| async move {
@@ -34,7 +46,10 @@ both_stacks!(versions_keep_the_file_and_serve_the_current_one, |stack: Stack| as
     let v1 = pdf("first");
     let file = ready(&stack, &key, v1.clone(), "doc.pdf").await;
     let id = file["id"].as_str().unwrap().to_owned();
-    let public = stack.call(Method::PATCH, &format!("/api/v1/files/{id}"), Some(&key), Some(json!({ "isPublic": true }))).await.1;
+    let public = stack
+        .call(Method::PATCH, &format!("/api/v1/files/{id}"), Some(&key), Some(json!({ "isPublic": true })))
+        .await
+        .1;
     let public_url = public["publicUrl"].as_str().unwrap().to_owned();
     let (status, link) = stack.call(Method::POST, "/api/v1/links", Some(&key), Some(json!({ "fileId": id }))).await;
     assert_eq!(status, 201, "{link}");
@@ -44,7 +59,11 @@ both_stacks!(versions_keep_the_file_and_serve_the_current_one, |stack: Stack| as
     assert_eq!(new_version(&stack, &bob, &id, v2.clone(), None).await.0, 404);
     let (status, body) = new_version(&stack, &key, &id, v2.clone(), Some("second draft")).await;
     assert_eq!(status, 202, "{body}");
-    assert_eq!((body["id"].as_str(), body["version"].as_u64(), body["versionCount"].as_u64()), (Some(id.as_str()), Some(2), Some(2)), "{body}");
+    assert_eq!(
+        (body["id"].as_str(), body["version"].as_u64(), body["versionCount"].as_u64()),
+        (Some(id.as_str()), Some(2), Some(2)),
+        "{body}"
+    );
     let now = stack.wait_settled(&key, &id, Duration::from_secs(60)).await;
     assert_eq!((now["status"].as_str(), now["sha256"].as_str()), (Some("ready"), Some(sha256(&v2).as_str())), "{now}");
     assert_eq!(now["versionName"], "second draft");
@@ -59,12 +78,16 @@ both_stacks!(versions_keep_the_file_and_serve_the_current_one, |stack: Stack| as
     assert_eq!(list["items"][1]["contentType"], "application/pdf");
     let (_, bytes) = download(&stack, &key, &format!("/api/v1/files/{id}/versions/1/download")).await;
     assert_eq!(bytes, v1);
-    assert_eq!(stack.call(Method::GET, &format!("/api/v1/files/{id}/versions/7/download"), Some(&key), None).await.0, 404);
+    assert_eq!(
+        stack.call(Method::GET, &format!("/api/v1/files/{id}/versions/7/download"), Some(&key), None).await.0,
+        404
+    );
     // Both versions count in the quota.
     let me = stack.call(Method::GET, "/api/v1/auth/me", Some(&key), None).await.1;
     assert_eq!(me["usedBytes"].as_u64(), Some((v1.len() + v2.len()) as u64), "{me}");
     // Restore 1 → version 3 with v1's content, at once.
-    let (status, body) = stack.call(Method::POST, &format!("/api/v1/files/{id}/versions/1/restore"), Some(&key), None).await;
+    let (status, body) =
+        stack.call(Method::POST, &format!("/api/v1/files/{id}/versions/1/restore"), Some(&key), None).await;
     assert_eq!((status, body["version"].as_u64(), body["status"].as_str()), (202, Some(3), Some("ready")), "{body}");
     assert_eq!(get(&stack, &public_url).await.2, v1);
     // Deleting version 1 keeps version 3's bytes (they are shared).
@@ -105,7 +128,14 @@ both_stacks_with!(max_versions_prunes_the_oldest, &[("MEDIAQ_MAX_VERSIONS", "3")
     // A quota that the next version would pass refuses it.
     let admin = stack.admin_key("root");
     let uid = me["id"].as_u64().unwrap();
-    stack.call(Method::PATCH, &format!("/api/v1/admin/users/{uid}"), Some(&admin), Some(json!({ "quotaBytes": sizes + 10 }))).await;
+    stack
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/admin/users/{uid}"),
+            Some(&admin),
+            Some(json!({ "quotaBytes": sizes + 10 })),
+        )
+        .await;
     let (status, body) = new_version(&stack, &key, &id, pdf("too much"), None).await;
     assert_eq!(status, 403, "{body}");
     assert_eq!(stack.call(Method::GET, &format!("/api/v1/files/{id}"), Some(&key), None).await.1["version"], 5);
@@ -129,12 +159,24 @@ both_stacks!(new_versions_edits_and_deletes_race, |stack: Stack| async move {
         let (a, b, p, d) = tokio::join!(
             new_version(&stack, &key, &id, coffee.clone(), Some("coffee")),
             new_version(&stack, &key, &id, camera.clone(), Some("camera")),
-            stack.call(Method::PATCH, &format!("/api/v1/files/{id}"), Some(&key), Some(json!({ "name": format!("r{round}.png") }))),
+            stack.call(
+                Method::PATCH,
+                &format!("/api/v1/files/{id}"),
+                Some(&key),
+                Some(json!({ "name": format!("r{round}.png") }))
+            ),
             async {
-                if delete { stack.call(Method::DELETE, &format!("/api/v1/files/{id}?permanent=true"), Some(&key), None).await.0 } else { 0 }
+                if delete {
+                    stack.call(Method::DELETE, &format!("/api/v1/files/{id}?permanent=true"), Some(&key), None).await.0
+                } else {
+                    0
+                }
             }
         );
-        assert!([a.0, b.0].iter().all(|s| matches!(s, 202 | 404)) && matches!(p.0, 200 | 404), "round {round}: {a:?} {b:?} {p:?}");
+        assert!(
+            [a.0, b.0].iter().all(|s| matches!(s, 202 | 404)) && matches!(p.0, 200 | 404),
+            "round {round}: {a:?} {b:?} {p:?}"
+        );
         if delete && d == 204 {
             assert_eq!(stack.call(Method::GET, &format!("/api/v1/files/{id}"), Some(&key), None).await.0, 404);
             continue;
