@@ -212,3 +212,55 @@ both_stacks!(trash_restore_delete_and_processing_race, |stack: Stack| async move
         }
     }
 });
+
+/// Dates the trash entry `id` (a file or a folder) back by `days`, as if
+/// it had been trashed then.
+async fn backdate(stack: &Stack, id: &str, days: i64) {
+    let at = chrono::Utc::now() - chrono::Duration::days(days);
+    let sql = ["UPDATE media SET trashed_at = $1 WHERE id = $2", "UPDATE folders SET trashed_at = $1 WHERE id = $2"];
+    match stack.kind {
+        mediaq_tests::Kind::Embedded => {
+            let url = format!("sqlite://{}", stack.data_dir.path().join("mediaq.db").display());
+            let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+            for q in sql {
+                sqlx::query(q).bind(at).bind(id).execute(&pool).await.unwrap();
+            }
+            pool.close().await;
+        }
+        mediaq_tests::Kind::Production => {
+            let pool = sqlx::PgPool::connect(&stack.env["MEDIAQ_DATABASE_URL"]).await.unwrap();
+            for q in sql {
+                sqlx::query(q).bind(at).bind(id).execute(&pool).await.unwrap();
+            }
+            pool.close().await;
+        }
+    }
+}
+
+both_stacks_with!(the_sweep_removes_trash_past_its_days, &[("MEDIAQ_TRASH_DAYS", "7")], |stack: Stack| async move {
+    let key = stack.key("alice");
+    let old = file_in(&stack, &key, "old.pdf", None).await;
+    let young = file_in(&stack, &key, "young.pdf", None).await;
+    let f = folder(&stack, &key, "Old", None).await;
+    let inside = file_in(&stack, &key, "in.pdf", Some(&f)).await;
+    let (old_id, young_id, in_id) =
+        (old["id"].as_str().unwrap(), young["id"].as_str().unwrap(), inside["id"].as_str().unwrap());
+    for path in [format!("/api/v1/files/{old_id}"), format!("/api/v1/files/{young_id}"), format!("/api/v1/folders/{f}")]
+    {
+        assert_eq!(stack.call(Method::DELETE, &path, Some(&key), None).await.0, 204);
+    }
+    let listed = trash(&stack, &key).await;
+    let purge_at = listed["items"][0]["purgeAt"].as_str().unwrap().to_owned();
+    let deleted_at = listed["items"][0]["deletedAt"].as_str().unwrap().to_owned();
+    let days = chrono::DateTime::parse_from_rfc3339(&purge_at).unwrap()
+        - chrono::DateTime::parse_from_rfc3339(&deleted_at).unwrap();
+    assert_eq!(days.num_days(), 7);
+    backdate(&stack, old_id, 8).await;
+    backdate(&stack, &f, 8).await;
+    let out = stack.command(&["sweep"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(ids(&trash(&stack, &key).await), vec![young_id.to_owned()]);
+    purged(&stack, old_id).await;
+    purged(&stack, in_id).await;
+    assert!(stack.objects_of(young_id) > 0, "a younger entry is kept");
+});

@@ -198,3 +198,45 @@ both_stacks!(new_versions_edits_and_deletes_race, |stack: Stack| async move {
         assert_eq!(versions["items"][0]["version"], now["version"]);
     }
 });
+
+/// A field of /proc/PID/status, in KiB.
+fn status_kib(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with(field)).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+/// A 256 MiB new version is streamed: the peak RSS of `mediaq all` grows
+/// by less than 64 MiB while it is received, hashed, stored and settled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_new_version_keeps_memory_flat() {
+    const MIB: usize = 1024 * 1024;
+    let stack = Stack::start_with(mediaq_tests::Kind::Embedded, &[("MEDIAQ_MAX_UPLOAD_BYTES", "536870912")]).await;
+    let key = stack.key("alice");
+    let file = ready(&stack, &key, pdf("small"), "big.bin").await;
+    let id = file["id"].as_str().unwrap().to_owned();
+    // Warm up the version path once.
+    assert_eq!(new_version(&stack, &key, &id, pdf("warm"), None).await.0, 202);
+    stack.wait_settled(&key, &id, Duration::from_secs(60)).await;
+    let mut x = 0x9e37_79b9_7f4a_7c15_u64;
+    let block: Vec<u8> = (0..MIB / 8)
+        .flat_map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x.to_le_bytes()
+        })
+        .collect();
+    let bulk = block.repeat(256);
+    let pid = stack.processes[0].id();
+    std::fs::write(format!("/proc/{pid}/clear_refs"), "5").unwrap();
+    let before = status_kib(pid, "VmHWM:");
+    let sha = sha256(&bulk);
+    let (status, body) = new_version(&stack, &key, &id, bulk, Some("bulk")).await;
+    assert_eq!(status, 202, "{body}");
+    let now = stack.wait_settled(&key, &id, Duration::from_secs(300)).await;
+    let growth = status_kib(pid, "VmHWM:").saturating_sub(before);
+    assert_eq!((now["sha256"].as_str(), now["version"].as_u64()), (Some(sha.as_str()), Some(3)), "{now}");
+    eprintln!("peak RSS growth for a 256 MiB new version: +{} MiB", growth / 1024);
+    assert!(growth < 64 * 1024, "peak RSS grew by {} MiB", growth / 1024);
+}
