@@ -32,7 +32,7 @@ impl Page {
     /// The page body around `items`, `total` matching in all.
     pub fn body(self, items: Vec<Value>, total: u64) -> Value {
         json!({
-            "items": items,
+            "items": Value::Array(items),
             "page": self.page,
             "limit": self.limit,
             "total": total,
@@ -100,6 +100,38 @@ where
     });
     let total = all.len() as u64;
     (page.slice(all), total)
+}
+
+/// `page`, `limit`, `sort` (`createdAt` | `name`) and `order` of the
+/// folder, share and link lists.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct ListQuery {
+    page: Option<String>,
+    limit: Option<String>,
+    sort: Option<String>,
+    order: Option<String>,
+}
+
+impl ListQuery {
+    /// Sorts and pages rendered items (each with `createdAt` and a `name`,
+    /// else `targetName` / `targetId`) into the page body; 400 on a bad
+    /// parameter.
+    pub fn page_of(&self, items: Vec<Value>) -> Result<Value, ApiError> {
+        let page = Page::parse(self.page.as_deref(), self.limit.as_deref())?;
+        let sort = SimpleSort::parse(self.sort.as_deref())?;
+        let descending = descending(self.order.as_deref())?;
+        let key = |v: &Value| {
+            let at = v["createdAt"]
+                .as_str()
+                .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+                .map(|d| d.with_timezone(&chrono::Utc))
+                .unwrap_or_default();
+            let name = ["name", "targetName", "targetId", "id"].iter().find_map(|k| v[*k].as_str()).unwrap_or("");
+            (at, name.to_owned())
+        };
+        let (items, total) = sort_page(items, sort, descending, page, key);
+        Ok(page.body(items, total))
+    }
 }
 
 #[cfg(test)]

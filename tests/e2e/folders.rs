@@ -130,9 +130,13 @@ both_stacks!(folders_nest_move_list_and_delete, |stack: Stack| async move {
             .0,
         200
     );
-    // Recursive delete: folders and media gone, objects purged.
+    // Recursive permanent delete: folders and media gone, objects purged
+    // (without `permanent` it goes to the trash: see tests/e2e/trash.rs).
     let chev_id = chev["image"]["id_encoded"].as_str().unwrap().to_owned();
-    assert_eq!(stack.call(Method::DELETE, &format!("/api/v1/folders/{trips}"), Some(&alice), None).await.0, 204);
+    assert_eq!(
+        stack.call(Method::DELETE, &format!("/api/v1/folders/{trips}?permanent=true"), Some(&alice), None).await.0,
+        204
+    );
     for f in [&trips, &paris, &louvre] {
         assert_eq!(stack.call(Method::GET, &format!("/api/v1/folders/{f}"), Some(&alice), None).await.0, 404);
     }

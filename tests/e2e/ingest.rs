@@ -115,11 +115,13 @@ async fn remote_url_is_fetched_by_a_worker(stack: Stack) {
     let decoded = image::load_from_memory(&served).unwrap();
     assert_eq!((decoded.width(), decoded.height()), (w, h));
     assert_eq!((w, h), image::load_from_memory(&bytes).map(|i| (i.width(), i.height())).unwrap());
-    // Not an image: fails with a reason, nothing served.
+    // Not an image or video: refused as Chevereto does (415, code 612),
+    // nothing kept (the native route would take it as a file).
     let url = serve_once(b"<html>hello</html>".to_vec(), "text/html").await;
     let (status, _, body) = chevereto_form(&stack, &key, &[("source", &url)]).await;
-    assert_eq!(status, 400, "{body}");
-    assert!(body.contains("not a supported image"), "{body}");
+    assert_eq!(status, 415, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["error"]["code"], 612, "{body}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -102,7 +102,7 @@ both_stacks!(files_api_owner_access_links_and_delete, |stack: Stack| async move 
     patch(json!({ "isPublic": false })).await.unwrap();
     assert_eq!(stack.fetch(&link).await.0, 404);
     assert_eq!(patch(json!({ "colour": "red" })).await.unwrap().status().as_u16(), 400);
-    // Delete: gone at once, objects purged in the background.
+    // Permanent delete: gone at once, objects purged in the background.
     assert_eq!(
         stack
             .http
@@ -118,7 +118,7 @@ both_stacks!(files_api_owner_access_links_and_delete, |stack: Stack| async move 
     assert_eq!(
         stack
             .http
-            .delete(stack.url(&format!("/api/v1/files/{id}")))
+            .delete(stack.url(&format!("/api/v1/files/{id}?permanent=true")))
             .bearer_auth(&alice)
             .send()
             .await

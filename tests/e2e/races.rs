@@ -143,7 +143,8 @@ both_stacks_with!(delete_while_processing_stays_gone, NOWAIT, |stack: Stack| asy
         if caught_processing(&stack, &key, &id).await {
             caught.push(id.clone());
         }
-        let (code, body) = stack.call(Method::DELETE, &format!("/api/v1/files/{id}"), Some(&key), None).await;
+        let (code, body) =
+            stack.call(Method::DELETE, &format!("/api/v1/files/{id}?permanent=true"), Some(&key), None).await;
         assert_eq!(code, 204, "{body}");
         ids.push(id);
     }
@@ -242,7 +243,8 @@ both_stacks_with!(remote_fetch_racing_patch_and_delete, NOWAIT, |stack: Stack| a
         if caught_processing(&stack, &key, &gone).await {
             caught.push(gone.clone());
         }
-        assert_eq!(stack.call(Method::DELETE, &format!("/api/v1/files/{gone}"), Some(&key), None).await.0, 204);
+        let path = format!("/api/v1/files/{gone}?permanent=true");
+        assert_eq!(stack.call(Method::DELETE, &path, Some(&key), None).await.0, 204);
         deleted.push(gone);
         let media = stack.wait_settled(&key, &renamed, Duration::from_secs(60)).await;
         assert_eq!(media["status"], "ready", "{media}");

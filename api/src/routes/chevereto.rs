@@ -67,7 +67,7 @@ async fn handle(
     if media.kind == MediaKind::File {
         // A remote URL that turned out not to be an image or video: this
         // route keeps Chevereto's rule (612), and keeps nothing of it.
-        crate::lifecycle::retire(&state, &media.id).await?;
+        crate::lifecycle::retire(state, &media.id).await?;
         return Err(ApiError::UnsupportedType { detected: Some(media.mime) });
     }
     if media.status == MediaStatus::Failed {

@@ -73,6 +73,8 @@ pub async fn create(
 #[serde(rename_all = "camelCase")]
 pub struct Children {
     parent_id: Option<String>,
+    #[serde(flatten)]
+    list: crate::paging::ListQuery,
 }
 
 /// `GET /api/v1/folders?parentId=`: the folders directly under a folder
@@ -91,7 +93,7 @@ pub async fn list(
         None => (caller.user.id, None),
     };
     let children = state.repo.child_folders(owner, parent.as_deref()).await?;
-    Ok(Json(json!({ "items": children.iter().map(resource).collect::<Vec<_>>() })))
+    Ok(Json(q.list.page_of(children.iter().map(resource).collect())?))
 }
 
 /// The folders from the root down to `folder`.

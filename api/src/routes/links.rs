@@ -102,9 +102,13 @@ pub async fn create(
 
 /// `GET /api/v1/links`: the caller's live links (without tokens).
 #[tracing::instrument(skip_all)]
-pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<crate::paging::ListQuery>,
+) -> Result<Json<Value>, ApiError> {
     let links = state.repo.list_links(caller.user.id).await?;
-    Ok(Json(json!({ "items": links.iter().map(resource).collect::<Vec<_>>() })))
+    Ok(Json(q.page_of(links.iter().map(resource).collect())?))
 }
 
 /// `DELETE /api/v1/links/{id}`: revokes the link at once.

@@ -3,7 +3,7 @@
 //! read and download it through the ordinary routes but not change it.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::Deserialize;
@@ -16,6 +16,7 @@ use crate::audit::{self, Actor, ClientIp};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::json::Body;
+use crate::paging::ListQuery;
 use crate::policy::owned_target;
 use crate::state::AppState;
 
@@ -78,24 +79,33 @@ pub async fn create(
     }
 }
 
-async fn listed(state: &AppState, user: UserId, incoming: bool) -> Result<Json<Value>, ApiError> {
+async fn listed(state: &AppState, user: UserId, incoming: bool, q: &ListQuery) -> Result<Json<Value>, ApiError> {
     let mut items = Vec::new();
     for share in state.repo.list_shares(user, incoming).await? {
         items.push(resource(state, &share).await?);
     }
-    Ok(Json(json!({ "items": items })))
+    Ok(Json(q.page_of(items)?))
 }
 
-/// `GET /api/v1/shares/with-me`: what others share with the caller.
+/// `GET /api/v1/shares/with-me`: what others share with the caller
+/// (paged, sorted: see [`ListQuery`]).
 #[tracing::instrument(skip_all)]
-pub async fn with_me(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
-    listed(&state, caller.user.id, true).await
+pub async fn with_me(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
+    listed(&state, caller.user.id, true, &q).await
 }
 
 /// `GET /api/v1/shares/by-me`: what the caller shares.
 #[tracing::instrument(skip_all)]
-pub async fn by_me(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
-    listed(&state, caller.user.id, false).await
+pub async fn by_me(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
+    listed(&state, caller.user.id, false, &q).await
 }
 
 /// `DELETE /api/v1/shares/{id}`: revoked by its owner (or dropped by the

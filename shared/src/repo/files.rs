@@ -435,3 +435,31 @@ macro_rules! sql_file_repo {
         }
     };
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_number_their_placeholders_and_escape_wildcards() {
+        let query = FileQuery {
+            owner: UserId(7),
+            folder: FolderFilter::Root,
+            kind: Some(MediaKind::File),
+            is_public: Some(true),
+            name_contains: Some("50%_Off\\".into()),
+            sha256: Some("ab".repeat(32)),
+            sort: FileSort::Downloads,
+            descending: false,
+            offset: 0,
+            limit: 10,
+        };
+        let (sql, binds) = query.filter();
+        assert!(sql.contains("album_id IS NULL") && sql.contains("kind = $2") && sql.contains("sha256 = $5"), "{sql}");
+        assert!(sql.contains("LIKE $4 ESCAPE"), "{sql}");
+        assert_eq!(binds.len(), 5);
+        assert!(matches!(&binds[3], Bind::Text(t) if t == "%50\\%\\_off\\\\%"), "{:?}", binds[3]);
+        assert_eq!(query.order(), "downloads ASC, id ASC");
+        assert_eq!(FileSort::parse("bogus"), None);
+    }
+}
