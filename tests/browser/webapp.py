@@ -94,7 +94,8 @@ THUMB = re.compile(r"^" + re.escape(BASE) + r"/images/([A-Za-z0-9]+)/[^/?]+\.th\
 def register_and_login(d):
     go(d, "/register")
     one(d, "#first-run", "the first-run welcome")
-    step("first run explains how to make the first admin")
+    ms = int(d.execute_script("return document.documentElement.dataset.firstRender"))
+    step(f"first run explains how to make the first admin (first render {ms} ms after navigation)")
     fill(d, "form", {"username": "alice", "password": "correct horse battery"})
     until(d, "the gallery after registering", lambda d: css(d, "input[type=file]"))
     step("registered (open registration logs in at once)")

@@ -26,3 +26,4 @@ mod settle;
 mod shares;
 mod upload;
 mod video_privacy;
+mod webapp;
