@@ -94,6 +94,7 @@ THUMB = re.compile(r"^" + re.escape(BASE) + r"/images/([A-Za-z0-9]+)/[^/?]+\.th\
 def register_and_login(d):
     go(d, "/register")
     one(d, "#first-run", "the first-run welcome")
+    d.save_screenshot(os.path.join(SHOTS, "webapp-first-run-light.png"))
     ms = int(d.execute_script("return document.documentElement.dataset.firstRender"))
     step(f"first run explains how to make the first admin (first render {ms} ms after navigation)")
     fill(d, "form", {"username": "alice", "password": "correct horse battery"})
@@ -191,6 +192,20 @@ def delete_and_restore(d, ids):
     step("restored it from the trash")
 
 
+def api_key(d):
+    go(d, "/keys")
+    fill(d, "form", {"keyName": "laptop"})
+    key = one(d, "input[name=api-key]").get_attribute("value")
+    if not re.match(r"^mq_[A-Za-z0-9]{40}$", key):
+        fail(f"new key {key!r}")
+    buttons = [b for b in css(d, "button") if ".sxcu" in b.text]
+    if not buttons:
+        fail("no ShareX download for the new key")
+    until(d, "the key in the list", lambda d: [c for c in css(d, "td") if c.text == "laptop"])
+    d.save_screenshot(os.path.join(SHOTS, "webapp-keys-light.png"))
+    step("created an API key (shown once, with its .sxcu download)")
+
+
 def dark(d):
     d.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": "dark"}]})
     go(d, "/")
@@ -235,6 +250,7 @@ def main():
         file_page_links(d, ids[0])
         public_link(d)
         delete_and_restore(d, ids)
+        api_key(d)
         dark(d)
         check_logs(d)
     except Exception as e:  # noqa: BLE001 - report any failure with a screenshot
