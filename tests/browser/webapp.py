@@ -192,6 +192,18 @@ def delete_and_restore(d, ids):
     step("restored it from the trash")
 
 
+def folder_upload(d):
+    go(d, "/")
+    fill(d, "form.row", {"folderName": "Holiday"})
+    until(d, "the new folder's page", lambda d: "#/folder/" in d.current_url and css(d, "nav.crumbs [aria-current=page]"))
+    crumb = one(d, "nav.crumbs [aria-current=page]").text
+    if crumb != "Holiday":
+        fail(f"breadcrumb {crumb!r}")
+    one(d, "input[type=file]").send_keys(IMAGE1)
+    until(d, "the thumbnail in the folder", lambda d: loaded_images(d, "#files img"))
+    step("created a folder, uploaded into it (breadcrumbs, thumbnail)")
+
+
 def api_key(d):
     go(d, "/keys")
     fill(d, "form", {"keyName": "laptop"})
@@ -250,6 +262,7 @@ def main():
         file_page_links(d, ids[0])
         public_link(d)
         delete_and_restore(d, ids)
+        folder_upload(d)
         api_key(d)
         dark(d)
         check_logs(d)
