@@ -82,7 +82,16 @@ async function makeUppy(rows, folder) {
     if (!id && response && response.uploadURL) id = response.uploadURL.split('/').pop();
     if (row && id) row.uploaded(id);
     else if (row) row.fail('the server did not say which file this is');
-    uppy.removeFile(file.id);
+  });
+  // Settled files leave Uppy once the batch is done (so the same file can
+  // be added again); not earlier: removing a file whose upload is still
+  // being finished makes the Tus plugin terminate it on the server.
+  uppy.on('complete', (result) => {
+    setTimeout(() => {
+      for (const f of [...(result.successful || []), ...(result.failed || [])]) {
+        if (uppy.getFile(f.id)) uppy.removeFile(f.id);
+      }
+    }, 0);
   });
   return uppy;
 }
