@@ -19,7 +19,25 @@ mediaq_ensure_packages() {
 
 MEDIAQ_BUILD_PACKAGES=(pkg-config clang libclang-dev cmake nasm
     libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev libavfilter-dev libavdevice-dev)
-MEDIAQ_TEST_PACKAGES=(redis-server postgresql ffmpeg curl python3)
+MEDIAQ_TEST_PACKAGES=(redis-server postgresql ffmpeg curl python3 python3-venv
+    chromium chromium-driver)
+
+# Python clients the tests drive (selenium for the web app's browser test;
+# add yours here: one list, one venv), pinned, installed into
+# ~/.cache/mediaq/venv when the list changes.
+MEDIAQ_PY_PACKAGES=(selenium==4.40.0)
+
+mediaq_python_venv() {
+    local venv="${XDG_CACHE_HOME:-$HOME/.cache}/mediaq/venv"
+    [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+    local want="${MEDIAQ_PY_PACKAGES[*]}"
+    if [ "$(cat "$venv/.mediaq-packages" 2>/dev/null)" != "$want" ]; then
+        echo "==> installing python test clients: $want" >&2
+        "$venv/bin/pip" install -q --disable-pip-version-check "${MEDIAQ_PY_PACKAGES[@]}"
+        echo "$want" >"$venv/.mediaq-packages"
+    fi
+    export MEDIAQ_TEST_PYTHON="$venv/bin/python"
+}
 
 # Build output lives outside the clone, in one cache dir per machine, so a
 # fresh clone (as CI makes) reuses what this machine already built.

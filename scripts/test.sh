@@ -16,6 +16,7 @@ cd "$(dirname "$0")/.."
 . scripts/setup.sh
 mediaq_ensure_packages "${MEDIAQ_BUILD_PACKAGES[@]}" "${MEDIAQ_TEST_PACKAGES[@]}"
 mediaq_target_dir
+mediaq_python_venv
 
 if [ "${MEDIAQ_TEST_SKIP_LINT:-0}" != 1 ]; then
     # rustup's default profile has both; a minimal one may not.

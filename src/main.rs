@@ -22,7 +22,8 @@ use mediaq_workers::{Env, QueueSet};
 /// With no configuration, everything is embedded under ./data (SQLite
 /// database and job queue, files on disk). Set MEDIAQ_* environment
 /// variables (or a TOML file with --config) for Postgres, Redis and S3;
-/// see README.md for the full list.
+/// see README.md for the full list. `all` and `serve` also serve the web
+/// app at / (make the first administrator with `key create --admin`).
 #[derive(Debug, Parser)]
 #[command(name = "mediaq", version, about, long_about)]
 struct Cli {

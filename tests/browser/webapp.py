@@ -94,7 +94,9 @@ THUMB = re.compile(r"^" + re.escape(BASE) + r"/images/([A-Za-z0-9]+)/[^/?]+\.th\
 def register_and_login(d):
     go(d, "/register")
     one(d, "#first-run", "the first-run welcome")
-    step("first run explains how to make the first admin")
+    d.save_screenshot(os.path.join(SHOTS, "webapp-first-run-light.png"))
+    ms = int(d.execute_script("return document.documentElement.dataset.firstRender"))
+    step(f"first run explains how to make the first admin (first render {ms} ms after navigation)")
     fill(d, "form", {"username": "alice", "password": "correct horse battery"})
     until(d, "the gallery after registering", lambda d: css(d, "input[type=file]"))
     step("registered (open registration logs in at once)")
@@ -190,6 +192,32 @@ def delete_and_restore(d, ids):
     step("restored it from the trash")
 
 
+def folder_upload(d):
+    go(d, "/")
+    fill(d, "form.row", {"folderName": "Holiday"})
+    until(d, "the new folder's page", lambda d: "#/folder/" in d.current_url and css(d, "nav.crumbs [aria-current=page]"))
+    crumb = one(d, "nav.crumbs [aria-current=page]").text
+    if crumb != "Holiday":
+        fail(f"breadcrumb {crumb!r}")
+    one(d, "input[type=file]").send_keys(IMAGE1)
+    until(d, "the thumbnail in the folder", lambda d: loaded_images(d, "#files img"))
+    step("created a folder, uploaded into it (breadcrumbs, thumbnail)")
+
+
+def api_key(d):
+    go(d, "/keys")
+    fill(d, "form", {"keyName": "laptop"})
+    key = one(d, "input[name=api-key]").get_attribute("value")
+    if not re.match(r"^mq_[A-Za-z0-9]{40}$", key):
+        fail(f"new key {key!r}")
+    buttons = [b for b in css(d, "button") if ".sxcu" in b.text]
+    if not buttons:
+        fail("no ShareX download for the new key")
+    until(d, "the key in the list", lambda d: [c for c in css(d, "td") if c.text == "laptop"])
+    d.save_screenshot(os.path.join(SHOTS, "webapp-keys-light.png"))
+    step("created an API key (shown once, with its .sxcu download)")
+
+
 def dark(d):
     d.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": "dark"}]})
     go(d, "/")
@@ -234,6 +262,8 @@ def main():
         file_page_links(d, ids[0])
         public_link(d)
         delete_and_restore(d, ids)
+        folder_upload(d)
+        api_key(d)
         dark(d)
         check_logs(d)
     except Exception as e:  # noqa: BLE001 - report any failure with a screenshot

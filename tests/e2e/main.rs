@@ -35,3 +35,4 @@ mod upload;
 mod uppy;
 mod versions;
 mod video_privacy;
+mod webapp;

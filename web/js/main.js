@@ -37,7 +37,10 @@ function navBar(user, path) {
 }
 
 async function logout() {
-  try { await api('POST', '/api/v1/auth/logout'); } catch (_) { /* the session may be gone already */ }
+  // Only a login session can be ended; an API key is just forgotten here.
+  if ((session.token || '').startsWith('mqs_')) {
+    try { await api('POST', '/api/v1/auth/logout'); } catch (_) { /* the session may be gone already */ }
+  }
   session.token = null;
   session.me = null;
   location.hash = '#/login';
@@ -66,6 +69,8 @@ async function route() {
     if (run === current) mount(main, h('h1', {}, 'Something went wrong'), h('p', { class: 'error' }, errorText(e)));
   }
   if (run === current) main.focus({ preventScroll: true });
+  // When the first view was on screen, in ms since navigation (tests read it).
+  document.documentElement.dataset.firstRender ??= String(Math.round(performance.now()));
 }
 
 window.addEventListener('hashchange', route);

@@ -44,14 +44,15 @@ export async function settled(id, onStatus) {
   }
 }
 
-async function makeUppy(rows, opts) {
+async function makeUppy(rows, folder) {
+  // Meta fields are sent only when set (Uppy would send "undefined").
   const { Uppy, Tus, XHRUpload } = await loadUppy();
   const uppy = new Uppy({ autoProceed: true, allowMultipleUploadBatches: true });
   if (tusAvailable()) {
     uppy.use(Tus, {
       endpoint: new URL('/api/v1/tus', location.origin).href,
       headers: () => authHeaders(),
-      allowedMetaFields: ['name', 'type', 'folderId'],
+      allowedMetaFields: folder ? ['name', 'type', 'folderId'] : ['name', 'type'],
       removeFingerprintOnSuccess: true,
       retryDelays: [0, 1000, 3000, 5000],
     });
@@ -61,7 +62,7 @@ async function makeUppy(rows, opts) {
       fieldName: 'file',
       formData: true,
       headers: () => authHeaders(),
-      allowedMetaFields: true,
+      allowedMetaFields: folder ? ['folderId'] : [],
       timeout: 120 * 1000,
       shouldRetry: (xhr) => xhr.status === 0 || xhr.status === 429 || xhr.status >= 500,
     });
@@ -81,7 +82,16 @@ async function makeUppy(rows, opts) {
     if (!id && response && response.uploadURL) id = response.uploadURL.split('/').pop();
     if (row && id) row.uploaded(id);
     else if (row) row.fail('the server did not say which file this is');
-    uppy.removeFile(file.id);
+  });
+  // Settled files leave Uppy once the batch is done (so the same file can
+  // be added again); not earlier: removing a file whose upload is still
+  // being finished makes the Tus plugin terminate it on the server.
+  uppy.on('complete', (result) => {
+    setTimeout(() => {
+      for (const f of [...(result.successful || []), ...(result.failed || [])]) {
+        if (uppy.getFile(f.id)) uppy.removeFile(f.id);
+      }
+    }, 0);
   });
   return uppy;
 }
@@ -131,14 +141,13 @@ export function uploader(list, { folderId, onReady }) {
     async add(files) {
       const picked = Array.from(files || []);
       if (!picked.length) return;
-      uppy ??= makeUppy(rows, {});
+      const folder = folderId?.();
+      uppy ??= makeUppy(rows, folder);
       const u = await uppy;
       for (const f of picked) {
         const row = uploadRow(f.name || 'pasted file', onReady);
         list.prepend(row.li);
-        const meta = {};
-        const folder = folderId?.();
-        if (folder) meta.folderId = folder;
+        const meta = folder ? { folderId: folder } : {};
         try {
           const id = u.addFile({ name: f.name || `pasted-${Date.now()}.png`, type: f.type, data: f, meta, source: 'local' });
           rows.set(id, row);

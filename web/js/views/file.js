@@ -63,7 +63,9 @@ async function download(id, version) {
 function editForm(file, reload) {
   const f = h('form', { class: 'stack', onsubmit: async (e) => {
     e.preventDefault();
-    const body = { name: f.elements.fileName.value, title: f.elements.title.value };
+    const body = {};
+    if (f.elements.fileName.value !== file.name) body.name = f.elements.fileName.value;
+    if (f.elements.title.value !== (file.title || '')) body.title = f.elements.title.value;
     const folder = f.elements.folder.value;
     if (folder !== '__keep') body.folderId = folder || null;
     try { await api('PATCH', `/api/v1/files/${file.id}`, { body }); toast('Saved'); reload(); } catch (err) { toast(errorText(err)); }
@@ -83,7 +85,7 @@ async function folderOptions(sel) {
   while (queue.length && seen < 200) {
     const [parent, prefix] = queue.shift();
     try {
-      const { items } = await api('GET', '/api/v1/folders', { query: { parentId: parent } });
+      const { items } = await api('GET', '/api/v1/folders', { query: { parentId: parent, limit: 100 } });
       for (const f of items || []) {
         seen += 1;
         sel.append(h('option', { value: f.id }, `${prefix}${f.name}`));

@@ -56,7 +56,7 @@ document.addEventListener('paste', (e) => {
 export async function render(main, [folderId]) {
   const lists = await listsSupported();
   const folder = folderId ? await api('GET', `/api/v1/folders/${encodeURIComponent(folderId)}`) : null;
-  const subfolders = folder ? folder.children || [] : (await api('GET', '/api/v1/folders')).items || [];
+  const subfolders = folder ? folder.children || [] : (await api('GET', '/api/v1/folders', { query: { limit: 100 } })).items || [];
   const state = { q: '', sort: 'createdAt', order: 'desc', kind: '', page: 0, done: false, loading: false };
 
   const grid = h('ul', { class: 'grid', id: 'files', 'aria-label': 'Files' });

@@ -1,0 +1,77 @@
+//! The web app at `/`: its assets and headers over HTTP, and the app itself
+//! driven in Debian's headless Chromium by `tests/browser/webapp.py`
+//! (selenium from the venv `scripts/test.sh` prepares): register, log in,
+//! upload two images through the file input and see their thumbnails,
+//! copy a file's links, open a public link logged out, delete and restore
+//! from the trash (when the server has one), light and dark. The browser
+//! run fails on any console error and any request to another host.
+
+use std::path::Path;
+use std::time::Instant;
+
+use mediaq_tests::{Kind, Stack, both_stacks_with, corpus};
+
+async fn get(stack: &Stack, path: &str, headers: &[(&str, &str)]) -> reqwest::Response {
+    let mut req = stack.http.get(stack.url(path));
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    req.send().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webapp_assets_and_headers() {
+    let stack = Stack::start(Kind::Embedded).await;
+    let page = get(&stack, "/", &[]).await;
+    assert_eq!(page.status(), 200);
+    let csp = page.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    for part in ["script-src 'self';", "style-src 'self';", "frame-ancestors 'none'", "default-src 'none'"] {
+        assert!(csp.contains(part), "CSP lacks {part}: {csp}");
+    }
+    assert!(!csp.contains("unsafe"), "{csp}");
+    assert!(page.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    let html = page.text().await.unwrap();
+    assert!(html.contains(r#"<meta name="mediaq-first-run" content="true">"#), "{html}");
+    assert!(!html.contains("<script>") && !html.contains(" style="), "inline script or style in {html}");
+    // Scripts: type, ETag revalidation, gzip; Uppy within the budget.
+    let uppy = get(&stack, "/web/vendor/uppy/uppy.min.mjs", &[("accept-encoding", "gzip")]).await;
+    assert_eq!(uppy.status(), 200);
+    assert!(uppy.headers()["content-type"].to_str().unwrap().starts_with("text/javascript"));
+    assert_eq!(uppy.headers()["content-encoding"], "gzip");
+    let etag = uppy.headers()["etag"].to_str().unwrap().to_owned();
+    let gzipped = uppy.bytes().await.unwrap().len();
+    assert!(gzipped < 500 * 1024, "Uppy is {gzipped} bytes gzipped");
+    let again = get(&stack, "/web/vendor/uppy/uppy.min.mjs", &[("if-none-match", &etag)]).await;
+    assert_eq!(again.status(), 304);
+    let css = get(&stack, "/web/app.css", &[]).await;
+    assert!(css.headers()["content-type"].to_str().unwrap().starts_with("text/css"));
+    assert_eq!(get(&stack, "/web/nope.js", &[]).await.status(), 404);
+    // Once someone exists, the first-run notice goes.
+    stack.key("alice");
+    let html = get(&stack, "/", &[]).await.text().await.unwrap();
+    assert!(html.contains(r#"<meta name="mediaq-first-run" content="false">"#));
+}
+
+both_stacks_with!(webapp_in_chromium, &[("MEDIAQ_OPEN_REGISTRATION", "true")], |stack: Stack| async move {
+    let python = std::env::var("MEDIAQ_TEST_PYTHON")
+        .expect("MEDIAQ_TEST_PYTHON is not set: run the suite with scripts/test.sh, which installs selenium");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("browser/webapp.py");
+    // The trash part runs once the server has a trash (the route answers
+    // 401 without a key instead of 404).
+    let trash = get(&stack, "/api/v1/trash", &[]).await.status() != 404;
+    let shots = std::env::temp_dir().join(format!("mediaq-webapp-{:?}", stack.kind).to_lowercase());
+    std::fs::create_dir_all(&shots).unwrap();
+    let started = Instant::now();
+    let mut command = tokio::process::Command::new(python);
+    let image = |name| corpus(name).canonicalize().unwrap(); // chromedriver wants canonical paths
+    command.arg(script).arg(&stack.base).arg(image("skimage_chelsea.png")).arg(image("mate_Aqua.jpg")).arg(&shots);
+    if trash {
+        command.arg("--trash");
+    }
+    let out = command.output().await.unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    println!("{stdout}browser run: {:.1} s, screenshots in {}", started.elapsed().as_secs_f64(), shots.display());
+    assert!(out.status.success(), "browser test failed:\n{stdout}\n{stderr}\nserver log:\n{}", stack.logs());
+    assert!(stdout.contains("PASSED"), "{stdout}");
+});
