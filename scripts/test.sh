@@ -39,8 +39,9 @@ export PATH="$HOME/.cargo/bin:$PATH"
 # Stock clients of the resumable-upload tests, from their registries,
 # cached under ~/.cache/mediaq: tuspy (and whatever else
 # scripts/test-requirements.txt lists) in one shared venv, tus-js-client
-# and the Uppy 5 bundle with npm.
+# and the Uppy 5 bundle with npm; Chromium and its driver from Debian.
 CLIENTS="$HOME/.cache/mediaq"
+mediaq_ensure_packages chromium chromium-driver
 mkdir -p "$CLIENTS/node"
 [ -x "$CLIENTS/venv/bin/python" ] || python3 -m venv "$CLIENTS/venv"
 if ! "$CLIENTS/venv/bin/pip" install --quiet --disable-pip-version-check -r scripts/test-requirements.txt; then
