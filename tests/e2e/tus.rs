@@ -184,8 +184,9 @@ both_stacks_with!(an_upload_resumes_after_the_api_restarts, NO_STRIP, |mut stack
     assert_eq!(patch(&stack, &key, &url, 0, bytes[..third].to_vec(), None).await.status(), 204);
     // A PATCH in flight when the API dies: it sends some bytes, then stalls.
     // Probing with an empty PATCH tells when it holds the upload (409); a
-    // probe that got there first (204) made it fail, so it is sent again.
-    let deadline = Instant::now() + Duration::from_secs(20);
+    // probe that got there first (204) made it fail (the server reads a
+    // refused chunk for at most 5 s), so it is sent again.
+    let deadline = Instant::now() + Duration::from_secs(40);
     let (tx, inflight) = loop {
         let (tx, rx) = futures::channel::mpsc::unbounded::<Result<Vec<u8>, std::io::Error>>();
         tx.unbounded_send(Ok(bytes[third..third + 1000].to_vec())).unwrap();

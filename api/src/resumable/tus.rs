@@ -34,6 +34,14 @@ use crate::state::AppState;
 
 const EXTENSIONS: &str = "creation,creation-with-upload,termination,checksum,expiration";
 const OFFSET_TYPE: &str = "application/offset+octet-stream";
+/// Most bytes of a refused chunk read (and dropped) so the client gets
+/// the answer, and for how long; past them the connection is closed.
+const DRAIN_LIMIT: u64 = 64 * 1024 * 1024;
+const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(5);
+
+async fn drain(body: Body) {
+    let _ = tokio::time::timeout(DRAIN_TIME, quota::drain(body, DRAIN_LIMIT)).await;
+}
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -236,14 +244,40 @@ async fn patch(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, TusError> {
-    check_version(&headers)?;
-    if !text(&headers, "content-type").is_some_and(|ct| ct.starts_with(OFFSET_TYPE)) {
+    let (upload, sum) = match check_patch(&state, &caller, &id, &headers).await {
+        Ok(checked) => checked,
+        Err(e) => {
+            // Read (and drop) the chunk, so the client gets this answer on a
+            // connection it can go on using.
+            drain(body).await;
+            return Err(e);
+        }
+    };
+    let (offset, expires) = write_chunk(&state, &caller, upload, body, sum.as_ref()).await?;
+    let mut res = StatusCode::NO_CONTENT.into_response();
+    res.headers_mut().insert("upload-offset", HeaderValue::from(offset));
+    // A finished upload no longer expires.
+    if let Some(at) = expires {
+        res.headers_mut().insert("upload-expires", http_date(at));
+    }
+    Ok(res)
+}
+
+/// What a PATCH must have, and the upload it may write.
+async fn check_patch(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    headers: &HeaderMap,
+) -> Result<(ResumableUpload, Option<Checksum>), TusError> {
+    check_version(headers)?;
+    if !text(headers, "content-type").is_some_and(|ct| ct.starts_with(OFFSET_TYPE)) {
         return Err(status(415, "Unsupported Media Type", format!("PATCH bodies are {OFFSET_TYPE}")));
     }
     let offset =
-        number(&headers, "upload-offset")?.ok_or_else(|| status(400, "Bad Request", "Upload-Offset is required"))?;
-    let sum = checksum(&headers)?;
-    let upload = owned(&state, &caller, &id).await?;
+        number(headers, "upload-offset")?.ok_or_else(|| status(400, "Bad Request", "Upload-Offset is required"))?;
+    let sum = checksum(headers)?;
+    let upload = owned(state, caller, id).await?;
     if upload.expires_at < now() {
         return Err(status(410, "Gone", "this upload expired; create a new one"));
     }
@@ -254,14 +288,7 @@ async fn patch(
             format!("Upload-Offset {offset} does not match the upload's offset {}", upload.offset),
         ));
     }
-    let (offset, expires) = write_chunk(&state, &caller, upload, body, sum.as_ref()).await?;
-    let mut res = StatusCode::NO_CONTENT.into_response();
-    res.headers_mut().insert("upload-offset", HeaderValue::from(offset));
-    // A finished upload no longer expires.
-    if let Some(at) = expires {
-        res.headers_mut().insert("upload-expires", http_date(at));
-    }
-    Ok(res)
+    Ok((upload, sum))
 }
 
 /// Takes the upload, writes the chunk, records it (or not) and, at the
@@ -275,6 +302,7 @@ async fn write_chunk(
     sum: Option<&Checksum>,
 ) -> Result<(u64, Option<DateTime<Utc>>), TusError> {
     let Some(held) = Held::take(state, &upload.id, upload.offset).await? else {
+        drain(body).await;
         return Err(status(
             409,
             "Conflict",
