@@ -15,6 +15,7 @@ mod ingest;
 mod links;
 mod matrix;
 mod memory;
+mod multipart_contract;
 mod native;
 mod presigned;
 mod processing;
