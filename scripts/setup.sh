@@ -22,19 +22,18 @@ MEDIAQ_BUILD_PACKAGES=(pkg-config clang libclang-dev cmake nasm
 MEDIAQ_TEST_PACKAGES=(redis-server postgresql ffmpeg curl python3 python3-venv
     chromium chromium-driver)
 
-# Python clients the tests drive (selenium for the web app's browser test;
-# add yours here: one list, one venv), pinned, installed into
-# ~/.cache/mediaq/venv when the list changes.
-MEDIAQ_PY_PACKAGES=(selenium==4.40.0)
-
+# Python clients the tests drive (tuspy, selenium, standardwebhooks,
+# schemathesis…), pinned in scripts/test-requirements.txt: one list, one
+# venv (~/.cache/mediaq/venv), installed again only when the list changes.
 mediaq_python_venv() {
     local venv="${XDG_CACHE_HOME:-$HOME/.cache}/mediaq/venv"
     [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-    local want="${MEDIAQ_PY_PACKAGES[*]}"
-    if [ "$(cat "$venv/.mediaq-packages" 2>/dev/null)" != "$want" ]; then
-        echo "==> installing python test clients: $want" >&2
-        "$venv/bin/pip" install -q --disable-pip-version-check "${MEDIAQ_PY_PACKAGES[@]}"
-        echo "$want" >"$venv/.mediaq-packages"
+    local want
+    want=$(sha256sum scripts/test-requirements.txt | cut -d' ' -f1)
+    if [ "$(cat "$venv/.mediaq-requirements" 2>/dev/null)" != "$want" ]; then
+        echo "==> installing the python test clients (scripts/test-requirements.txt)" >&2
+        "$venv/bin/pip" install -q --disable-pip-version-check -r scripts/test-requirements.txt
+        echo "$want" >"$venv/.mediaq-requirements"
     fi
     export MEDIAQ_TEST_PYTHON="$venv/bin/python"
 }

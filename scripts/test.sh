@@ -38,21 +38,17 @@ fi
 export PATH="$HOME/.cargo/bin:$PATH"
 
 # Stock clients of the resumable-upload tests, from their registries,
-# cached under ~/.cache/mediaq: tuspy (and whatever else
-# scripts/test-requirements.txt lists) in one shared venv, tus-js-client
-# and the Uppy 5 bundle with npm.
+# cached under ~/.cache/mediaq: the Python ones (mediaq_python_venv,
+# above), tus-js-client and the Uppy 5 bundle with npm; Chromium and its
+# driver from Debian.
 CLIENTS="$HOME/.cache/mediaq"
+mediaq_ensure_packages chromium chromium-driver
 mkdir -p "$CLIENTS/node"
-[ -x "$CLIENTS/venv/bin/python" ] || python3 -m venv "$CLIENTS/venv"
-if ! "$CLIENTS/venv/bin/pip" install --quiet --disable-pip-version-check -r scripts/test-requirements.txt; then
-    echo "could not install the Python test clients" >&2; exit 1
-fi
 if [ ! -f "$CLIENTS/node/node_modules/tus-js-client/package.json" ] || [ ! -f "$CLIENTS/node/node_modules/uppy/package.json" ]; then
     echo "==> installing tus-js-client and uppy (once)" >&2
     [ -f "$CLIENTS/node/package.json" ] || echo '{"name":"mediaq-test-clients","private":true}' >"$CLIENTS/node/package.json"
     (cd "$CLIENTS/node" && npm install --no-audit --no-fund --silent tus-js-client@4.3.1 uppy@5.2.4)
 fi
-export MEDIAQ_TEST_PYTHON="$CLIENTS/venv/bin/python"
 export MEDIAQ_TEST_NODE_MODULES="$CLIENTS/node/node_modules"
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }

@@ -15,11 +15,11 @@ use mediaq_shared::signing::UrlSigner;
 use mediaq_shared::storage::{self, ByteRange, DynStorage, ObjectKey, StorageError, collect, stream_of};
 use mediaq_tests::{free_port, production_env};
 
-fn config(pairs: &BTreeMap<String, String>) -> Config {
+pub(crate) fn config(pairs: &BTreeMap<String, String>) -> Config {
     Config::from_map(pairs).unwrap()
 }
 
-fn embedded(dir: &std::path::Path, port: u16) -> Config {
+pub(crate) fn embedded(dir: &std::path::Path, port: u16) -> Config {
     config(&BTreeMap::from([
         ("MEDIAQ_DATA_DIR".to_owned(), dir.display().to_string()),
         ("MEDIAQ_LISTEN".to_owned(), format!("127.0.0.1:{port}")),

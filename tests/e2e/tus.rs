@@ -183,25 +183,36 @@ both_stacks_with!(an_upload_resumes_after_the_api_restarts, NO_STRIP, |mut stack
     let third = bytes.len() / 3;
     assert_eq!(patch(&stack, &key, &url, 0, bytes[..third].to_vec(), None).await.status(), 204);
     // A PATCH in flight when the API dies: it sends some bytes, then stalls.
-    let (tx, rx) = futures::channel::mpsc::unbounded::<Result<Vec<u8>, std::io::Error>>();
-    tx.unbounded_send(Ok(bytes[third..third + 1000].to_vec())).unwrap();
-    let body = reqwest::Body::wrap_stream(rx);
-    let req = stack
-        .http
-        .patch(&url)
-        .bearer_auth(&key)
-        .header("Tus-Resumable", "1.0.0")
-        .header("Upload-Offset", third.to_string())
-        .header("Content-Type", "application/offset+octet-stream")
-        .body(body)
-        .send();
-    let inflight = tokio::spawn(req);
-    // Wait until the server holds the upload (a concurrent PATCH is refused).
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while patch(&stack, &key, &url, third, Vec::new(), None).await.status() != 409 {
-        assert!(!inflight.is_finished(), "the stalled PATCH ended early");
+    // Probing with an empty PATCH tells when it holds the upload (409); a
+    // probe that got there first (204) made it fail (the server reads a
+    // refused chunk for at most 5 s), so it is sent again.
+    let deadline = Instant::now() + Duration::from_secs(40);
+    let (tx, inflight) = loop {
+        let (tx, rx) = futures::channel::mpsc::unbounded::<Result<Vec<u8>, std::io::Error>>();
+        tx.unbounded_send(Ok(bytes[third..third + 1000].to_vec())).unwrap();
+        let req = stack
+            .http
+            .patch(&url)
+            .bearer_auth(&key)
+            .header("Tus-Resumable", "1.0.0")
+            .header("Upload-Offset", third.to_string())
+            .header("Content-Type", "application/offset+octet-stream")
+            .body(reqwest::Body::wrap_stream(rx))
+            .send();
+        let inflight = tokio::spawn(req);
+        let held = loop {
+            if patch(&stack, &key, &url, third, Vec::new(), None).await.status() == 409 {
+                break true;
+            }
+            if inflight.is_finished() {
+                break false;
+            }
+        };
+        if held {
+            break (tx, inflight);
+        }
         assert!(Instant::now() < deadline, "the stalled PATCH never took the upload");
-    }
+    };
     restart_api(&mut stack).await;
     let _ = inflight.await;
     drop(tx);

@@ -179,16 +179,7 @@ async fn in_parts(
     let old_tail = ObjectKey::tus_tail(&upload.id, start_parts);
     let mut parts = upload.parts.clone();
     let mut multipart_id = upload.multipart_id.clone();
-    let mut buf = BytesMut::with_capacity(PART_SIZE);
-    if upload.tail_bytes > 0 {
-        let range = ByteRange { start: 0, end: Some(upload.tail_bytes - 1) };
-        let tail = state.storage.get(&old_tail, Some(range)).await?;
-        let mut tail = tail.stream;
-        while let Some(chunk) = tail.try_next().await.map_err(StorageError::Io)? {
-            buf.extend_from_slice(&chunk);
-        }
-        buf.truncate(usize::try_from(upload.tail_bytes).unwrap_or(usize::MAX));
-    }
+    let mut buf = read_tail(state, &old_tail, upload.tail_bytes).await?;
     let mut body = body;
     let mut failed = None;
     loop {
@@ -213,19 +204,16 @@ async fn in_parts(
     let complete = offset == length && failed.is_none();
     let leftover = buf.freeze();
     let mut tail_bytes = 0;
-    if complete {
-        // The caller checks the checksum first; a mismatch here would
-        // have to discard an assembled object, so it is checked before.
-        if multipart_id.is_none() {
-            state.storage.put(&key, stream_of(leftover), "application/octet-stream").await?;
-        } else {
-            if !leftover.is_empty() {
-                put_part(state, &key, &mut multipart_id, &mut parts, leftover).await?;
-            }
-            // Completed by `finish`, after the checksum is checked.
+    if complete && multipart_id.is_none() {
+        // Small enough for one object. (A checksum mismatch found next
+        // leaves it unrecorded; the next chunk writes it again.)
+        state.storage.put(&key, stream_of(leftover), "application/octet-stream").await?;
+    } else if complete || leftover.len() >= MIN_PART {
+        // The last part may be short; the upload is completed by
+        // `assemble` once the checksum is checked.
+        if !leftover.is_empty() {
+            put_part(state, &key, &mut multipart_id, &mut parts, leftover).await?;
         }
-    } else if leftover.len() >= MIN_PART {
-        put_part(state, &key, &mut multipart_id, &mut parts, leftover).await?;
     } else if !leftover.is_empty() {
         let tail = ObjectKey::tus_tail(&upload.id, parts_bytes);
         tail_bytes = leftover.len() as u64;
@@ -233,6 +221,21 @@ async fn in_parts(
     }
     let stale_tail = (upload.tail_bytes > 0 && (parts_bytes != start_parts || tail_bytes == 0)).then_some(old_tail);
     Ok((Written { offset, multipart_id, parts, tail_bytes, stale_tail }, failed))
+}
+
+/// The recorded first `len` bytes of a staging tail, in a part buffer.
+async fn read_tail(state: &AppState, tail: &ObjectKey, len: u64) -> Result<BytesMut, ChunkError> {
+    let mut buf = BytesMut::with_capacity(PART_SIZE);
+    if len == 0 {
+        return Ok(buf);
+    }
+    let range = ByteRange { start: 0, end: Some(len - 1) };
+    let mut stream = state.storage.get(tail, Some(range)).await?.stream;
+    while let Some(chunk) = stream.try_next().await.map_err(StorageError::Io)? {
+        buf.extend_from_slice(&chunk);
+    }
+    buf.truncate(usize::try_from(len).unwrap_or(usize::MAX));
+    Ok(buf)
 }
 
 async fn put_part(

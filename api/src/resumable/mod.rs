@@ -19,6 +19,7 @@ mod held;
 mod meta;
 mod signed;
 mod tus;
+mod tus_http;
 mod uppy;
 
 use axum::Router;

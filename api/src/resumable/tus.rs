@@ -25,15 +25,23 @@ use super::chunks::{self, Checksum, ChunkError};
 use super::finish::{drop_upload, finish};
 use super::held::Held;
 use super::meta::FileMeta;
+use super::tus_http::{TusError, VERSION, check_version, http_date, number, status, text};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::idempotency::{self, Claim};
 use crate::quota::{self, Reserved};
 use crate::state::AppState;
 
-const VERSION: &str = "1.0.0";
 const EXTENSIONS: &str = "creation,creation-with-upload,termination,checksum,expiration";
 const OFFSET_TYPE: &str = "application/offset+octet-stream";
+/// Most bytes of a refused chunk read (and dropped) so the client gets
+/// the answer, and for how long; past them the connection is closed.
+const DRAIN_LIMIT: u64 = 64 * 1024 * 1024;
+const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(5);
+
+async fn drain(body: Body) {
+    let _ = tokio::time::timeout(DRAIN_TIME, quota::drain(body, DRAIN_LIMIT)).await;
+}
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -63,84 +71,11 @@ fn advertise(state: &AppState, h: &mut HeaderMap) {
     h.insert("tus-checksum-algorithm", HeaderValue::from_static("sha1,sha256"));
 }
 
-/// A tus answer that failed.
-#[derive(Debug)]
-pub enum TusError {
-    Api(ApiError),
-    Status(StatusCode, &'static str, String),
-}
-
-impl From<ApiError> for TusError {
-    fn from(e: ApiError) -> Self {
-        Self::Api(e)
-    }
-}
-
-impl From<RepoError> for TusError {
-    fn from(e: RepoError) -> Self {
-        Self::Api(e.into())
-    }
-}
-
-fn status(code: u16, title: &'static str, detail: impl Into<String>) -> TusError {
-    TusError::Status(StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_REQUEST), title, detail.into())
-}
-
-impl IntoResponse for TusError {
-    fn into_response(self) -> Response {
-        match self {
-            // tus clients know 413 for "too large for you".
-            Self::Api(e @ ApiError::QuotaExceeded { .. }) => {
-                let mut res = e.into_response();
-                *res.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
-                res
-            }
-            Self::Api(e) => e.into_response(),
-            Self::Status(code, title, detail) => {
-                let body = serde_json::json!({"type": "about:blank", "title": title, "status": code.as_u16(), "detail": detail});
-                let mut res = (code, axum::Json(body)).into_response();
-                res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
-                if code == StatusCode::PRECONDITION_FAILED {
-                    res.headers_mut().insert("tus-version", HeaderValue::from_static(VERSION));
-                }
-                res
-            }
-        }
-    }
-}
-
 /// `OPTIONS`: what this server supports.
 async fn options(State(state): State<AppState>) -> Response {
     let mut res = StatusCode::NO_CONTENT.into_response();
     advertise(&state, res.headers_mut());
     res
-}
-
-fn text<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers.get(name).and_then(|v| v.to_str().ok())
-}
-
-fn check_version(headers: &HeaderMap) -> Result<(), TusError> {
-    match text(headers, "tus-resumable") {
-        Some(VERSION) => Ok(()),
-        _ => Err(status(412, "Precondition Failed", "send Tus-Resumable: 1.0.0 (the only version served)")),
-    }
-}
-
-fn number(headers: &HeaderMap, name: &str) -> Result<Option<u64>, TusError> {
-    match text(headers, name) {
-        None => Ok(None),
-        Some(v) => v
-            .trim()
-            .parse()
-            .map(Some)
-            .map_err(|_| status(400, "Bad Request", format!("{name} must be a non-negative integer"))),
-    }
-}
-
-/// HTTP-date, as `Upload-Expires` wants it.
-fn http_date(at: DateTime<Utc>) -> HeaderValue {
-    HeaderValue::from_str(&at.format("%a, %d %b %Y %H:%M:%S GMT").to_string()).unwrap_or(HeaderValue::from_static(""))
 }
 
 pub(super) fn expiry(state: &AppState) -> DateTime<Utc> {
@@ -186,9 +121,28 @@ async fn create(
     {
         return Ok(created(&state, &first, None, None));
     }
+    let upload = start(&state, &caller, length, &meta).await?;
+    let (id, expires_at) = (upload.id.clone(), upload.expires_at);
+    if let Some(key) = &idem
+        && let Claim::Lost(first) = idempotency::claim(&state, &caller.user, key, &id).await?
+    {
+        drop_upload(&state, &upload, &ObjectKey::assembled(&id)).await;
+        return Ok(created(&state, &first, None, None));
+    }
+    let with_upload = text(&headers, "content-type").is_some_and(|ct| ct.starts_with(OFFSET_TYPE));
+    let declared = number(&headers, "content-length")?;
+    if !with_upload || declared == Some(0) {
+        return Ok(created(&state, &id, Some(0), Some(expires_at)));
+    }
+    let done = write_chunk(&state, &caller, upload, body, None).await?;
+    Ok(created(&state, &id, Some(done.0), done.1))
+}
+
+/// Reserves `length` bytes of quota and records a new tus upload.
+async fn start(state: &AppState, caller: &Caller, length: u64, meta: &FileMeta) -> Result<ResumableUpload, TusError> {
     let id = MediaId::generate();
-    let expires_at = expiry(&state);
-    quota::reserve(&state, &caller.user, Some(id.as_str()), length, length, state.config.tus_expiry).await?;
+    let expires_at = expiry(state);
+    quota::reserve(state, &caller.user, Some(id.as_str()), length, length, state.config.tus_expiry).await?;
     let upload = ResumableUpload {
         id: id.clone(),
         owner_id: caller.user.id,
@@ -204,22 +158,10 @@ async fn create(
         expires_at,
     };
     if let Err(e) = state.repo.insert_resumable(&upload).await {
-        quota::release(&state, id.as_str()).await;
+        quota::release(state, id.as_str()).await;
         return Err(e.into());
     }
-    if let Some(key) = &idem
-        && let Claim::Lost(first) = idempotency::claim(&state, &caller.user, key, &id).await?
-    {
-        drop_upload(&state, &upload, &ObjectKey::assembled(&id)).await;
-        return Ok(created(&state, &first, None, None));
-    }
-    let with_upload = text(&headers, "content-type").is_some_and(|ct| ct.starts_with(OFFSET_TYPE));
-    let declared = number(&headers, "content-length")?;
-    if !with_upload || declared == Some(0) {
-        return Ok(created(&state, &id, Some(0), Some(expires_at)));
-    }
-    let done = write_chunk(&state, &caller, upload, body, None).await?;
-    Ok(created(&state, &id, Some(done.0), Some(done.1)))
+    Ok(upload)
 }
 
 fn created(state: &AppState, id: &MediaId, offset: Option<u64>, expires: Option<DateTime<Utc>>) -> Response {
@@ -302,14 +244,40 @@ async fn patch(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, TusError> {
-    check_version(&headers)?;
-    if !text(&headers, "content-type").is_some_and(|ct| ct.starts_with(OFFSET_TYPE)) {
+    let (upload, sum) = match check_patch(&state, &caller, &id, &headers).await {
+        Ok(checked) => checked,
+        Err(e) => {
+            // Read (and drop) the chunk, so the client gets this answer on a
+            // connection it can go on using.
+            drain(body).await;
+            return Err(e);
+        }
+    };
+    let (offset, expires) = write_chunk(&state, &caller, upload, body, sum.as_ref()).await?;
+    let mut res = StatusCode::NO_CONTENT.into_response();
+    res.headers_mut().insert("upload-offset", HeaderValue::from(offset));
+    // A finished upload no longer expires.
+    if let Some(at) = expires {
+        res.headers_mut().insert("upload-expires", http_date(at));
+    }
+    Ok(res)
+}
+
+/// What a PATCH must have, and the upload it may write.
+async fn check_patch(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    headers: &HeaderMap,
+) -> Result<(ResumableUpload, Option<Checksum>), TusError> {
+    check_version(headers)?;
+    if !text(headers, "content-type").is_some_and(|ct| ct.starts_with(OFFSET_TYPE)) {
         return Err(status(415, "Unsupported Media Type", format!("PATCH bodies are {OFFSET_TYPE}")));
     }
     let offset =
-        number(&headers, "upload-offset")?.ok_or_else(|| status(400, "Bad Request", "Upload-Offset is required"))?;
-    let sum = checksum(&headers)?;
-    let upload = owned(&state, &caller, &id).await?;
+        number(headers, "upload-offset")?.ok_or_else(|| status(400, "Bad Request", "Upload-Offset is required"))?;
+    let sum = checksum(headers)?;
+    let upload = owned(state, caller, id).await?;
     if upload.expires_at < now() {
         return Err(status(410, "Gone", "this upload expired; create a new one"));
     }
@@ -320,23 +288,21 @@ async fn patch(
             format!("Upload-Offset {offset} does not match the upload's offset {}", upload.offset),
         ));
     }
-    let (offset, expires) = write_chunk(&state, &caller, upload, body, sum.as_ref()).await?;
-    let mut res = StatusCode::NO_CONTENT.into_response();
-    res.headers_mut().insert("upload-offset", HeaderValue::from(offset));
-    res.headers_mut().insert("upload-expires", http_date(expires));
-    Ok(res)
+    Ok((upload, sum))
 }
 
 /// Takes the upload, writes the chunk, records it (or not) and, at the
-/// last byte, records the media. Returns the new offset and expiry.
+/// last byte, records the media. Returns the new offset and expiry (none
+/// once finished).
 async fn write_chunk(
     state: &AppState,
     caller: &Caller,
     upload: ResumableUpload,
     body: Body,
     sum: Option<&Checksum>,
-) -> Result<(u64, DateTime<Utc>), TusError> {
+) -> Result<(u64, Option<DateTime<Utc>>), TusError> {
     let Some(held) = Held::take(state, &upload.id, upload.offset).await? else {
+        drain(body).await;
         return Err(status(
             409,
             "Conflict",
@@ -348,32 +314,13 @@ async fn write_chunk(
         Ok(w) => w,
         Err(e) => {
             held.release().await;
-            return Err(match e {
-                ChunkError::TooLong => status(413, "Payload Too Large", "the chunk goes past Upload-Length"),
-                ChunkError::Mismatch => {
-                    status(460, "Checksum Mismatch", "the chunk does not match Upload-Checksum; it was discarded")
-                }
-                ChunkError::BodyFailed(e) => {
-                    status(400, "Bad Request", format!("the chunk could not be read ({e}); it was discarded"))
-                }
-                ChunkError::Api(e) => e.into(),
-            });
+            return Err(refused(e));
         }
     };
-    let key = ObjectKey::parse(&upload.object_key).ok_or(ApiError::NotFound)?;
     let length = upload.length.unwrap_or(u64::MAX);
     if written.offset == length {
-        if let Err(e) = chunks::assemble(state, &key, &written).await {
-            held.release().await;
-            return Err(e.into());
-        }
-        held.forget();
-        if let Some(stale) = &written.stale_tail {
-            let _ = state.storage.delete(stale).await;
-        }
-        let reservation = Reserved::existing(upload.id.to_string(), length);
-        finish(state, &caller.user, &upload, key, length, reservation).await?;
-        return Ok((length, now()));
+        complete(state, caller, &upload, held, &written).await?;
+        return Ok((length, None));
     }
     let expires_at = expiry(state);
     let progress = Progress {
@@ -389,7 +336,45 @@ async fn write_chunk(
     if let Some(stale) = &written.stale_tail {
         let _ = state.storage.delete(stale).await;
     }
-    Ok((written.offset, expires_at))
+    Ok((written.offset, Some(expires_at)))
+}
+
+/// The answer to a chunk that is not recorded.
+fn refused(e: ChunkError) -> TusError {
+    match e {
+        ChunkError::TooLong => status(413, "Payload Too Large", "the chunk goes past Upload-Length"),
+        ChunkError::Mismatch => {
+            status(460, "Checksum Mismatch", "the chunk does not match Upload-Checksum; it was discarded")
+        }
+        ChunkError::BodyFailed(e) => {
+            status(400, "Bad Request", format!("the chunk could not be read ({e}); it was discarded"))
+        }
+        ChunkError::Api(e) => e.into(),
+    }
+}
+
+/// The last byte is in: join the parts (S3), drop the staging tail and
+/// record the file.
+async fn complete(
+    state: &AppState,
+    caller: &Caller,
+    upload: &ResumableUpload,
+    held: Held,
+    written: &chunks::Written,
+) -> Result<(), TusError> {
+    let key = ObjectKey::parse(&upload.object_key).ok_or(ApiError::NotFound)?;
+    let length = written.offset;
+    if let Err(e) = chunks::assemble(state, &key, written).await {
+        held.release().await;
+        return Err(e.into());
+    }
+    held.forget();
+    if let Some(stale) = &written.stale_tail {
+        let _ = state.storage.delete(stale).await;
+    }
+    let reservation = Reserved::existing(upload.id.to_string(), length);
+    finish(state, &caller.user, upload, key, length, reservation).await?;
+    Ok(())
 }
 
 /// `DELETE /api/v1/tus/{id}`: termination; the bytes are removed and the
