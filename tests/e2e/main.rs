@@ -18,6 +18,7 @@ mod live;
 mod matrix;
 mod memory;
 mod native;
+mod openapi;
 mod presigned;
 mod processing;
 mod quota;
