@@ -15,8 +15,9 @@ pub mod idempotency;
 pub mod ingest;
 pub mod json;
 pub mod lifecycle;
-pub mod paging;
 pub mod link_access;
+pub mod openapi;
+pub mod paging;
 pub mod params;
 pub mod passwords;
 pub mod policy;
@@ -104,6 +105,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::trash::router())
         .merge(routes::versions::router())
         .merge(sse::router())
+        .merge(openapi::router())
         .merge(storage)
         .merge(routes::thumbs::router().merge(routes::upload_links::router(limits.clone())))
         .layer(cors)

@@ -21,6 +21,7 @@ mod matrix;
 mod memory;
 mod multipart_contract;
 mod native;
+mod openapi;
 mod presigned;
 mod processing;
 mod quota;

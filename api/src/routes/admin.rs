@@ -34,8 +34,9 @@ pub fn page_number(name: &str, v: Option<&str>, default: u64, max: u64) -> Resul
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct UserQuery {
     page: Option<String>,
     limit: Option<String>,
@@ -70,7 +71,7 @@ fn user_id(id: &str) -> Result<UserId, ApiError> {
     id.parse().map(UserId).map_err(|_| ApiError::NotFound)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct UserPatch {
     status: Option<String>,
@@ -227,8 +228,9 @@ async fn finish_deletion(state: AppState, id: UserId) {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     page: Option<String>,
     limit: Option<String>,

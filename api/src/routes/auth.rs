@@ -30,7 +30,7 @@ use crate::state::AppState;
 /// How long a failed login waits before answering.
 const FAILED_LOGIN_DELAY: Duration = Duration::from_secs(1);
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Credentials {
     username: String,
@@ -127,7 +127,7 @@ pub async fn me(State(state): State<AppState>, caller: Caller) -> Result<Json<Va
     Ok(Json(user_resource(&user, Some(usage))))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct PasswordChange {
     old_password: Option<String>,

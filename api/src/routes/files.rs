@@ -36,8 +36,9 @@ pub async fn get(
     Ok(Json(resource(&state, &media).await?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
     page: Option<String>,
     limit: Option<String>,
@@ -137,7 +138,7 @@ pub async fn download(
     Ok(([(axum::http::header::CACHE_CONTROL, cache::no_store())], body))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Patch {
     is_public: Option<bool>,

@@ -37,7 +37,7 @@ fn check_name(name: &str) -> Result<String, ApiError> {
     Ok(name.to_owned())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct NewFolder {
     name: String,
@@ -69,8 +69,9 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(resource(&folder))))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 pub struct Children {
     parent_id: Option<String>,
     #[serde(flatten)]
@@ -139,7 +140,7 @@ pub async fn path(
     Ok(Json(json!({ "items": path_of(&state, &folder).await? })))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct FolderPatch {
     name: Option<String>,

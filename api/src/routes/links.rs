@@ -36,7 +36,7 @@ fn resource(link: &PublicLink) -> Value {
     })
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct NewLink {
     file_id: Option<String>,
@@ -124,8 +124,9 @@ pub async fn revoke(
     if done { Ok(StatusCode::NO_CONTENT) } else { Err(ApiError::NotFound) }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 pub struct Access {
     password: Option<String>,
     folder_id: Option<String>,

@@ -30,7 +30,7 @@ async fn resource(state: &AppState, share: &Share) -> Result<Value, ApiError> {
     }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct NewShare {
     file_id: Option<String>,

@@ -25,8 +25,9 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/public/links/{token}/thumb", get(link_thumb))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 pub struct ThumbQuery {
     size: Option<String>,
     crop: Option<String>,

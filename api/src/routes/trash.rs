@@ -39,7 +39,8 @@ fn shown(state: &AppState, item: &TrashItem) -> Value {
     })
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct Paging {
     page: Option<String>,
     limit: Option<String>,

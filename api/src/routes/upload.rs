@@ -163,7 +163,7 @@ async fn read_multipart(pending: &mut Pending, request: Request) -> Result<(Fiel
     Ok((fields, filename))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Initiate {
     name: String,
@@ -204,7 +204,7 @@ pub async fn initiate(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Complete {
     file_id: String,

@@ -57,7 +57,7 @@ fn resource(l: &UploadLink) -> Value {
     })
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct NewUploadLink {
     expires_at: Option<DateTime<Utc>>,
