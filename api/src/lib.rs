@@ -25,6 +25,7 @@ pub mod routes;
 pub mod sse;
 pub mod state;
 pub mod wait;
+pub mod webhooks;
 
 use std::future::Future;
 use std::time::Instant;
@@ -97,6 +98,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/admin/users/{id}/approve", post(admin::approve))
         .route("/api/v1/admin/users/{id}/suspend", post(admin::suspend))
         .merge(sse::router())
+        .merge(webhooks::router())
         .merge(storage)
         .layer(cors);
     let guards = body::Guards {

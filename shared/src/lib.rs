@@ -12,3 +12,4 @@ pub mod queue;
 pub mod repo;
 pub mod signing;
 pub mod storage;
+pub mod webhooks;

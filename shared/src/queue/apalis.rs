@@ -20,8 +20,8 @@ use apalis_sqlite::SqliteStorage;
 use async_trait::async_trait;
 
 use super::{
-    FETCH_QUEUE, FetchRemote, IMAGE_QUEUE, Job, JobQueue, PURGE_QUEUE, ProcessMedia, PurgeMedia, QueueError,
-    VIDEO_QUEUE,
+    DeliverWebhook, FETCH_QUEUE, FetchRemote, IMAGE_QUEUE, Job, JobQueue, PURGE_QUEUE, ProcessMedia, PurgeMedia,
+    QueueError, VIDEO_QUEUE, WEBHOOK_QUEUE,
 };
 use crate::config::{Config, DatabaseConfig, QueueConfig};
 use crate::domain::MediaKind;
@@ -40,6 +40,7 @@ pub struct SqliteQueues {
     pub image: SqliteStorage<ProcessMedia>,
     pub video: SqliteStorage<ProcessMedia>,
     pub purge: SqliteStorage<PurgeMedia>,
+    pub webhook: SqliteStorage<DeliverWebhook>,
     pub signals: Arc<Signals>,
 }
 
@@ -49,6 +50,7 @@ pub struct RedisQueues {
     pub image: RedisStorage<ProcessMedia>,
     pub video: RedisStorage<ProcessMedia>,
     pub purge: RedisStorage<PurgeMedia>,
+    pub webhook: RedisStorage<DeliverWebhook>,
     pub signals: Arc<Signals>,
     conn: ConnectionManager,
 }
@@ -78,6 +80,7 @@ impl Queues {
                     image: RedisStorage::new(conn.clone()).with_config(cfg(IMAGE_QUEUE)),
                     video: RedisStorage::new(conn.clone()).with_config(cfg(VIDEO_QUEUE)),
                     purge: RedisStorage::new(conn.clone()).with_config(cfg(PURGE_QUEUE)),
+                    webhook: RedisStorage::new(conn.clone()).with_config(cfg(WEBHOOK_QUEUE)),
                     signals: Signals::redis(client, conn.clone()),
                     conn,
                 }))
@@ -96,6 +99,7 @@ impl Queues {
                     image: SqliteStorage::new(&pool).with_config(cfg(IMAGE_QUEUE)),
                     video: SqliteStorage::new(&pool).with_config(cfg(VIDEO_QUEUE)),
                     purge: SqliteStorage::new(&pool).with_config(cfg(PURGE_QUEUE)),
+                    webhook: SqliteStorage::new(&pool).with_config(cfg(WEBHOOK_QUEUE)),
                     signals: Signals::local(),
                 }))
             }
@@ -110,9 +114,15 @@ impl Queues {
 /// the storages' task types differ, and naming `TaskSink`'s bounds
 /// generically costs more than it saves.)
 macro_rules! push {
-    ($storage:expr, $job:expr) => {{
+    ($storage:expr, $job:expr) => {
+        push!($storage, $job, Duration::ZERO)
+    };
+    ($storage:expr, $job:expr, $delay:expr) => {{
         let mut storage = $storage.clone();
-        let task = TaskBuilder::new($job).max_attempts(MAX_ATTEMPTS).build();
+        let builder = TaskBuilder::new($job).max_attempts(MAX_ATTEMPTS);
+        // A run time, even now, sends a Redis job through the scheduled set.
+        let delay: Duration = $delay;
+        let task = if delay.is_zero() { builder } else { builder.run_after(delay) }.build();
         storage.push_task(task).await.map_err(|e| QueueError(e.to_string()))
     }};
 }
@@ -130,6 +140,7 @@ macro_rules! route {
                 push!($q.video, ProcessMedia { media_id }).map(|()| VIDEO_QUEUE)
             }
             Job::Purge(media_id) => push!($q.purge, PurgeMedia { media_id }).map(|()| PURGE_QUEUE),
+            Job::Webhook(job, delay) => push!($q.webhook, job, delay).map(|()| WEBHOOK_QUEUE),
         }?;
         $q.signals.job_queued(queue);
         Ok(())

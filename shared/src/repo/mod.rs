@@ -23,6 +23,8 @@ pub mod links;
 pub mod shares;
 #[macro_use]
 pub mod writes;
+#[macro_use]
+pub mod webhooks;
 mod postgres;
 mod sqlite;
 
@@ -39,6 +41,7 @@ pub use postgres::PostgresRepo;
 pub use quota::{QuotaAnswer, QuotaRefusal, QuotaRepo, QuotaRequest};
 pub use shares::{Share, ShareRepo};
 pub use sqlite::{SqliteRepo, open_pool as open_sqlite_pool, open_queue_pool as open_sqlite_queue_pool};
+pub use webhooks::{Attempt, Delivery, Webhook, WebhookRepo};
 pub use writes::{MediaWriteRepo, OriginalFacts, OwnerEdit, Processed, StuckMedia};
 
 use crate::config::{Config, DatabaseConfig};
@@ -84,7 +87,17 @@ pub fn now() -> DateTime<Utc> {
 
 #[async_trait]
 pub trait Repo:
-    AccountRepo + QuotaRepo + FolderRepo + LinkRepo + ShareRepo + AuditRepo + MediaWriteRepo + Send + Sync + 'static
+    AccountRepo
+    + QuotaRepo
+    + FolderRepo
+    + LinkRepo
+    + ShareRepo
+    + AuditRepo
+    + MediaWriteRepo
+    + WebhookRepo
+    + Send
+    + Sync
+    + 'static
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;

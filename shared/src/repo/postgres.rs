@@ -19,5 +19,6 @@ sql_account_repo!(PostgresRepo);
 sql_quota_repo!(PostgresRepo);
 sql_folder_repo!(PostgresRepo);
 sql_link_repo!(PostgresRepo);
+sql_webhook_repo!(PostgresRepo);
 sql_share_repo!(PostgresRepo);
 sql_audit_repo!(PostgresRepo);

@@ -62,6 +62,7 @@ sql_account_repo!(SqliteRepo);
 sql_quota_repo!(SqliteRepo);
 sql_folder_repo!(SqliteRepo);
 sql_link_repo!(SqliteRepo);
+sql_webhook_repo!(SqliteRepo);
 sql_share_repo!(SqliteRepo);
 sql_audit_repo!(SqliteRepo);
 
