@@ -36,6 +36,17 @@ if ! command -v s3s-fs >/dev/null 2>&1; then
 fi
 export PATH="$HOME/.cargo/bin:$PATH"
 
+# Stock clients of the tests, from their registries, cached under
+# ~/.cache/mediaq: the Python packages scripts/test-requirements.txt lists
+# (the Standard Webhooks library that verifies webhook signatures) in one
+# shared venv.
+CLIENTS="$HOME/.cache/mediaq"
+[ -x "$CLIENTS/venv/bin/python" ] || python3 -m venv "$CLIENTS/venv"
+if ! "$CLIENTS/venv/bin/pip" install --quiet --disable-pip-version-check -r scripts/test-requirements.txt; then
+    echo "could not install the Python test clients" >&2; exit 1
+fi
+export MEDIAQ_TEST_PYTHON="$CLIENTS/venv/bin/python"
+
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 wait_for() { # wait_for NAME COMMAND...
     local name=$1; shift

@@ -28,3 +28,4 @@ mod settle;
 mod shares;
 mod upload;
 mod video_privacy;
+mod webhooks;
