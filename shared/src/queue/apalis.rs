@@ -6,7 +6,7 @@
 //! - a heartbeat every 5 s, and a job whose worker missed 4 heartbeats is
 //!   re-queued, so a job held by a `kill -9`ed worker runs again in ≲ 25 s;
 //! - workers are woken when a job is pushed ([`Signals`]: in memory in
-//!   one process, apalis' own Redis messages across processes), and poll
+//!   one process, Redis pub/sub across processes), and poll
 //!   only as a safety net, every [`SAFETY_POLL`];
 //! - a batch of one job per fetch, so one busy worker does not hoard jobs
 //!   that an idle one could run.
@@ -58,8 +58,8 @@ pub struct RedisQueues {
 /// Every queue, on the configured backend. Cheap to clone.
 #[derive(Clone)]
 pub enum Queues {
-    Sqlite(SqliteQueues),
-    Redis(RedisQueues),
+    Sqlite(Box<SqliteQueues>),
+    Redis(Box<RedisQueues>),
 }
 
 impl Queues {
@@ -75,7 +75,7 @@ impl Queues {
                         .heartbeat_interval(HEARTBEAT)
                         .missed_heartbeats(MISSED_HEARTBEATS)
                 };
-                Ok(Self::Redis(RedisQueues {
+                Ok(Self::Redis(Box::new(RedisQueues {
                     fetch: RedisStorage::new(conn.clone()).with_config(cfg(FETCH_QUEUE)),
                     image: RedisStorage::new(conn.clone()).with_config(cfg(IMAGE_QUEUE)),
                     video: RedisStorage::new(conn.clone()).with_config(cfg(VIDEO_QUEUE)),
@@ -83,7 +83,7 @@ impl Queues {
                     webhook: RedisStorage::new(conn.clone()).with_config(cfg(WEBHOOK_QUEUE)),
                     signals: Signals::redis(client, conn.clone()),
                     conn,
-                }))
+                })))
             }
             (QueueConfig::Sqlite, DatabaseConfig::Sqlite { url }) => {
                 let pool = open_sqlite_queue_pool(url).await.map_err(|e| QueueError(e.to_string()))?;
@@ -94,14 +94,14 @@ impl Queues {
                         .heartbeat_interval(HEARTBEAT)
                         .missed_heartbeats(MISSED_HEARTBEATS)
                 };
-                Ok(Self::Sqlite(SqliteQueues {
+                Ok(Self::Sqlite(Box::new(SqliteQueues {
                     fetch: SqliteStorage::new(&pool).with_config(cfg(FETCH_QUEUE)),
                     image: SqliteStorage::new(&pool).with_config(cfg(IMAGE_QUEUE)),
                     video: SqliteStorage::new(&pool).with_config(cfg(VIDEO_QUEUE)),
                     purge: SqliteStorage::new(&pool).with_config(cfg(PURGE_QUEUE)),
                     webhook: SqliteStorage::new(&pool).with_config(cfg(WEBHOOK_QUEUE)),
                     signals: Signals::local(),
-                }))
+                })))
             }
             (QueueConfig::Sqlite, DatabaseConfig::Postgres { .. }) => Err(QueueError(
                 "the SQLite queue needs a SQLite database; set MEDIAQ_QUEUE_URL to a redis:// URL".into(),
@@ -142,7 +142,7 @@ macro_rules! route {
             Job::Purge(media_id) => push!($q.purge, PurgeMedia { media_id }).map(|()| PURGE_QUEUE),
             Job::Webhook(job, delay) => push!($q.webhook, job, delay).map(|()| WEBHOOK_QUEUE),
         }?;
-        $q.signals.job_queued(queue);
+        $q.signals.job_queued(queue).await;
         Ok(())
     }};
 }
