@@ -127,6 +127,8 @@ fn init_logging(format: LogFormat, filter: Option<&str>) {
 
 async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     let config = Arc::new(config);
+    // Webhook bodies show a file as the native API does, in every process.
+    mediaq_shared::events::set_renderer(mediaq_api::present::native::file, config.public_url.clone());
     let repo = repo::connect(&config).await.context("connecting to the database")?;
     match command {
         Command::Migrate => {

@@ -31,6 +31,7 @@ pub mod state;
 pub mod thumbnails;
 pub mod wait;
 pub mod webapp;
+pub mod webhooks;
 
 use std::future::Future;
 use std::time::Instant;
@@ -106,6 +107,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::versions::router())
         .merge(sse::router())
         .merge(openapi::router())
+        .merge(webhooks::router())
         .merge(storage)
         .merge(routes::thumbs::router().merge(routes::upload_links::router(limits.clone())))
         .layer(cors)
@@ -193,7 +195,15 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     tracing::info!(addr = %listener.local_addr()?, public_url = %state.config.public_url, "listening");
-    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    // Event streams end when shutdown begins, or it would wait for them.
+    let closing = sse::Closing::default();
+    let app = router(state)
+        .layer(axum::Extension(closing.clone()))
+        .into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let shutdown = async move {
+        shutdown.await;
+        closing.close();
+    };
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await
 }
 

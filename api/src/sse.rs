@@ -11,13 +11,15 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
+use axum::Extension;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::get;
-use futures::Stream;
+use futures::{Stream, StreamExt};
 use serde_json::{Value, json};
 use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
 
 use mediaq_shared::domain::{MediaId, MediaStatus};
 use mediaq_shared::notify::SAFETY_POLL;
@@ -37,6 +39,17 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/api/v1/files/{id}/events", get(events))
 }
 
+/// Cancelled when the server begins to shut down: open streams end, so
+/// the graceful shutdown does not wait for them (clients reconnect).
+#[derive(Debug, Clone, Default)]
+pub struct Closing(CancellationToken);
+
+impl Closing {
+    pub fn close(&self) {
+        self.0.cancel();
+    }
+}
+
 /// Where one stream stands.
 struct Watch {
     state: AppState,
@@ -48,6 +61,7 @@ struct Watch {
 
 async fn events(
     State(state): State<AppState>,
+    closing: Option<Extension<Closing>>,
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
@@ -59,6 +73,8 @@ async fn events(
         let event = next_change(&mut watch).await?;
         Some((Ok(event), watch))
     });
+    let closing = closing.map(|Extension(c)| c.0).unwrap_or_default();
+    let stream = stream.take_until(closing.cancelled_owned());
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
 }
 

@@ -13,3 +13,4 @@ pub mod repo;
 pub mod signing;
 pub mod storage;
 pub mod thumbs;
+pub mod webhooks;

@@ -4,9 +4,10 @@
 //!
 //! In one process (`mediaq all`) both go through memory at once. Across
 //! processes (`mediaq serve` + `mediaq work`) they go through Redis
-//! pub/sub: workers listen to the `tasks:<list>:available` messages the
-//! apalis Redis storage publishes itself when a job is pushed, and status
-//! changes are published on [`STATUS_CHANNEL`]. A lost message (Redis
+//! pub/sub: a push is published on [`WAKE_CHANNEL`] (apalis' Redis storage
+//! publishes its own `available` message only for jobs it re-queues: a new
+//! job always enters its scheduled set, which workers only look at when
+//! they poll), and status changes on [`STATUS_CHANNEL`]. A lost message (Redis
 //! restarting, a subscriber reconnecting) costs only latency: workers
 //! still poll every [`SAFETY_POLL`], and waiters read the database as
 //! often.
@@ -32,8 +33,8 @@ pub const SAFETY_POLL: Duration = Duration::from_secs(1);
 /// The Redis channel status changes are published on (payload: media id).
 pub const STATUS_CHANNEL: &str = "mediaq:status";
 
-/// The pattern of apalis' own "a job is available" messages.
-const AVAILABLE_PATTERN: &str = "tasks:*:available";
+/// The Redis channel job pushes are published on (payload: queue name).
+pub const WAKE_CHANNEL: &str = "mediaq:wake";
 
 /// Wake-ups and status news of one process. Cheap to share (`Arc`).
 pub struct Signals {
@@ -75,8 +76,13 @@ impl Signals {
     }
 
     /// A job was pushed to `queue`: wakes this process's idle workers of
-    /// it. (Other processes hear it from the storage's own message.)
-    pub fn job_queued(&self, queue: &str) {
+    /// it at once, and the other processes' through Redis.
+    pub async fn job_queued(&self, queue: &str) {
+        self.wake_local(queue);
+        self.publish(WAKE_CHANNEL, queue).await;
+    }
+
+    fn wake_local(&self, queue: &str) {
         let mut wakers = self.lock_wakers();
         if let Some(list) = wakers.get_mut(queue) {
             // Full: a wake-up is already pending. Disconnected: that
@@ -95,12 +101,17 @@ impl Signals {
     /// and the other processes through Redis.
     pub async fn status_changed(&self, id: &MediaId) {
         let _ = self.status.send(id.clone());
+        self.publish(STATUS_CHANNEL, id.as_str()).await;
+    }
+
+    /// Publishes `payload` on `channel` when Redis is configured. A message
+    /// that is not sent costs only latency (the safety poll).
+    async fn publish(&self, channel: &str, payload: &str) {
         if let Some(conn) = &self.redis {
             let mut conn = conn.clone();
-            let sent: Result<i64, _> =
-                redis::cmd("PUBLISH").arg(STATUS_CHANNEL).arg(id.as_str()).query_async(&mut conn).await;
+            let sent: Result<i64, _> = redis::cmd("PUBLISH").arg(channel).arg(payload).query_async(&mut conn).await;
             if let Err(e) = sent {
-                tracing::debug!(media = %id, error = %e, "status change not published; waiters fall back to polling");
+                tracing::debug!(channel, error = %e, "not published; the safety poll will notice");
             }
         }
     }
@@ -109,15 +120,14 @@ impl Signals {
         self.wakers.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// One message from Redis: a job available (`tasks:<queue>:active:available`)
-    /// or a status change.
+    /// One message from Redis: a job pushed, or a status change.
     fn heard(&self, channel: &str, payload: &str) {
         if channel == STATUS_CHANNEL {
             if let Some(id) = MediaId::parse(payload) {
                 let _ = self.status.send(id);
             }
-        } else if let Some(queue) = channel.split(':').nth(1) {
-            self.job_queued(queue);
+        } else if channel == WAKE_CHANNEL {
+            self.wake_local(payload);
         }
     }
 }
@@ -148,6 +158,6 @@ async fn listen(client: redis::Client, signals: std::sync::Weak<Signals>) {
 async fn subscribe(client: &redis::Client) -> redis::RedisResult<redis::aio::PubSub> {
     let mut pubsub = client.get_async_pubsub().await?;
     pubsub.subscribe(STATUS_CHANNEL).await?;
-    pubsub.psubscribe(AVAILABLE_PATTERN).await?;
+    pubsub.subscribe(WAKE_CHANNEL).await?;
     Ok(pubsub)
 }

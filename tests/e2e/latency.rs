@@ -30,7 +30,7 @@ async fn measure(kind: Kind, file: &Path) {
     let pct = |p: usize| times[(times.len() - 1) * p / 100].as_secs_f64() * 1000.0;
     let name = file.file_name().unwrap().to_string_lossy();
     println!(
-        "LATENCY {kind:?} {name}: upload→ready p50 {:.0} ms, p90 {:.0} ms, min {:.0} ms, max {:.0} ms ({ROUNDS} uploads)",
+        "\nLATENCY {kind:?} {name}: upload→ready p50 {:.0} ms, p90 {:.0} ms, min {:.0} ms, max {:.0} ms ({ROUNDS} uploads)",
         pct(50),
         pct(90),
         pct(0),

@@ -38,3 +38,4 @@ mod uppy;
 mod versions;
 mod video_privacy;
 mod webapp;
+mod webhooks;

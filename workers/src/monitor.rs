@@ -25,7 +25,8 @@ use apalis_cron::{CronScheduler, Tick};
 use mediaq_shared::domain::MediaId;
 use mediaq_shared::notify::SAFETY_POLL;
 use mediaq_shared::queue::{
-    FETCH_QUEUE, FetchRemote, IMAGE_QUEUE, MAX_ATTEMPTS, PURGE_QUEUE, ProcessMedia, PurgeMedia, Queues, VIDEO_QUEUE,
+    DeliverWebhook, FETCH_QUEUE, FetchRemote, IMAGE_QUEUE, MAX_ATTEMPTS, PURGE_QUEUE, ProcessMedia, PurgeMedia, Queues,
+    VIDEO_QUEUE, WEBHOOK_QUEUE,
 };
 
 use crate::env::Env;
@@ -42,28 +43,30 @@ pub struct QueueSet {
     pub image: bool,
     pub video: bool,
     pub purge: bool,
+    pub webhook: bool,
 }
 
 impl QueueSet {
-    pub const NAMES: &'static [&'static str] = &["fetch", "image", "video", "purge"];
+    pub const NAMES: &'static [&'static str] = &["fetch", "image", "video", "purge", "webhook"];
 
     pub fn all() -> Self {
-        Self { fetch: true, image: true, video: true, purge: true }
+        Self { fetch: true, image: true, video: true, purge: true, webhook: true }
     }
 
     /// Parses `--queues image,video,…` (short or full queue names).
     pub fn parse(list: &str) -> Result<Self, String> {
-        let mut set = Self { fetch: false, image: false, video: false, purge: false };
+        let mut set = Self { fetch: false, image: false, video: false, purge: false, webhook: false };
         for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
             match name.strip_prefix("mediaq.").unwrap_or(name) {
                 "fetch" => set.fetch = true,
                 "image" => set.image = true,
                 "video" => set.video = true,
                 "purge" => set.purge = true,
+                "webhook" => set.webhook = true,
                 other => return Err(format!("unknown queue {other:?}; known queues: {}", Self::NAMES.join(", "))),
             }
         }
-        if !(set.fetch || set.image || set.video || set.purge) {
+        if !(set.fetch || set.image || set.video || set.purge || set.webhook) {
             return Err(format!("no queue named; known queues: {}", Self::NAMES.join(", ")));
         }
         Ok(set)
@@ -129,6 +132,21 @@ macro_rules! register_all {
                 }
                 _ => monitor.register(move |r| worker!(format!("{name}-{r}"), q, purge, queue, env, purge_handler)),
             };
+        }
+        if $set.webhook {
+            let (q, env, name) = ($q.clone(), $env.clone(), format!("{WEBHOOK_QUEUE}@{}", $base));
+            monitor = monitor.register(move |r| {
+                // One attempt per job, no retry layer: a failed attempt
+                // queues the next itself, delayed (`webhooks::attempt`).
+                WorkerBuilder::new(format!("{name}-{r}"))
+                    .backend(q.webhook.clone().poll_with_strategy(
+                        Strategy::new().stream(q.signals.wakeups(WEBHOOK_QUEUE)).interval(SAFETY_POLL),
+                    ))
+                    .data(env.clone())
+                    .catch_panic()
+                    .concurrency(env.config.worker_concurrency)
+                    .build(webhook_handler)
+            });
         }
         monitor
     }};
@@ -198,6 +216,14 @@ async fn purge_handler(job: PurgeMedia, env: Data<Env>, attempt: Attempt, task: 
     let result = limited(&env, false, jobs::purge::run(&job.media_id, &env)).await;
     // A purge that gives up leaves the media retired: the sweep retries it.
     finish(PURGE_QUEUE, None, &env, &task, attempt.current(), started, result).await
+}
+
+async fn webhook_handler(job: DeliverWebhook, env: Data<Env>, task: TaskId) -> Result<(), BoxDynError> {
+    let started = Instant::now();
+    let result = mediaq_shared::webhooks::attempt(&env.repo, env.queue.as_ref(), env.config.fetch_allow_private, &job)
+        .await
+        .map_err(|e| JobError::Retryable(e.to_string()));
+    finish(WEBHOOK_QUEUE, None, &env, &task, job.attempt as usize, started, result).await
 }
 
 /// Runs a job under the wall-clock limit (`MEDIAQ_JOB_TIMEOUT_SECS`). A

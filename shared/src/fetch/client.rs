@@ -50,8 +50,39 @@ async fn fetch_to(url: &str, policy: &FetchPolicy, dest: Destinations<'_>) -> Re
     }
 }
 
+/// POSTs `body` (JSON) with `headers` to `url` under the same address
+/// rules as [`fetch`] (checked, resolved, pinned), following no redirect;
+/// the answer's status. For webhook deliveries.
+pub async fn post(
+    url: &str,
+    policy: &FetchPolicy,
+    headers: &[(&str, String)],
+    body: String,
+) -> Result<u16, FetchError> {
+    let dest = Destinations { allow_private: policy.allow_private, exempt: &[] };
+    let url = Url::parse(url).map_err(|e| FetchError::InvalidUrl(e.to_string()))?;
+    dest.check(&url)?;
+    let send = async {
+        let mut request =
+            client_for(&url, policy, dest).await?.post(url.clone()).header(CONTENT_TYPE, "application/json");
+        for (name, value) in headers {
+            request = request.header(*name, value);
+        }
+        request.body(body).send().await.map_err(|e| from_reqwest(&e))
+    };
+    let response = tokio::time::timeout(policy.total_timeout, send).await.map_err(|_| FetchError::Timeout)??;
+    Ok(response.status().as_u16())
+}
+
 /// One GET, connecting only to addresses `dest` allows.
 async fn send(url: &Url, policy: &FetchPolicy, dest: Destinations<'_>) -> Result<reqwest::Response, FetchError> {
+    let client = client_for(url, policy, dest).await?;
+    client.get(url.clone()).header(ACCEPT_ENCODING, "identity").send().await.map_err(|e| from_reqwest(&e))
+}
+
+/// A client for one hop to `url` that can only reach the addresses `dest`
+/// allows.
+async fn client_for(url: &Url, policy: &FetchPolicy, dest: Destinations<'_>) -> Result<reqwest::Client, FetchError> {
     let mut builder = reqwest::Client::builder()
         .no_proxy()
         .redirect(Policy::none())
@@ -69,8 +100,7 @@ async fn send(url: &Url, policy: &FetchPolicy, dest: Destinations<'_>) -> Result
         let addrs = dest.resolve(name, port, policy.connect_timeout).await?;
         builder = builder.resolve_to_addrs(name, &addrs);
     }
-    let client = builder.build().map_err(|e| FetchError::Network(describe(&e)))?;
-    client.get(url.clone()).header(ACCEPT_ENCODING, "identity").send().await.map_err(|e| from_reqwest(&e))
+    builder.build().map_err(|e| FetchError::Network(describe(&e)))
 }
 
 /// The next URL when `response` is a redirect with a usable `Location`.

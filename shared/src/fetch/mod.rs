@@ -24,7 +24,7 @@ use std::io;
 use std::time::Duration;
 
 pub use addr::{check_url, is_blocked};
-pub use client::fetch;
+pub use client::{fetch, post};
 
 use crate::storage::BodyStream;
 

@@ -6,7 +6,7 @@
 //! - a heartbeat every 5 s, and a job whose worker missed 4 heartbeats is
 //!   re-queued, so a job held by a `kill -9`ed worker runs again in ≲ 25 s;
 //! - workers are woken when a job is pushed ([`Signals`]: in memory in
-//!   one process, apalis' own Redis messages across processes), and poll
+//!   one process, Redis pub/sub across processes), and poll
 //!   only as a safety net, every [`SAFETY_POLL`];
 //! - a batch of one job per fetch, so one busy worker does not hoard jobs
 //!   that an idle one could run.
@@ -20,8 +20,8 @@ use apalis_sqlite::SqliteStorage;
 use async_trait::async_trait;
 
 use super::{
-    FETCH_QUEUE, FetchRemote, IMAGE_QUEUE, Job, JobQueue, PURGE_QUEUE, ProcessMedia, PurgeMedia, QueueError,
-    VIDEO_QUEUE,
+    DeliverWebhook, FETCH_QUEUE, FetchRemote, IMAGE_QUEUE, Job, JobQueue, PURGE_QUEUE, ProcessMedia, PurgeMedia,
+    QueueError, VIDEO_QUEUE, WEBHOOK_QUEUE,
 };
 use crate::config::{Config, DatabaseConfig, QueueConfig};
 use crate::domain::MediaKind;
@@ -40,6 +40,7 @@ pub struct SqliteQueues {
     pub image: SqliteStorage<ProcessMedia>,
     pub video: SqliteStorage<ProcessMedia>,
     pub purge: SqliteStorage<PurgeMedia>,
+    pub webhook: SqliteStorage<DeliverWebhook>,
     pub signals: Arc<Signals>,
 }
 
@@ -49,6 +50,7 @@ pub struct RedisQueues {
     pub image: RedisStorage<ProcessMedia>,
     pub video: RedisStorage<ProcessMedia>,
     pub purge: RedisStorage<PurgeMedia>,
+    pub webhook: RedisStorage<DeliverWebhook>,
     pub signals: Arc<Signals>,
     conn: ConnectionManager,
 }
@@ -56,8 +58,8 @@ pub struct RedisQueues {
 /// Every queue, on the configured backend. Cheap to clone.
 #[derive(Clone)]
 pub enum Queues {
-    Sqlite(SqliteQueues),
-    Redis(RedisQueues),
+    Sqlite(Box<SqliteQueues>),
+    Redis(Box<RedisQueues>),
 }
 
 impl Queues {
@@ -73,14 +75,15 @@ impl Queues {
                         .heartbeat_interval(HEARTBEAT)
                         .missed_heartbeats(MISSED_HEARTBEATS)
                 };
-                Ok(Self::Redis(RedisQueues {
+                Ok(Self::Redis(Box::new(RedisQueues {
                     fetch: RedisStorage::new(conn.clone()).with_config(cfg(FETCH_QUEUE)),
                     image: RedisStorage::new(conn.clone()).with_config(cfg(IMAGE_QUEUE)),
                     video: RedisStorage::new(conn.clone()).with_config(cfg(VIDEO_QUEUE)),
                     purge: RedisStorage::new(conn.clone()).with_config(cfg(PURGE_QUEUE)),
+                    webhook: RedisStorage::new(conn.clone()).with_config(cfg(WEBHOOK_QUEUE)),
                     signals: Signals::redis(client, conn.clone()),
                     conn,
-                }))
+                })))
             }
             (QueueConfig::Sqlite, DatabaseConfig::Sqlite { url }) => {
                 let pool = open_sqlite_queue_pool(url).await.map_err(|e| QueueError(e.to_string()))?;
@@ -91,13 +94,14 @@ impl Queues {
                         .heartbeat_interval(HEARTBEAT)
                         .missed_heartbeats(MISSED_HEARTBEATS)
                 };
-                Ok(Self::Sqlite(SqliteQueues {
+                Ok(Self::Sqlite(Box::new(SqliteQueues {
                     fetch: SqliteStorage::new(&pool).with_config(cfg(FETCH_QUEUE)),
                     image: SqliteStorage::new(&pool).with_config(cfg(IMAGE_QUEUE)),
                     video: SqliteStorage::new(&pool).with_config(cfg(VIDEO_QUEUE)),
                     purge: SqliteStorage::new(&pool).with_config(cfg(PURGE_QUEUE)),
+                    webhook: SqliteStorage::new(&pool).with_config(cfg(WEBHOOK_QUEUE)),
                     signals: Signals::local(),
-                }))
+                })))
             }
             (QueueConfig::Sqlite, DatabaseConfig::Postgres { .. }) => Err(QueueError(
                 "the SQLite queue needs a SQLite database; set MEDIAQ_QUEUE_URL to a redis:// URL".into(),
@@ -110,9 +114,15 @@ impl Queues {
 /// the storages' task types differ, and naming `TaskSink`'s bounds
 /// generically costs more than it saves.)
 macro_rules! push {
-    ($storage:expr, $job:expr) => {{
+    ($storage:expr, $job:expr) => {
+        push!($storage, $job, Duration::ZERO)
+    };
+    ($storage:expr, $job:expr, $delay:expr) => {{
         let mut storage = $storage.clone();
-        let task = TaskBuilder::new($job).max_attempts(MAX_ATTEMPTS).build();
+        let builder = TaskBuilder::new($job).max_attempts(MAX_ATTEMPTS);
+        // A run time, even now, sends a Redis job through the scheduled set.
+        let delay: Duration = $delay;
+        let task = if delay.is_zero() { builder } else { builder.run_after(delay) }.build();
         storage.push_task(task).await.map_err(|e| QueueError(e.to_string()))
     }};
 }
@@ -130,8 +140,9 @@ macro_rules! route {
                 push!($q.video, ProcessMedia { media_id }).map(|()| VIDEO_QUEUE)
             }
             Job::Purge(media_id) => push!($q.purge, PurgeMedia { media_id }).map(|()| PURGE_QUEUE),
+            Job::Webhook(job, delay) => push!($q.webhook, job, delay).map(|()| WEBHOOK_QUEUE),
         }?;
-        $q.signals.job_queued(queue);
+        $q.signals.job_queued(queue).await;
         Ok(())
     }};
 }

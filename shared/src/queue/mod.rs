@@ -6,7 +6,9 @@
 //! Queues (stable names: renaming one strands the jobs in it):
 //! `mediaq.fetch` (remote-URL downloads), `mediaq.image` and `mediaq.video`
 //! (processing, split so video can run on other machines), `mediaq.purge`
-//! (removing a deleted or expired media's objects).
+//! (removing a deleted or expired media's objects), `mediaq.webhook`
+//! (one attempt of a webhook delivery; a failed one queues the next,
+//! delayed).
 
 mod apalis;
 
@@ -38,10 +40,18 @@ pub struct PurgeMedia {
     pub media_id: MediaId,
 }
 
+/// One attempt (`attempt`, from 1) of webhook delivery `delivery_id`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliverWebhook {
+    pub delivery_id: String,
+    pub attempt: u32,
+}
+
 pub const FETCH_QUEUE: &str = "mediaq.fetch";
 pub const IMAGE_QUEUE: &str = "mediaq.image";
 pub const VIDEO_QUEUE: &str = "mediaq.video";
 pub const PURGE_QUEUE: &str = "mediaq.purge";
+pub const WEBHOOK_QUEUE: &str = "mediaq.webhook";
 
 /// A job to push, with what decides its queue.
 #[derive(Debug, Clone)]
@@ -49,6 +59,8 @@ pub enum Job {
     Fetch(MediaId),
     Process(MediaId, MediaKind),
     Purge(MediaId),
+    /// A webhook delivery attempt, run no sooner than after the delay.
+    Webhook(DeliverWebhook, std::time::Duration),
 }
 
 #[derive(Debug, thiserror::Error)]

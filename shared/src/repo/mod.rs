@@ -33,6 +33,8 @@ pub mod upload_links;
 pub mod sized_thumbs;
 #[macro_use]
 pub mod resumable;
+#[macro_use]
+pub mod webhooks;
 mod postgres;
 mod sqlite;
 
@@ -54,6 +56,7 @@ pub use sized_thumbs::{SizedThumb, SizedThumbRepo, ThumbClaim, ThumbDone};
 pub use sqlite::{SqliteRepo, open_pool as open_sqlite_pool, open_queue_pool as open_sqlite_queue_pool};
 pub use upload_links::{UploadLink, UploadLinkRepo};
 pub use versions::{Refusal, Version, VersionChange, VersionRepo};
+pub use webhooks::{Attempt, Delivery, Webhook, WebhookRepo};
 pub use writes::{MediaWriteRepo, OriginalFacts, OwnerEdit, Processed, StuckMedia};
 
 use crate::config::{Config, DatabaseConfig};
@@ -111,6 +114,7 @@ pub trait Repo:
     + UploadLinkRepo
     + SizedThumbRepo
     + ResumableRepo
+    + WebhookRepo
     + Send
     + Sync
     + 'static

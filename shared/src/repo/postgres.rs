@@ -21,6 +21,7 @@ sql_folder_repo!(PostgresRepo);
 sql_file_repo!(PostgresRepo);
 sql_version_repo!(PostgresRepo);
 sql_link_repo!(PostgresRepo);
+sql_webhook_repo!(PostgresRepo);
 sql_share_repo!(PostgresRepo);
 sql_resumable_repo!(PostgresRepo);
 sql_audit_repo!(PostgresRepo);

@@ -64,6 +64,7 @@ sql_folder_repo!(SqliteRepo);
 sql_file_repo!(SqliteRepo);
 sql_version_repo!(SqliteRepo);
 sql_link_repo!(SqliteRepo);
+sql_webhook_repo!(SqliteRepo);
 sql_share_repo!(SqliteRepo);
 sql_resumable_repo!(SqliteRepo);
 sql_audit_repo!(SqliteRepo);
