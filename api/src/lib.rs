@@ -15,7 +15,6 @@ pub mod idempotency;
 pub mod ingest;
 pub mod json;
 pub mod lifecycle;
-pub mod link_access;
 pub mod openapi;
 pub mod paging;
 pub mod params;
@@ -28,7 +27,6 @@ pub mod resumable;
 pub mod routes;
 pub mod sse;
 pub mod state;
-pub mod thumbnails;
 pub mod wait;
 pub mod webapp;
 pub mod webhooks;
@@ -109,7 +107,6 @@ pub fn router(state: AppState) -> Router {
         .merge(openapi::router())
         .merge(webhooks::router())
         .merge(storage)
-        .merge(routes::thumbs::router().merge(routes::upload_links::router(limits.clone())))
         .layer(cors)
         // Its own CORS layer inside tus headers on every OPTIONS answer.
         .merge(resumable::router(&state));

@@ -104,7 +104,8 @@ where
 
 /// `page`, `limit`, `sort` (`createdAt` | `name`) and `order` of the
 /// folder, share and link lists.
-#[derive(Debug, Default, serde::Deserialize)]
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     page: Option<String>,
     limit: Option<String>,

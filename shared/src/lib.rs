@@ -12,5 +12,4 @@ pub mod queue;
 pub mod repo;
 pub mod signing;
 pub mod storage;
-pub mod thumbs;
 pub mod webhooks;

@@ -1,10 +1,8 @@
-//! Files, versions, trash, copies, thumbnails and live status.
+//! Files, versions, trash and live status.
 
 #![allow(dead_code)] // Doc-only functions: utoipa reads their attributes.
 
-use super::schemas::{
-    File, FilePage, Folder, Initiated, Problem, SignedUrl, TrashPage, UploadForm, VersionForm, Versions,
-};
+use super::schemas::{File, FilePage, Initiated, Problem, SignedUrl, TrashPage, UploadForm, VersionForm, Versions};
 
 #[utoipa::path(get, path = "/api/v1/files", tag = "files", params(crate::routes::files::ListParams),
     responses((status = 200, body = FilePage, description = "The caller's files"), (status = "4XX", body = Problem, content_type = "application/problem+json", description = "Bad parameters or no key")))]
@@ -85,24 +83,6 @@ pub fn trash_restore() {}
     responses((status = 204, description = "Removed for good"), (status = "4XX", body = Problem, content_type = "application/problem+json", description = "Not in the trash")))]
 pub fn trash_remove() {}
 
-#[utoipa::path(post, path = "/api/v1/files/{id}/copy", tag = "files", params(("id" = String, Path)),
-    request_body(content = serde_json::Value, description = "`{\"folderId\"?, \"name\"?}`"),
-    responses((status = 201, body = File, description = "The copy"), (status = "4XX", body = Problem, content_type = "application/problem+json", description = "Not found or over quota")))]
-pub fn copy() {}
-
-#[utoipa::path(get, path = "/api/v1/files/{id}/thumb", tag = "files", params(("id" = String, Path), crate::routes::thumbs::ThumbQuery),
-    responses((status = 200, description = "The image", content_type = "image/*"), (status = "4XX", body = Problem, content_type = "application/problem+json", description = "Bad size or not found")))]
-pub fn thumb() {}
-
 #[utoipa::path(get, path = "/api/v1/files/{id}/events", tag = "files", params(("id" = String, Path)),
     responses((status = 200, description = "Server-Sent Events: one `status` event per change, closed once settled", content_type = "text/event-stream"), (status = "4XX", body = Problem, content_type = "application/problem+json", description = "Not found")))]
 pub fn events() {}
-
-#[utoipa::path(get, path = "/api/v1/folders/{id}/zip", tag = "folders", params(("id" = String, Path)),
-    responses((status = 200, description = "A streamed ZIP of the folder", content_type = "application/zip"), (status = "4XX", body = Problem, content_type = "application/problem+json", description = "Not found")))]
-pub fn zip() {}
-
-#[utoipa::path(post, path = "/api/v1/folders/{id}/copy", tag = "folders", params(("id" = String, Path)),
-    request_body(content = serde_json::Value, description = "`{\"parentId\"?, \"name\"?}`"),
-    responses((status = 201, body = Folder, description = "The copy"), (status = "4XX", body = Problem, content_type = "application/problem+json", description = "Not found or over quota")))]
-pub fn folder_copy() {}

@@ -221,30 +221,6 @@ pub struct Link {
 }
 
 #[derive(ToSchema)]
-#[schema(rename_all = "camelCase")]
-pub struct UploadLink {
-    id: String,
-    folder_id: String,
-    expires_at: Option<DateTime<Utc>>,
-    max_files: Option<i64>,
-    max_bytes: Option<i64>,
-    has_password: bool,
-    created_at: DateTime<Utc>,
-    /// Shown once, when the link is made.
-    token: Option<String>,
-    url: Option<String>,
-}
-
-/// A file that arrived through an upload link.
-#[derive(ToSchema)]
-#[schema(rename_all = "camelCase")]
-pub struct LinkUpload {
-    id: String,
-    name: String,
-    size_bytes: i64,
-}
-
-#[derive(ToSchema)]
 pub struct UserRef {
     id: i64,
     username: String,

@@ -3,9 +3,9 @@
 
 #![allow(dead_code)] // Doc-only functions: utoipa reads their attributes.
 
-use super::schemas::{Folder, Items, Link, LinkUpload, Problem, Share, UploadLink};
+use super::schemas::{Folder, Items, Link, Problem, Share};
 
-#[utoipa::path(get, path = "/api/v1/folders", tag = "folders", params(crate::routes::folders::Children),
+#[utoipa::path(get, path = "/api/v1/folders", tag = "folders", params(crate::routes::folders::Children, crate::paging::ListQuery),
     responses((status = 200, body = Items, description = "Folders"), (status = "4XX", body = Problem, content_type = "application/problem+json", description = "A problem")))]
 pub fn folders() {}
 
@@ -31,7 +31,7 @@ pub fn folder_delete() {}
     responses((status = 200, body = Items, description = "The folder's ancestors, root first"), (status = "4XX", body = Problem, content_type = "application/problem+json", description = "A problem")))]
 pub fn folder_path() {}
 
-#[utoipa::path(get, path = "/api/v1/links", tag = "links", responses((status = 200, body = Items, description = "The caller's links"), (status = "4XX", body = Problem, content_type = "application/problem+json", description = "A problem")))]
+#[utoipa::path(get, path = "/api/v1/links", tag = "links", params(crate::paging::ListQuery), responses((status = 200, body = Items, description = "The caller's links"), (status = "4XX", body = Problem, content_type = "application/problem+json", description = "A problem")))]
 pub fn links() {}
 
 #[utoipa::path(post, path = "/api/v1/links", tag = "links", request_body = crate::routes::links::NewLink,
@@ -55,43 +55,16 @@ pub fn link_download() {}
     responses((status = 200, description = "The bytes", content_type = "application/octet-stream"), (status = "4XX", body = Problem, content_type = "application/problem+json", description = "A problem")))]
 pub fn link_file_download() {}
 
-#[utoipa::path(get, path = "/api/v1/public/links/{token}/zip", tag = "public", security(()), params(("token" = String, Path), crate::routes::links::Access),
-    responses((status = 200, description = "A streamed ZIP of the linked folder", content_type = "application/zip"), (status = "4XX", body = Problem, content_type = "application/problem+json", description = "A problem")))]
-pub fn link_zip() {}
-
-#[utoipa::path(get, path = "/api/v1/public/links/{token}/thumb", tag = "public", security(()),
-    params(("token" = String, Path), crate::routes::thumbs::ThumbQuery),
-    responses((status = 200, description = "The image", content_type = "image/*"), (status = "4XX", body = Problem, content_type = "application/problem+json", description = "A problem")))]
-pub fn link_thumb() {}
-
 #[utoipa::path(post, path = "/api/v1/shares", tag = "shares", request_body = crate::routes::shares::NewShare,
     responses((status = 201, body = Share, description = "The share"), (status = "4XX", body = Problem, content_type = "application/problem+json", description = "A problem")))]
 pub fn share_create() {}
 
-#[utoipa::path(get, path = "/api/v1/shares/with-me", tag = "shares", responses((status = 200, body = Items, description = "Shared with the caller"), (status = "4XX", body = Problem, content_type = "application/problem+json", description = "A problem")))]
+#[utoipa::path(get, path = "/api/v1/shares/with-me", tag = "shares", params(crate::paging::ListQuery), responses((status = 200, body = Items, description = "Shared with the caller"), (status = "4XX", body = Problem, content_type = "application/problem+json", description = "A problem")))]
 pub fn shares_with_me() {}
 
-#[utoipa::path(get, path = "/api/v1/shares/by-me", tag = "shares", responses((status = 200, body = Items, description = "Shared by the caller"), (status = "4XX", body = Problem, content_type = "application/problem+json", description = "A problem")))]
+#[utoipa::path(get, path = "/api/v1/shares/by-me", tag = "shares", params(crate::paging::ListQuery), responses((status = 200, body = Items, description = "Shared by the caller"), (status = "4XX", body = Problem, content_type = "application/problem+json", description = "A problem")))]
 pub fn shares_by_me() {}
 
 #[utoipa::path(delete, path = "/api/v1/shares/{id}", tag = "shares", params(("id" = String, Path)),
     responses((status = 204, description = "Revoked"), (status = "4XX", body = Problem, content_type = "application/problem+json", description = "A problem")))]
 pub fn share_revoke() {}
-
-#[utoipa::path(post, path = "/api/v1/folders/{id}/upload-links", tag = "upload links", params(("id" = String, Path)),
-    request_body = crate::routes::upload_links::NewUploadLink,
-    responses((status = 201, body = UploadLink, description = "The link, with its token shown once"), (status = "4XX", body = Problem, content_type = "application/problem+json", description = "A problem")))]
-pub fn upload_link_create() {}
-
-#[utoipa::path(get, path = "/api/v1/upload-links", tag = "upload links", responses((status = 200, body = Items, description = "The caller's upload links"), (status = "4XX", body = Problem, content_type = "application/problem+json", description = "A problem")))]
-pub fn upload_links() {}
-
-#[utoipa::path(delete, path = "/api/v1/upload-links/{id}", tag = "upload links", params(("id" = String, Path)),
-    responses((status = 204, description = "Revoked"), (status = "4XX", body = Problem, content_type = "application/problem+json", description = "A problem")))]
-pub fn upload_link_revoke() {}
-
-#[utoipa::path(post, path = "/api/v1/public/upload/{token}", tag = "public", security(()),
-    params(("token" = String, Path), ("X-Link-Password" = Option<String>, Header)),
-    request_body(content = super::schemas::VersionForm, content_type = "multipart/form-data", description = "The file, as `file`"),
-    responses((status = 201, body = LinkUpload, description = "Stored in the link's folder"), (status = "4XX", body = Problem, content_type = "application/problem+json", description = "A problem")))]
-pub fn public_upload() {}

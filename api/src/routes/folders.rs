@@ -75,6 +75,7 @@ pub async fn create(
 pub struct Children {
     parent_id: Option<String>,
     #[serde(flatten)]
+    #[param(ignore)]
     list: crate::paging::ListQuery,
 }
 

@@ -13,8 +13,6 @@ pub mod pages;
 pub mod serve;
 pub mod shares;
 pub mod signed;
-pub mod thumbs;
 pub mod trash;
 pub mod upload;
-pub mod upload_links;
 pub mod versions;

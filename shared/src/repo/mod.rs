@@ -28,10 +28,6 @@ pub mod files;
 #[macro_use]
 pub mod versions;
 #[macro_use]
-pub mod upload_links;
-#[macro_use]
-pub mod sized_thumbs;
-#[macro_use]
 pub mod resumable;
 #[macro_use]
 pub mod webhooks;
@@ -52,9 +48,7 @@ pub use postgres::PostgresRepo;
 pub use quota::{QuotaAnswer, QuotaRefusal, QuotaRepo, QuotaRequest};
 pub use resumable::{Progress, Protocol, RecordedPart, ResumableRepo, ResumableUpload};
 pub use shares::{Share, ShareRepo};
-pub use sized_thumbs::{SizedThumb, SizedThumbRepo, ThumbClaim, ThumbDone};
 pub use sqlite::{SqliteRepo, open_pool as open_sqlite_pool, open_queue_pool as open_sqlite_queue_pool};
-pub use upload_links::{UploadLink, UploadLinkRepo};
 pub use versions::{Refusal, Version, VersionChange, VersionRepo};
 pub use webhooks::{Attempt, Delivery, Webhook, WebhookRepo};
 pub use writes::{MediaWriteRepo, OriginalFacts, OwnerEdit, Processed, StuckMedia};
@@ -111,8 +105,6 @@ pub trait Repo:
     + MediaWriteRepo
     + FileRepo
     + VersionRepo
-    + UploadLinkRepo
-    + SizedThumbRepo
     + ResumableRepo
     + WebhookRepo
     + Send

@@ -19,7 +19,6 @@ mod icc;
 pub mod image;
 pub mod probe;
 mod resize;
-pub mod sized;
 pub mod source;
 mod strip;
 #[cfg(test)]
