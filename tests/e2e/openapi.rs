@@ -106,7 +106,10 @@ both_stacks!(answers_match_the_document, |stack: Stack| async move {
 
 /// schemathesis (installed by `scripts/test.sh` into the shared venv)
 /// against the embedded stack, for a bounded time: no answer may be a
-/// 5xx. Deleting users is left out: the fuzzer would delete its own admin.
+/// 5xx. Left out: deleting users and logging out (the fuzzer would end
+/// its own admin or credential), and the tus uploads, whose
+/// `application/offset+octet-stream` bodies schemathesis cannot make
+/// (tuspy and tus-js-client drive them in `tus_clients`).
 #[tokio::test(flavor = "multi_thread")]
 async fn schemathesis_finds_no_server_error() {
     // Beside the python of the shared venv that scripts/test.sh sets up.
@@ -118,6 +121,8 @@ async fn schemathesis_finds_no_server_error() {
     let out = tokio::process::Command::new(&st)
         .args(["run", &stack.url("/api/v1/openapi.json"), "--checks", "not_a_server_error"])
         .args(["--max-time", "90", "--workers", "2", "--exclude-operation-id", "user_delete"])
+        .args(["--exclude-operation-id", "logout", "--exclude-operation-id", "tus_create"])
+        .args(["--exclude-operation-id", "tus_patch"])
         .args(["--header", &format!("Authorization: Bearer {admin}"), "--no-color", "--generation-database", "none"])
         .current_dir(stack.data_dir.path())
         .output()

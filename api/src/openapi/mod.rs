@@ -48,9 +48,9 @@ use crate::state::AppState;
         accounts::key_create, accounts::key_revoke, accounts::webhook_create, accounts::webhooks,
         accounts::webhook_delete, accounts::webhook_deliveries, accounts::users, accounts::user_patch,
         accounts::user_delete, accounts::approve, accounts::suspend, accounts::stats, accounts::audit,
-        uploads::chevereto, uploads::tus_options, uploads::tus_create, uploads::tus_head, uploads::tus_patch,
+        openapi_document, uploads::chevereto, uploads::chevereto_1_1, uploads::tus_options, uploads::tus_create, uploads::tus_head, uploads::tus_patch,
         uploads::tus_delete, uploads::s3_params, uploads::s3_create, uploads::s3_sign_part, uploads::s3_list,
-        uploads::s3_complete, uploads::s3_abort,
+        uploads::s3_complete, uploads::s3_abort, uploads::s3_put,
     )
 )]
 pub struct ApiDoc;
@@ -101,6 +101,11 @@ const DOCS_HTML: &str = "<!doctype html>\n<html lang=\"en\"><head><meta charset=
 <link rel=\"stylesheet\" href=\"/api/docs/swagger-ui.css\"></head>\
 <body><div id=\"docs\"></div><script src=\"/api/docs/swagger-ui-bundle.js\"></script>\
 <script src=\"/api/docs/docs.js\"></script></body></html>\n";
+
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "meta", security(()),
+    responses((status = 200, description = "This document", body = serde_json::Value)))]
+#[allow(dead_code)] // Doc-only: utoipa reads its attributes.
+fn openapi_document() {}
 
 async fn openapi_json(State(state): State<AppState>) -> Response {
     let doc = document(&state.config.public_url);

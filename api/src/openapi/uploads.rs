@@ -10,6 +10,13 @@ use super::schemas::{CheveretoAnswer, Location, MultipartCreated, PartUrl, Parts
     responses((status = 200, body = CheveretoAnswer, description = "The Chevereto v1 answer"), (status = "4XX", body = CheveretoAnswer, description = "A Chevereto error")))]
 pub fn chevereto() {}
 
+/// The same route under Chevereto 1.1's path.
+#[utoipa::path(post, path = "/api/1.1/upload", tag = "chevereto",
+    params(("key" = Option<String>, Query, description = "The API key (also X-API-Key)"), ("source" = Option<String>, Query, description = "A URL or base64")),
+    request_body(content = serde_json::Value, content_type = "multipart/form-data", description = "Chevereto v1 fields: source, key, title, description, tags, album_id, category_id, width, expiration, nsfw, format, use_file_date"),
+    responses((status = 200, body = CheveretoAnswer, description = "The Chevereto v1 answer"), (status = "4XX", body = CheveretoAnswer, description = "A Chevereto error")))]
+pub fn chevereto_1_1() {}
+
 #[utoipa::path(options, path = "/api/v1/tus", tag = "tus", security(()),
     responses((status = 204, description = "Tus-Version, Tus-Extension, Tus-Max-Size, Tus-Checksum-Algorithm")))]
 pub fn tus_options() {}
@@ -62,3 +69,9 @@ pub fn s3_complete() {}
 #[utoipa::path(delete, path = "/api/v1/s3/multipart/{uploadId}", tag = "uppy", params(("uploadId" = String, Path), ("key" = String, Query)),
     responses((status = 204, description = "Aborted"), (status = "4XX", body = Problem, content_type = "application/problem+json", description = "A problem")))]
 pub fn s3_abort() {}
+
+#[utoipa::path(put, path = "/api/v1/s3/put/{id}", tag = "uppy", security(()),
+    params(("id" = String, Path), ("expires" = i64, Query), ("signature" = String, Query)),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The file's bytes"),
+    responses((status = 200, description = "Stored and recorded; `ETag` names the bytes"), (status = "4XX", body = Problem, content_type = "application/problem+json", description = "A problem")))]
+pub fn s3_put() {}
