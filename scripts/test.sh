@@ -43,6 +43,7 @@ export PATH="$HOME/.cargo/bin:$PATH"
 # driver from Debian.
 CLIENTS="$HOME/.cache/mediaq"
 mediaq_ensure_packages chromium chromium-driver
+command -v npm >/dev/null 2>&1 || mediaq_ensure_packages nodejs npm
 mkdir -p "$CLIENTS/node"
 if [ ! -f "$CLIENTS/node/node_modules/tus-js-client/package.json" ] || [ ! -f "$CLIENTS/node/node_modules/uppy/package.json" ]; then
     echo "==> installing tus-js-client and uppy (once)" >&2
