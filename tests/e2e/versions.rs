@@ -175,7 +175,8 @@ both_stacks!(new_versions_edits_and_deletes_race, |stack: Stack| async move {
         );
         assert!(
             [a.0, b.0].iter().all(|s| matches!(s, 202 | 404)) && matches!(p.0, 200 | 404),
-            "round {round}: {a:?} {b:?} {p:?}"
+            "round {round}: {a:?} {b:?} {p:?}; warnings and errors:\n{}",
+            stack.logs().lines().filter(|l| l.contains("WARN") || l.contains("ERROR")).collect::<Vec<_>>().join("\n")
         );
         if delete && d == 204 {
             assert_eq!(stack.call(Method::GET, &format!("/api/v1/files/{id}"), Some(&key), None).await.0, 404);

@@ -90,6 +90,30 @@ impl FsStorage {
         PresignedUrl { url: format!("{}{path}?{query}", self.public_url), expires_at }
     }
 
+    /// Moves the finished `tmp` to `dest`. Deleting a media removes its
+    /// whole folder, which may happen between making the folder and the
+    /// rename: the folder is made again (a put racing a delete ends like
+    /// a put followed by the delete, as on S3, never in an error).
+    async fn place(&self, tmp: &PathBuf, dest: &Path) -> io::Result<()> {
+        let parent = dest.parent().unwrap_or(&self.root);
+        let mut attempts = 0;
+        loop {
+            let placed = match self.create_dirs(parent).await {
+                Ok(()) => fs::rename(tmp, dest).await,
+                Err(e) => Err(e),
+            };
+            match placed {
+                Err(e) if e.kind() == io::ErrorKind::NotFound && attempts < 5 => attempts += 1,
+                placed => break placed?,
+            }
+        }
+        match sync_dir(parent).await {
+            // Removed with its media since: nothing left to make durable.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            synced => synced,
+        }
+    }
+
     async fn write_new(&self, tmp: &PathBuf, mut body: BodyStream<'_>) -> Result<u64, StorageError> {
         let mut file = File::create(tmp).await?;
         let mut written = 0u64;
@@ -119,13 +143,7 @@ impl Storage for FsStorage {
                 return Err(e);
             }
         };
-        let parent = dest.parent().unwrap_or(&self.root);
-        let placed = async {
-            self.create_dirs(parent).await?;
-            fs::rename(&tmp, &dest).await?;
-            sync_dir(parent).await
-        };
-        if let Err(e) = placed.await {
+        if let Err(e) = self.place(&tmp, &dest).await {
             let _ = fs::remove_file(&tmp).await;
             return Err(e.into());
         }
