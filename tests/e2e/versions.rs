@@ -125,8 +125,11 @@ both_stacks_with!(max_versions_prunes_the_oldest, &[("MEDIAQ_MAX_VERSIONS", "3")
     let me = stack.call(Method::GET, "/api/v1/auth/me", Some(&key), None).await.1;
     let sizes: u64 = (3..=5).map(|n| pdf(&format!("v{n}")).len() as u64).sum();
     assert_eq!(me["usedBytes"].as_u64(), Some(sizes));
-    // A quota that the next version would pass refuses it.
+    // The admin's stats count every kept version too (alice has all files).
     let admin = stack.admin_key("root");
+    let stats = stack.call(Method::GET, "/api/v1/admin/stats", Some(&admin), None).await.1;
+    assert_eq!((stats["files"].as_u64(), stats["bytes"].as_u64()), (Some(1), Some(sizes)), "{stats}");
+    // A quota that the next version would pass refuses it.
     let uid = me["id"].as_u64().unwrap();
     stack
         .call(

@@ -105,7 +105,7 @@ macro_rules! sql_account_repo {
             use super::{$repo, key_from_row, user_from_row};
             use crate::domain::{ApiKey, MediaId, Role, User, UserId, UserStatus};
             use crate::repo::accounts::{AccountRepo, Stats, Usage, UserFilter};
-            use crate::repo::sql::{USAGE_SQL, USER_COLUMNS, to_i64, to_u64};
+            use crate::repo::sql::{TOTALS_SQL, USAGE_SQL, USER_COLUMNS, to_i64, to_u64};
             use crate::repo::{RepoError, now};
 
             fn changed(done: u64) -> Result<(), RepoError> {
@@ -282,11 +282,7 @@ macro_rules! sql_account_repo {
                     )
                     .fetch_one(&self.pool)
                     .await?;
-                    let media = sqlx::query(
-                        "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(m.size), 0) AS BIGINT) AS originals, \
-                         CAST(COALESCE(SUM((SELECT COALESCE(SUM(v.size), 0) FROM variants v WHERE v.media_id = m.id)), 0) AS BIGINT) AS derived \
-                         FROM media m WHERE m.status NOT IN ('deleted', 'expired')",
-                    )
+                    let media = sqlx::query(TOTALS_SQL)
                     .fetch_one(&self.pool)
                     .await?;
                     Ok(Stats {

@@ -28,10 +28,23 @@ pub(crate) const USER_COLUMNS: &str = "id, username, role, status, quota_bytes, 
 /// Count (`n`), original bytes (every version's) and variant bytes of a
 /// user's live media (`$1`), trashed ones included. CAST: SUM is NUMERIC
 /// on Postgres, INTEGER on SQLite.
-pub(crate) const USAGE_SQL: &str = "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(m.size + \
-     (SELECT COALESCE(SUM(v.size + v.derived_size), 0) FROM media_versions v WHERE v.media_id = m.id)), 0) AS BIGINT) AS originals, \
-     CAST(COALESCE(SUM((SELECT COALESCE(SUM(v.size), 0) FROM variants v WHERE v.media_id = m.id)), 0) AS BIGINT) AS derived \
-     FROM media m WHERE m.owner_id = $1 AND m.status NOT IN ('deleted', 'expired')";
+/// Live media (trashed ones included) and the bytes they keep: every
+/// version's original and derivatives (`originals`), and the current
+/// version's derivatives (`derived`).
+macro_rules! media_totals {
+    () => {
+        "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(m.size + \
+         (SELECT COALESCE(SUM(v.size + v.derived_size), 0) FROM media_versions v WHERE v.media_id = m.id)), 0) AS BIGINT) AS originals, \
+         CAST(COALESCE(SUM((SELECT COALESCE(SUM(v.size), 0) FROM variants v WHERE v.media_id = m.id)), 0) AS BIGINT) AS derived \
+         FROM media m WHERE m.status NOT IN ('deleted', 'expired')"
+    };
+}
+
+/// [`media_totals`] of one owner (`$1`): what their quota counts.
+pub(crate) const USAGE_SQL: &str = concat!(media_totals!(), " AND m.owner_id = $1");
+
+/// [`media_totals`] of everyone: the admin stats.
+pub(crate) const TOTALS_SQL: &str = media_totals!();
 
 pub(crate) fn to_i64(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
