@@ -90,6 +90,22 @@ impl FsStorage {
         PresignedUrl { url: format!("{}{path}?{query}", self.public_url), expires_at }
     }
 
+    /// Renames a finished temporary file into place, durably; removes it
+    /// when that fails.
+    async fn place(&self, tmp: &Path, dest: &Path) -> Result<(), StorageError> {
+        let parent = dest.parent().unwrap_or(&self.root);
+        let placed = async {
+            self.create_dirs(parent).await?;
+            fs::rename(tmp, dest).await?;
+            sync_dir(parent).await
+        };
+        if let Err(e) = placed.await {
+            let _ = fs::remove_file(tmp).await;
+            return Err(e.into());
+        }
+        Ok(())
+    }
+
     async fn write_new(&self, tmp: &PathBuf, mut body: BodyStream<'_>) -> Result<u64, StorageError> {
         let mut file = File::create(tmp).await?;
         let mut written = 0u64;
@@ -119,16 +135,7 @@ impl Storage for FsStorage {
                 return Err(e);
             }
         };
-        let parent = dest.parent().unwrap_or(&self.root);
-        let placed = async {
-            self.create_dirs(parent).await?;
-            fs::rename(&tmp, &dest).await?;
-            sync_dir(parent).await
-        };
-        if let Err(e) = placed.await {
-            let _ = fs::remove_file(&tmp).await;
-            return Err(e.into());
-        }
+        self.place(&tmp, &dest).await?;
         Ok(written)
     }
 
@@ -186,6 +193,30 @@ impl Storage for FsStorage {
         // One rename(2): atomic, and of two concurrent movers one fails
         // with NotFound.
         fs::rename(self.path(from), &dest).await.map_err(not_found)
+    }
+
+    async fn copy(&self, from: &ObjectKey, to: &ObjectKey) -> Result<u64, StorageError> {
+        let (src, tmp) = (self.path(from), self.root.join(TMP_DIR).join(random_token(16)));
+        let target = tmp.clone();
+        // std::fs::copy lets the kernel move the bytes (copy_file_range):
+        // nothing of the object passes through our memory.
+        let copied = tokio::task::spawn_blocking(move || -> io::Result<u64> {
+            let n = std::fs::copy(&src, &target)?;
+            std::fs::File::open(&target)?.sync_all()?;
+            Ok(n)
+        })
+        .await
+        .map_err(|e| StorageError::Io(io::Error::other(e)))?;
+        match copied {
+            Ok(n) => {
+                self.place(&tmp, &self.path(to)).await?;
+                Ok(n)
+            }
+            Err(e) => {
+                let _ = fs::remove_file(&tmp).await;
+                Err(not_found(e))
+            }
+        }
     }
 
     async fn presign_get(&self, key: &ObjectKey, ttl: Duration) -> Result<PresignedUrl, StorageError> {
