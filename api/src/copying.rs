@@ -11,16 +11,24 @@
 //! for every byte (originals and derivatives) and every file is reserved
 //! before anything is copied, in one reservation for a whole folder.
 //! Thumbnails by size are not copied; they are made again on request.
+//!
+//! Only the current version is copied: the copy starts as version 1 of
+//! its own, with no history (copying a file's history would copy bytes
+//! nobody asked for and count them again). Files in the trash, and
+//! folders in it, are not copied; neither are files not yet `ready`.
+//! A copy is announced like any file that became ready (`file.ready` to
+//! webhooks and live streams).
 
 use std::time::Duration;
 
 use mediaq_shared::domain::{Media, MediaId, MediaStatus, User, Variant, random_token};
+use mediaq_shared::events::FileEvent;
 use mediaq_shared::repo::folders::{FolderChange, MAX_FOLDER_DEPTH};
 use mediaq_shared::repo::{Folder, QuotaAnswer, QuotaRequest, now};
 use mediaq_shared::storage::ObjectKey;
 
 use crate::error::ApiError;
-use crate::lifecycle::retire;
+use crate::lifecycle::{emit, retire};
 use crate::policy::is_live;
 use crate::quota;
 use crate::state::AppState;
@@ -49,12 +57,38 @@ async fn reserve(state: &AppState, user: &User, bytes: u64, files: u64) -> Resul
     }
 }
 
-/// A file that can be copied: ready and live (409 otherwise).
+/// A file that can be copied: live (404 otherwise: trashed, deleted or
+/// expired) and ready (409 otherwise).
 fn copyable(media: &Media) -> Result<(), ApiError> {
-    if media.status != MediaStatus::Ready || !is_live(media) {
+    if !is_live(media) {
+        return Err(ApiError::NotFound);
+    }
+    if media.status != MediaStatus::Ready {
         return Err(ApiError::Conflict(format!("the file is {}: only ready files can be copied", media.status)));
     }
     Ok(())
+}
+
+/// Reads of a file's row and variants made before giving up on a file
+/// that keeps taking new versions.
+const SNAPSHOT_TRIES: usize = 3;
+
+/// The media `id` and its variants as of one version: the variants are
+/// read between two reads of the row, and again if a new version became
+/// current meanwhile (so an original is never paired with another
+/// version's derivatives).
+async fn snapshot(state: &AppState, id: &MediaId) -> Result<(Media, Vec<Variant>), ApiError> {
+    for _ in 0..SNAPSHOT_TRIES {
+        let before = state.repo.media(id).await?;
+        copyable(&before)?;
+        let variants = state.repo.variants(id).await?;
+        let after = state.repo.media(id).await?;
+        copyable(&after)?;
+        if (after.version, &after.original_key) == (before.version, &before.original_key) {
+            return Ok((after, variants));
+        }
+    }
+    Err(ApiError::Conflict("the file is taking new versions: try the copy again".into()))
 }
 
 /// Bytes a media holds: its original and its derivatives.
@@ -107,6 +141,9 @@ async fn copy_media(
         Ok::<_, ApiError>(state.repo.media(&id).await?)
     }
     .await;
+    if result.is_ok() {
+        emit(state, &id, Some(FileEvent::Ready)).await;
+    }
     if result.is_err()
         && let Err(e) = state.storage.delete_media(&id).await
     {
@@ -124,10 +161,9 @@ pub async fn copy_file(
     folder: Option<String>,
     name: Option<String>,
 ) -> Result<Media, ApiError> {
-    copyable(src)?;
-    let variants = state.repo.variants(&src.id).await?;
-    let reservation = reserve(state, owner, bytes_of(src, &variants), 1).await?;
-    let copied = copy_media(state, src, &variants, owner, folder, name).await;
+    let (src, variants) = snapshot(state, &src.id).await?;
+    let reservation = reserve(state, owner, bytes_of(&src, &variants), 1).await?;
+    let copied = copy_media(state, &src, &variants, owner, folder, name).await;
     quota::release(state, &reservation).await;
     let copied = copied?;
     tracing::info!(copy = %copied.id, size = copied.size, "file copied");
@@ -152,8 +188,12 @@ async fn plan(state: &AppState, root: &Folder) -> Result<Vec<Level>, ApiError> {
         let mut files = Vec::new();
         let (media, _) = state.repo.list_folder_media(root.owner_id, &folder.id, 0, u64::from(u32::MAX)).await?;
         for m in media.into_iter().filter(|m| m.status == MediaStatus::Ready && is_live(m)) {
-            let variants = state.repo.variants(&m.id).await?;
-            files.push((m, variants));
+            // One that changed or went meanwhile is left out.
+            match snapshot(state, &m.id).await {
+                Ok(file) => files.push(file),
+                Err(ApiError::NotFound | ApiError::Conflict(_)) => {}
+                Err(e) => return Err(e),
+            }
         }
         if depth < MAX_FOLDER_DEPTH {
             for child in state.repo.child_folders(root.owner_id, Some(&folder.id)).await? {
@@ -250,8 +290,15 @@ async fn copy_levels(
         }
         made.folders.push(folder.clone());
         for (m, variants) in &level.files {
-            let copied = copy_media(state, m, variants, owner, Some(folder.id.clone()), None).await?;
-            made.media.push(copied.id);
+            match copy_media(state, m, variants, owner, Some(folder.id.clone()), None).await {
+                Ok(copied) => made.media.push(copied.id),
+                // Deleted while the folder was being copied (its objects
+                // are gone): the copy goes on without it.
+                Err(ApiError::NotFound) => {
+                    tracing::info!(media = %m.id, "left out of a folder copy: deleted meanwhile")
+                }
+                Err(e) => return Err(e),
+            }
         }
     }
     made.folders.first().cloned().ok_or(ApiError::NotFound)

@@ -6,6 +6,10 @@
 //! turn `ready`. Renders run through the workers' pipeline (the
 //! [`ThumbRenderer`] the binary wires in), bounded to one per core.
 //!
+//! Every answer says whether this request rendered the image:
+//! `X-Cache: MISS` when it did, `HIT` when it was served as kept (also
+//! after waiting for another request's render), as CDNs say it.
+//!
 //! A media keeps at most [`MAX_SIZES_PER_FILE`] sizes; further sizes are
 //! rendered for the request and not kept. Kept sizes live under the
 //! media's object prefix and go with it when it is removed; they are a
@@ -35,6 +39,8 @@ use crate::state::AppState;
 pub const MAX_SIZES_PER_FILE: u64 = 32;
 /// A claim older than this belongs to a render that died: taken over.
 const STALE_CLAIM: TimeDelta = TimeDelta::seconds(60);
+/// Says whether the answer was rendered for this request.
+const X_CACHE: header::HeaderName = header::HeaderName::from_static("x-cache");
 /// How long a request waits for another process's render.
 const WAIT_FOR_OTHERS: Duration = Duration::from_secs(30);
 
@@ -112,7 +118,7 @@ pub async fn send(state: &AppState, media: &Media, spec: ThumbSpec, headers: &He
     let source = source_of(state, media).await?;
     let name = spec.name();
     if let Some(kept) = kept(state, media, &name, &source).await? {
-        return serve(state, media, &kept, headers).await;
+        return serve(state, media, &kept, headers, Cached::Hit).await;
     }
     let flight_key = format!("{}/{name}", media.id);
     let cell = state.thumbs.flight(&flight_key);
@@ -123,13 +129,33 @@ pub async fn send(state: &AppState, media: &Media, spec: ThumbSpec, headers: &He
     .await;
     state.thumbs.land(&flight_key, &cell);
     match result? {
-        Obtained::Kept(thumb) => serve(state, media, &thumb, headers).await,
+        Obtained::Kept(thumb) => serve(state, media, &thumb, headers, Cached::Hit).await,
+        Obtained::Rendered(thumb) => serve(state, media, &thumb, headers, Cached::Miss).await,
         Obtained::Unkept(image) => Ok(unkept(image)),
     }
 }
 
+/// Whether an answer was rendered for this request (`X-Cache`).
+#[derive(Debug, Clone, Copy)]
+enum Cached {
+    Hit,
+    Miss,
+}
+
+impl Cached {
+    fn header(self) -> HeaderValue {
+        HeaderValue::from_static(match self {
+            Self::Hit => "HIT",
+            Self::Miss => "MISS",
+        })
+    }
+}
+
 enum Obtained {
+    /// Made by another request (in this process or another).
     Kept(SizedThumb),
+    /// Rendered by this request, and kept.
+    Rendered(SizedThumb),
     /// Past [`MAX_SIZES_PER_FILE`]: rendered for this request only.
     Unkept(mediaq_shared::thumbs::ThumbImage),
 }
@@ -164,7 +190,7 @@ async fn obtain(state: &AppState, media: &Media, spec: ThumbSpec, source: &Objec
             stale_before: at - STALE_CLAIM,
         };
         if state.repo.claim_sized_thumb(&c).await? {
-            return render_claimed(state, media, spec, source, &claim).await.map(Obtained::Kept);
+            return render_claimed(state, media, spec, source, &claim).await.map(Obtained::Rendered);
         }
         if Instant::now() >= deadline {
             return Err(ApiError::Unavailable { what: "the thumbnail renderer".into() });
@@ -222,7 +248,13 @@ async fn render_claimed(
     stored
 }
 
-async fn serve(state: &AppState, media: &Media, thumb: &SizedThumb, headers: &HeaderMap) -> Result<Response, ApiError> {
+async fn serve(
+    state: &AppState,
+    media: &Media,
+    thumb: &SizedThumb,
+    headers: &HeaderMap,
+    cached: Cached,
+) -> Result<Response, ApiError> {
     let key = thumb.key.as_deref().and_then(ObjectKey::parse).ok_or(ApiError::NotFound)?;
     let source = hex::encode(Sha256::digest(thumb.source_key.as_bytes()));
     let object = Servable {
@@ -232,7 +264,9 @@ async fn serve(state: &AppState, media: &Media, thumb: &SizedThumb, headers: &He
         etag: format!("\"{}-{}-{}-{}\"", media.id, thumb.spec, &source[..12], thumb.size),
     };
     // Reached with a key or a link: never kept by a shared cache.
-    send_cached(state, &object, headers, Cache::NoStore).await
+    let mut res = send_cached(state, &object, headers, Cache::NoStore).await?;
+    res.headers_mut().insert(X_CACHE, cached.header());
+    Ok(res)
 }
 
 fn unkept(image: mediaq_shared::thumbs::ThumbImage) -> Response {
@@ -240,6 +274,7 @@ fn unkept(image: mediaq_shared::thumbs::ThumbImage) -> Response {
         (header::CONTENT_TYPE, HeaderValue::from_static(image.mime)),
         (header::CACHE_CONTROL, Cache::NoStore.header()),
         (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
+        (X_CACHE, Cached::Miss.header()),
     ];
     (StatusCode::OK, headers, Body::from(image.bytes)).into_response()
 }

@@ -1,7 +1,9 @@
 //! Thumbnails by size on both stacks: sizes, crop and formats measured by
 //! decoding the answers; images, transparency and video (from its frame);
 //! access for owner, sharee, others, public links; kept and revalidated;
-//! 20 concurrent first requests over two API processes render once.
+//! files of kind `file` have none, trashed files are not served; 20
+//! concurrent first requests over two API processes render once (each
+//! answer says whether it rendered: `X-Cache: MISS` or `HIT`).
 
 use std::time::{Duration, Instant};
 
@@ -11,14 +13,20 @@ use serde_json::{Value, json};
 
 /// GETs `url` with `key`; status, content type, bytes and ETag.
 async fn get(stack: &Stack, url: &str, key: Option<&str>) -> (u16, String, Vec<u8>, String) {
+    let (status, ct, bytes, etag, _) = get_cached(stack, url, key).await;
+    (status, ct, bytes, etag)
+}
+
+/// [`get`], and the `X-Cache` header.
+async fn get_cached(stack: &Stack, url: &str, key: Option<&str>) -> (u16, String, Vec<u8>, String, String) {
     let mut req = stack.http.get(url);
     if let Some(k) = key {
         req = req.bearer_auth(k);
     }
     let res = req.send().await.unwrap();
     let header = |n: &str| res.headers().get(n).map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
-    let (status, ct, etag) = (res.status().as_u16(), header("content-type"), header("etag"));
-    (status, ct, res.bytes().await.unwrap().to_vec(), etag)
+    let (status, ct, etag, cache) = (res.status().as_u16(), header("content-type"), header("etag"), header("x-cache"));
+    (status, ct, res.bytes().await.unwrap().to_vec(), etag, cache)
 }
 
 /// Decodes a thumbnail: its format and size.
@@ -72,11 +80,14 @@ both_stacks!(thumbnails_by_size_are_measured_kept_and_guarded, |stack: Stack| as
     for query in ["size=15x100", "size=100x2049", "", "size=100", "size=64x64&format=gif", "size=64x64&crop=2"] {
         assert_eq!(get(&stack, &thumb(&stack, &photo, query), Some(&alice)).await.0, 400, "{query}");
     }
-    // Kept: the same bytes again, and a 304 for its ETag.
+    // Kept: the same bytes again, not rendered again, and a 304 for its ETag.
     let url = thumb(&stack, &photo, "size=300x300");
-    let (_, _, first, etag) = get(&stack, &url, Some(&alice)).await;
-    let (_, _, again, etag2) = get(&stack, &url, Some(&alice)).await;
+    let (_, _, first, etag, cache) = get_cached(&stack, &url, Some(&alice)).await;
+    let (_, _, again, etag2, cache2) = get_cached(&stack, &url, Some(&alice)).await;
     assert!(first == again && etag == etag2 && !etag.is_empty());
+    assert_eq!((cache.as_str(), cache2.as_str()), ("HIT", "HIT"), "rendered by the size loop above");
+    let (_, _, _, _, fresh) = get_cached(&stack, &thumb(&stack, &photo, "size=301x300"), Some(&alice)).await;
+    assert_eq!(fresh, "MISS");
     let res = stack.http.get(&url).bearer_auth(&alice).header("If-None-Match", &etag).send().await.unwrap();
     assert_eq!(res.status().as_u16(), 304);
     assert_eq!(res.headers()["cache-control"], "private, no-store");
@@ -107,6 +118,16 @@ both_stacks!(thumbnails_by_size_are_measured_kept_and_guarded, |stack: Stack| as
     assert!(w.max(h) == 100, "{w}×{h}");
     assert_eq!(get(&stack, &at(&format!("&fileId={photo}&password=open-sesame")), None).await.0, 404);
     assert_eq!(get(&stack, &at("&password=open-sesame"), None).await.0, 400);
+    // A file that is not an image or a video has none: 400.
+    let doc = stack.upload_bytes(&alice, "doc.pdf", crate::files_any::pdf("thumb"), None).await;
+    assert_eq!(doc["kind"], "file", "{doc}");
+    let (status, _, body, _) = get(&stack, &thumb(&stack, &id_of(&doc), "size=100x100"), Some(&alice)).await;
+    assert_eq!(status, 400, "{}", String::from_utf8_lossy(&body));
+    // A file in the trash is not served (its owner restores it first).
+    assert_eq!(stack.call(Method::DELETE, &format!("/api/v1/files/{cat}"), Some(&alice), None).await.0, 204);
+    assert_eq!(get(&stack, &thumb(&stack, &cat, "size=1000x1000"), Some(&alice)).await.0, 404);
+    assert_eq!(stack.call(Method::POST, &format!("/api/v1/trash/{cat}/restore"), Some(&alice), None).await.0, 200);
+    assert_eq!(get(&stack, &thumb(&stack, &cat, "size=1000x1000"), Some(&alice)).await.0, 200);
     // Removed with the file: its kept sizes go with its objects.
     assert!(stack.objects_of(&photo) > 3);
     let del = stack.call(Method::DELETE, &format!("/api/v1/files/{photo}?permanent=true"), Some(&alice), None);
@@ -132,7 +153,7 @@ both_stacks!(concurrent_first_requests_render_once, |mut stack: Stack| async mov
     // Two API processes over one database and store: the claim is shared.
     let second = stack.spawn_second_api();
     wait_ready(&stack, &second).await;
-    for round in 0..10u32 {
+    for round in 0..20u32 {
         let size = format!("{}x{}", 100 + round, 80 + round);
         let requests: Vec<_> = (0..20)
             .map(|i| {
@@ -140,20 +161,22 @@ both_stacks!(concurrent_first_requests_render_once, |mut stack: Stack| async mov
                 let req = stack.http.get(format!("{base}/api/v1/files/{photo}/thumb?size={size}")).bearer_auth(&alice);
                 async move {
                     let res = req.send().await.unwrap();
-                    (res.status().as_u16(), res.bytes().await.unwrap().to_vec())
+                    let cache =
+                        res.headers().get("x-cache").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+                    (res.status().as_u16(), res.bytes().await.unwrap().to_vec(), cache)
                 }
             })
             .collect();
         let answers = futures::future::join_all(requests).await;
         assert!(
-            answers.iter().all(|(s, _)| *s == 200),
+            answers.iter().all(|(s, _, _)| *s == 200),
             "round {round}: {:?}",
             answers.iter().map(|a| a.0).collect::<Vec<_>>()
         );
-        assert!(answers.iter().all(|(_, b)| *b == answers[0].1), "round {round}: the answers differ");
-        let spec = format!("spec={size}-fit-auto");
-        let renders =
-            stack.logs().lines().filter(|l| l.contains("sized thumbnail rendered") && l.contains(&spec)).count();
-        assert_eq!(renders, 1, "round {round}: {renders} renders of {size}");
+        assert!(answers.iter().all(|(_, b, _)| *b == answers[0].1), "round {round}: the answers differ");
+        let caches: Vec<&str> = answers.iter().map(|(_, _, c)| c.as_str()).collect();
+        let renders = caches.iter().filter(|c| **c == "MISS").count();
+        assert_eq!(renders, 1, "round {round}: {renders} renders of {size}: {caches:?}");
+        assert!(caches.iter().all(|c| *c == "MISS" || *c == "HIT"), "round {round}: {caches:?}");
     }
 });

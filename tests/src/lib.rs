@@ -322,6 +322,12 @@ impl Stack {
     pub async fn upload_native(&self, key: &str, file: &Path, folder: Option<&str>) -> Value {
         let bytes = std::fs::read(file).unwrap();
         let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        self.upload_bytes(key, &name, bytes, folder).await
+    }
+
+    /// [`Stack::upload_native`] of `bytes` named `name`.
+    pub async fn upload_bytes(&self, key: &str, name: &str, bytes: Vec<u8>, folder: Option<&str>) -> Value {
+        let name = name.to_owned();
         let mut form =
             reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(bytes).file_name(name));
         if let Some(f) = folder {

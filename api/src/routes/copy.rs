@@ -64,10 +64,14 @@ async fn target(
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
+/// The body of a file copy (optional: without one the copy keeps the
+/// name and goes beside the source, or to the root of a sharee).
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct FileCopy {
+    /// A folder of the caller's to put the copy in.
     folder_id: Option<String>,
+    /// The copy's name (1 to 255 characters).
     name: Option<String>,
 }
 
@@ -86,10 +90,13 @@ async fn copy_file(
     Ok((StatusCode::CREATED, Json(resource(&state, &copy).await?)))
 }
 
-#[derive(Debug, Default, Deserialize)]
+/// The body of a folder copy (optional, as for a file copy).
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct FolderCopy {
+    /// A folder of the caller's to put the copy under.
     parent_id: Option<String>,
+    /// The new folder's name (1 to 255 characters).
     name: Option<String>,
 }
 

@@ -5,16 +5,20 @@
 //! as every upload. Tokens are 32 base62 characters (~190 bits), shown
 //! once, stored as SHA-256.
 //!
-//! Answers of the public route: an unknown token (or a suspended owner) is
-//! a 404; a revoked or expired link is a 410 (the holder had a real link,
-//! and it is over); a link whose `maxFiles` are taken is a 403, a file
-//! past what is left of `maxBytes` a 413; a missing password 401, a wrong
-//! one 403 (counted by the link-password rate limiter).
+//! Answers of the public route: an unknown token (or a suspended owner,
+//! or a folder in the trash) is a 404; a revoked or expired link is a 410
+//! (the holder had a real link, and it is over); a link whose `maxFiles`
+//! are taken is a 403, a file past what is left of `maxBytes` a 413; a
+//! missing password 401, a wrong one 403 (counted by the link-password
+//! rate limiter). Any file type is taken, as on the other native routes,
+//! within `MEDIAQ_ALLOWED_TYPES` (415 otherwise). A refusal made before
+//! the body is read still reads (and drops) a bounded part of it, so the
+//! client gets the answer on a connection it can go on using.
 
 use std::io;
 use std::sync::Arc;
 
-use axum::extract::{FromRequest, Multipart, Path, Request, State};
+use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router, middleware};
@@ -33,8 +37,10 @@ use crate::error::ApiError;
 use crate::ingest::{Pending, UploadMeta};
 use crate::json::Body;
 use crate::link_access::{TOKEN_LEN, check_password, sent_password, token_shape_ok};
+use crate::paging::ListQuery;
 use crate::passwords;
 use crate::policy;
+use crate::quota;
 use crate::ratelimit::{self, Attempts, RateLimits};
 use crate::state::AppState;
 
@@ -57,12 +63,30 @@ fn resource(l: &UploadLink) -> Value {
     })
 }
 
-#[derive(Debug, Deserialize)]
+/// Most bytes of a refused anonymous upload read (and dropped) so the
+/// client gets the answer, and for how long; past them the connection is
+/// closed.
+const DRAIN_LIMIT: u64 = 64 * 1024 * 1024;
+const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(5);
+
+async fn drain(request: Request) {
+    let _ = tokio::time::timeout(DRAIN_TIME, quota::drain(request.into_body(), DRAIN_LIMIT)).await;
+}
+
+/// The body of `POST /api/v1/folders/{id}/upload-links`; every field is
+/// optional (no expiry, no file or byte limit, no password).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct NewUploadLink {
+    /// When the link stops taking uploads (RFC 3339, in the future).
     expires_at: Option<DateTime<Utc>>,
+    /// How many files it takes in all (at least 1).
+    #[schema(minimum = 1)]
     max_files: Option<u64>,
+    /// How many bytes of files it takes in all (at least 1).
+    #[schema(minimum = 1)]
     max_bytes: Option<u64>,
+    /// Uploaders must send it as `X-Link-Password`.
     password: Option<String>,
 }
 
@@ -113,11 +137,16 @@ async fn create(
     Ok((StatusCode::CREATED, Json(out)))
 }
 
-/// `GET /api/v1/upload-links`: the caller's unrevoked links, no tokens.
+/// `GET /api/v1/upload-links`: the caller's unrevoked links, no tokens,
+/// paged and sorted like the other link lists.
 #[tracing::instrument(skip_all)]
-async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
     let links = state.repo.list_upload_links(caller.user.id).await?;
-    Ok(Json(json!({ "items": links.iter().map(resource).collect::<Vec<_>>() })))
+    Ok(Json(q.page_of(links.iter().map(resource).collect())?))
 }
 
 /// `DELETE /api/v1/upload-links/{id}`: revoked at once.
@@ -158,6 +187,12 @@ async fn usable(
     }
     if link.revoked || link.expires_at.is_some_and(|e| e <= now()) {
         return Err(gone());
+    }
+    // A folder in the trash takes nothing until it is restored.
+    match state.repo.folder(&link.folder_id).await {
+        Ok(_) => {}
+        Err(RepoError::NotFound) => return Err(ApiError::NotFound),
+        Err(e) => return Err(e.into()),
     }
     if let Some(stored) = &link.password_hash {
         check_password(attempts, &link.id, stored, sent_password(headers, None)).await?;
@@ -224,8 +259,30 @@ async fn upload(
     Path(token): Path<String>,
     request: Request,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let headers = request.headers().clone();
-    let link = usable(&state, &attempts, &token, &headers).await?;
+    let (link, owner, mut slot) = match admit(&state, &attempts, &token, request.headers()).await {
+        Ok(admitted) => admitted,
+        Err(e) => {
+            drain(request).await;
+            return Err(e);
+        }
+    };
+    let mut pending = Pending::new(&state, &owner).any_type();
+    let result = ingest(&mut pending, &link, request).await;
+    pending.settle().await;
+    let (id, name, size) = result?;
+    slot.keep(size);
+    Ok((StatusCode::CREATED, Json(json!({ "id": id, "name": name, "sizeBytes": size }))))
+}
+
+/// Everything checked before a byte is read: the link, its owner, and a
+/// slot on it for the declared size.
+async fn admit(
+    state: &AppState,
+    attempts: &Attempts,
+    token: &str,
+    headers: &HeaderMap,
+) -> Result<(UploadLink, mediaq_shared::domain::User, Slot), ApiError> {
+    let link = usable(state, attempts, token, headers).await?;
     let owner = state.repo.user(link.owner_id).await?;
     if owner.status != UserStatus::Active {
         return Err(ApiError::NotFound);
@@ -238,18 +295,16 @@ async fn upload(
             return Err(ApiError::BadRequest("send a Content-Length: this link limits the bytes it takes".into()));
         }
     };
-    let mut slot = Slot::take(&state, &link, reserve).await?;
-    let mut pending = Pending::new(&state, &owner);
-    let result = ingest(&mut pending, &link, request).await;
-    pending.settle().await;
-    let (id, name, size) = result?;
-    slot.keep(size);
-    Ok((StatusCode::CREATED, Json(json!({ "id": id, "name": name, "sizeBytes": size }))))
+    let slot = Slot::take(state, &link, reserve).await?;
+    Ok((link, owner, slot))
 }
 
 /// Reserve quota → store the `file` part → check the folder → record.
 async fn ingest(pending: &mut Pending, link: &UploadLink, request: Request) -> Result<(String, String, u64), ApiError> {
-    pending.reserve_for_body(request.headers()).await?;
+    if let Err(e) = pending.reserve_for_body(request.headers()).await {
+        drain(request).await;
+        return Err(e);
+    }
     let mut multipart = Multipart::from_request(request, &()).await.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let mut filename = None;
     while let Some(field) = multipart.next_field().await.map_err(|e| ApiError::BadRequest(e.body_text()))? {
