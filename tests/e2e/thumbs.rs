@@ -63,14 +63,26 @@ both_stacks!(thumbnails_by_size_are_measured_kept_and_guarded, |stack: Stack| as
         assert_eq!((f, width, height), (format, w, h), "{query}");
         assert_eq!(ct, format!("image/{}", format.extensions_str()[0].replace("jpg", "jpeg")), "{query}");
     }
-    // Never enlarged without crop; transparency stays (PNG by default).
+    // Never enlarged without crop.
     let cat = id_of(&stack.upload_native(&alice, &corpus("skimage_chelsea.png"), None).await); // 451×300
     let (_, _, bytes, _) = get(&stack, &thumb(&stack, &cat, "size=1000x1000"), Some(&alice)).await;
     assert_eq!(measure(&bytes), (Jpeg, 451, 300, false));
-    let alpha = id_of(&stack.upload_native(&alice, &corpus("skimage_logo_alpha.png"), None).await);
+    // kde_Patak_1080_alpha.png has transparent pixels: PNG (or WebP when
+    // asked) keeps them; JPEG only when asked for.
+    let alpha = id_of(&stack.upload_native(&alice, &corpus("kde_Patak_1080_alpha.png"), None).await);
     let (_, _, bytes, _) = get(&stack, &thumb(&stack, &alpha, "size=100x100"), Some(&alice)).await;
-    let (f, w, h, has_alpha) = measure(&bytes);
-    assert!(f == Png && has_alpha && w <= 100 && h <= 100, "{f:?} {w}×{h} alpha {has_alpha}");
+    assert_eq!(measure(&bytes), (Png, 56, 100, true));
+    let (_, _, bytes, _) = get(&stack, &thumb(&stack, &alpha, "size=100x100&format=webp"), Some(&alice)).await;
+    assert_eq!(measure(&bytes), (WebP, 56, 100, true));
+    let (_, _, bytes, _) = get(&stack, &thumb(&stack, &alpha, "size=100x100&format=jpeg"), Some(&alice)).await;
+    assert_eq!(measure(&bytes), (Jpeg, 56, 100, false));
+    // skimage_logo_alpha.png has an alpha channel but every pixel is
+    // opaque: nothing to keep, so JPEG by default; PNG keeps the channel.
+    let opaque = id_of(&stack.upload_native(&alice, &corpus("skimage_logo_alpha.png"), None).await);
+    let (_, _, bytes, _) = get(&stack, &thumb(&stack, &opaque, "size=100x100"), Some(&alice)).await;
+    assert_eq!(measure(&bytes), (Jpeg, 100, 100, false));
+    let (_, _, bytes, _) = get(&stack, &thumb(&stack, &opaque, "size=100x100&format=png"), Some(&alice)).await;
+    assert_eq!(measure(&bytes), (Png, 100, 100, true));
     // A video's thumbnail comes from its frame (1280×720).
     let video = id_of(&stack.upload_native(&alice, &corpus("video_h264_720p_10s.mp4"), None).await);
     let (status, _, bytes, _) = get(&stack, &thumb(&stack, &video, "size=320x320"), Some(&alice)).await;

@@ -227,10 +227,17 @@ impl Slot {
         Err(ApiError::TooLarge { limit: left })
     }
 
-    /// The upload is recorded: only the unused part of the bytes goes back.
-    fn keep(&mut self, used: u64) {
-        self.files = 0;
-        self.bytes = self.bytes.saturating_sub(used);
+    /// The upload is recorded: the part of the bytes it did not use goes
+    /// back before the answer, so the link's counters are exact by the
+    /// time the uploader hears back.
+    async fn finish(mut self, used: u64) {
+        let unused = self.bytes.saturating_sub(used);
+        (self.files, self.bytes) = (0, 0);
+        if unused > 0
+            && let Err(e) = self.state.repo.give_back_upload_slot(&self.link, 0, unused).await
+        {
+            tracing::warn!(error = %e, "could not give back the unused bytes of an upload-link slot");
+        }
     }
 }
 
@@ -259,7 +266,7 @@ async fn upload(
     Path(token): Path<String>,
     request: Request,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let (link, owner, mut slot) = match admit(&state, &attempts, &token, request.headers()).await {
+    let (link, owner, slot) = match admit(&state, &attempts, &token, request.headers()).await {
         Ok(admitted) => admitted,
         Err(e) => {
             drain(request).await;
@@ -270,7 +277,7 @@ async fn upload(
     let result = ingest(&mut pending, &link, request).await;
     pending.settle().await;
     let (id, name, size) = result?;
-    slot.keep(size);
+    slot.finish(size).await;
     Ok((StatusCode::CREATED, Json(json!({ "id": id, "name": name, "sizeBytes": size }))))
 }
 

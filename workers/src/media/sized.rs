@@ -6,8 +6,10 @@
 //! Without `crop` the image fits inside W×H keeping its aspect ratio and
 //! is never enlarged; with `crop` it fills exactly W×H, cut around the
 //! centre. The default format is JPEG, or PNG when the image has
-//! transparent pixels (so transparency survives); WebP is lossless (the
-//! `image` crate's encoder).
+//! transparent pixels (so transparency survives; an alpha channel whose
+//! every pixel is opaque has nothing to keep, as for the job's
+//! derivatives); WebP is lossless (the `image` crate's encoder) and keeps
+//! transparency too.
 
 use mediaq_shared::thumbs::{ThumbFormat, ThumbSpec};
 
@@ -106,8 +108,15 @@ mod tests {
 
     #[test]
     fn transparency_defaults_to_png() {
-        let r = render_bytes(&corpus("skimage_logo_alpha.png"), LIMITS, spec(100, 100, false, None)).unwrap();
+        // Transparent pixels: PNG by default, WebP keeps them too.
+        let patak = corpus("kde_Patak_1080_alpha.png");
+        let r = render_bytes(&patak, LIMITS, spec(100, 100, false, None)).unwrap();
         assert_eq!(r.mime, "image/png");
         assert!(check(&r, ::image::ImageFormat::Png).color().has_alpha());
+        let r = render_bytes(&patak, LIMITS, spec(100, 100, false, Some(ThumbFormat::Webp))).unwrap();
+        assert!(check(&r, ::image::ImageFormat::WebP).color().has_alpha());
+        // An alpha channel whose every pixel is opaque: nothing to keep.
+        let opaque = render_bytes(&corpus("skimage_logo_alpha.png"), LIMITS, spec(100, 100, false, None)).unwrap();
+        assert_eq!(opaque.mime, "image/jpeg");
     }
 }
