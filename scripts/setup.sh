@@ -19,7 +19,7 @@ mediaq_ensure_packages() {
 
 MEDIAQ_BUILD_PACKAGES=(pkg-config clang libclang-dev cmake nasm
     libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev libavfilter-dev libavdevice-dev)
-MEDIAQ_TEST_PACKAGES=(redis-server postgresql ffmpeg curl python3 python3-venv
+MEDIAQ_TEST_PACKAGES=(redis-server postgresql ffmpeg curl python3 python3-venv unzip
     chromium chromium-driver)
 
 # Python clients the tests drive (tuspy, selenium, standardwebhooks,

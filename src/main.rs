@@ -150,7 +150,8 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             let shutdown = shutdown_token();
             let queue: DynQueue = Arc::new(queues.clone());
             let env = Env::new(config.clone(), repo.clone(), storage.clone(), queue.clone());
-            let state = AppState { config: config.clone(), repo, storage, queue, signer };
+            let thumbs = thumbs(&config, &storage);
+            let state = AppState { config: config.clone(), repo, storage, queue, signer, thumbs };
             let api = serve_api(state, shutdown.clone());
             let workers = mediaq_workers::run(env, queues, QueueSet::all(), cancelled(shutdown.clone()));
             let (api, workers) = tokio::join!(api, workers);
@@ -161,7 +162,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Serve => {
             repo.migrate().await.context("applying migrations")?;
             let (storage, queues, signer) = backends(&config).await?;
-            serve_api(AppState { config, repo, storage, queue: Arc::new(queues), signer }, shutdown_token()).await
+            let thumbs = thumbs(&config, &storage);
+            serve_api(AppState { config, repo, storage, queue: Arc::new(queues), signer, thumbs }, shutdown_token())
+                .await
         }
         Command::Work { queues: list } => {
             let set = match list {
@@ -192,6 +195,12 @@ async fn backends(config: &Config) -> anyhow::Result<(DynStorage, Queues, UrlSig
     let storage = storage::connect(config, signer.clone()).await.context("opening storage")?;
     let queues = Queues::connect(config).await.context("connecting to the job queue")?;
     Ok((storage, queues, signer))
+}
+
+/// Thumbnails by size render in the API process through the workers'
+/// image pipeline (the API crate sees only the shared trait).
+fn thumbs(config: &Config, storage: &DynStorage) -> mediaq_api::thumbnails::Thumbs {
+    mediaq_api::thumbnails::Thumbs::new(Arc::new(mediaq_workers::thumbs::Thumbnailer::new(config, storage.clone())))
 }
 
 async fn serve_api(state: AppState, shutdown: CancellationToken) -> anyhow::Result<()> {

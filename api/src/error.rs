@@ -41,6 +41,9 @@ pub enum ApiError {
     UrlRefused(String),
     #[error("not found")]
     NotFound,
+    /// Existed, and is over for good (a revoked or expired upload link).
+    #[error("{0}")]
+    Gone(String),
     #[error("upload is larger than the limit of {limit} bytes")]
     TooLarge { limit: u64 },
     #[error("unsupported file type{}: only JPEG, PNG, GIF, WebP, BMP images and MP4, WebM, MOV videos are accepted", detected.as_deref().map(|d| format!(" ({d})")).unwrap_or_default())]
@@ -66,6 +69,7 @@ impl ApiError {
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Forbidden(_) | Self::UrlRefused(_) | Self::QuotaExceeded { .. } => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
+            Self::Gone(_) => StatusCode::GONE,
             Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unavailable { .. } | Self::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,

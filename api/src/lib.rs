@@ -9,12 +9,14 @@ pub mod audit;
 pub mod auth;
 pub mod body;
 pub mod cache;
+pub mod copying;
 pub mod delivery;
 pub mod error;
 pub mod idempotency;
 pub mod ingest;
 pub mod json;
 pub mod lifecycle;
+pub mod link_access;
 pub mod openapi;
 pub mod paging;
 pub mod params;
@@ -27,9 +29,11 @@ pub mod resumable;
 pub mod routes;
 pub mod sse;
 pub mod state;
+pub mod thumbnails;
 pub mod wait;
 pub mod webapp;
 pub mod webhooks;
+pub mod zipper;
 
 use std::future::Future;
 use std::time::Instant;
@@ -107,6 +111,12 @@ pub fn router(state: AppState) -> Router {
         .merge(openapi::router())
         .merge(webhooks::router())
         .merge(storage)
+        .merge(
+            routes::thumbs::router()
+                .merge(routes::upload_links::router(limits.clone()))
+                .merge(routes::zip::router())
+                .merge(routes::copy::router()),
+        )
         .layer(cors)
         // Its own CORS layer inside tus headers on every OPTIONS answer.
         .merge(resumable::router(&state));

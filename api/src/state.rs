@@ -16,6 +16,8 @@ pub struct AppState {
     pub queue: DynQueue,
     /// Signs and checks the URLs the API serves itself.
     pub signer: UrlSigner,
+    /// Thumbnails by size: the renderer the binary wires in.
+    pub thumbs: crate::thumbnails::Thumbs,
 }
 
 impl AppState {

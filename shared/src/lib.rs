@@ -12,4 +12,5 @@ pub mod queue;
 pub mod repo;
 pub mod signing;
 pub mod storage;
+pub mod thumbs;
 pub mod webhooks;

@@ -409,7 +409,9 @@ async fn storage_contract_fs() {
         expires_at: now() + TimeDelta::hours(1),
     };
     repo.insert_upload(&upload).await.unwrap();
-    let state = mediaq_api::AppState { config: config.clone(), repo, storage: storage.clone(), queue, signer };
+    let renderer = std::sync::Arc::new(mediaq_workers::thumbs::Thumbnailer::new(&config, storage.clone()));
+    let thumbs = mediaq_api::thumbnails::Thumbs::new(renderer);
+    let state = mediaq_api::AppState { config: config.clone(), repo, storage: storage.clone(), queue, signer, thumbs };
     let listener = tokio::net::TcpListener::bind(config.listen).await.unwrap();
     tokio::spawn(mediaq_api::serve(listener, state, std::future::pending()));
     storage_contract(storage, id).await;

@@ -85,6 +85,7 @@ both_stacks!(answers_match_the_document, |stack: Stack| async move {
     let (status, link) = stack.call(Method::POST, "/api/v1/links", Some(&alice), Some(json!({ "fileId": id }))).await;
     assert_eq!(status, 201, "{link}");
     check(&doc, "Link", &link);
+    extras_match(&stack, &doc, &alice, &id, folder["id"].as_str().unwrap()).await;
     let (_, key) = stack.call(Method::POST, "/api/v1/keys", Some(&alice), Some(json!({ "name": "ci" }))).await;
     check(&doc, "Key", &key);
     let (status, problem) = get("/api/v1/files/nope".into()).await;
@@ -103,6 +104,27 @@ both_stacks!(answers_match_the_document, |stack: Stack| async move {
         assert_eq!(stack.fetch(&stack.url(asset)).await.0, 200, "{asset}");
     }
 });
+
+/// Copies and upload links answer as documented.
+async fn extras_match(stack: &Stack, doc: &Value, key: &str, file: &str, folder: &str) {
+    let post = |path: String, body: Option<Value>| stack.call(Method::POST, &path, Some(key), body);
+    let (status, copy) = post(format!("/api/v1/files/{file}/copy"), None).await;
+    assert_eq!(status, 201, "{copy}");
+    check(doc, "File", &copy);
+    let (status, tree) = post(format!("/api/v1/folders/{folder}/copy"), Some(json!({ "name": "copied" }))).await;
+    assert_eq!(status, 201, "{tree}");
+    check(doc, "FolderCopied", &tree);
+    let (status, link) = post(format!("/api/v1/folders/{folder}/upload-links"), Some(json!({ "maxFiles": 2 }))).await;
+    assert_eq!(status, 201, "{link}");
+    check(doc, "UploadLink", &link);
+    check(doc, "UploadLinkPage", &stack.call(Method::GET, "/api/v1/upload-links", Some(key), None).await.1);
+    let part = reqwest::multipart::Part::bytes(crate::files_any::pdf("openapi")).file_name("a.pdf");
+    let res =
+        stack.http.post(link["url"].as_str().unwrap()).multipart(reqwest::multipart::Form::new().part("file", part));
+    let res = res.send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 201);
+    check(doc, "LinkUpload", &res.json().await.unwrap());
+}
 
 /// schemathesis (installed by `scripts/test.sh` into the shared venv)
 /// against the embedded stack, for a bounded time: no answer may be a

@@ -18,14 +18,14 @@ const SETTINGS: &[(&str, &str)] = &[("MEDIAQ_FETCH_ALLOW_PRIVATE", "true")];
 
 /// One request the receiver got.
 #[derive(Debug, Clone)]
-struct Received {
-    headers: BTreeMap<String, String>,
-    body: String,
+pub(crate) struct Received {
+    pub(crate) headers: BTreeMap<String, String>,
+    pub(crate) body: String,
 }
 
 /// A loopback webhook receiver answering the statuses of `script` in
 /// turn (then 200), recording every request.
-async fn receiver(script: Vec<u16>) -> (String, Arc<Mutex<Vec<Received>>>) {
+pub(crate) async fn receiver(script: Vec<u16>) -> (String, Arc<Mutex<Vec<Received>>>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/hook", listener.local_addr().unwrap());
     let got: Arc<Mutex<Vec<Received>>> = Arc::default();
@@ -100,7 +100,7 @@ print(json.dumps([hook.verify(r["body"], r["headers"]) for r in job["requests"]]
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-async fn wait_for(got: &Arc<Mutex<Vec<Received>>>, n: usize, stack: &Stack) -> Vec<Received> {
+pub(crate) async fn wait_for(got: &Arc<Mutex<Vec<Received>>>, n: usize, stack: &Stack) -> Vec<Received> {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let seen = got.lock().unwrap().clone();

@@ -316,6 +316,47 @@ impl Stack {
     }
 }
 
+impl Stack {
+    /// Uploads `file` through `POST /api/v1/files` (into `folder` when
+    /// given) and waits until it is settled; returns the file resource.
+    pub async fn upload_native(&self, key: &str, file: &Path, folder: Option<&str>) -> Value {
+        let bytes = std::fs::read(file).unwrap();
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        self.upload_bytes(key, &name, bytes, folder).await
+    }
+
+    /// [`Stack::upload_native`] of `bytes` named `name`.
+    pub async fn upload_bytes(&self, key: &str, name: &str, bytes: Vec<u8>, folder: Option<&str>) -> Value {
+        let name = name.to_owned();
+        let mut form =
+            reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(bytes).file_name(name));
+        if let Some(f) = folder {
+            form = form.text("folderId", f.to_owned());
+        }
+        let res = self.http.post(self.url("/api/v1/files")).bearer_auth(key).multipart(form).send().await.unwrap();
+        let status = res.status().as_u16();
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(status, 202, "{body}");
+        self.wait_settled(key, body["id"].as_str().unwrap(), Duration::from_secs(120)).await
+    }
+
+    /// Starts one more API process (`mediaq serve`) on its own port over
+    /// this stack's database and storage; returns its base URL.
+    pub fn spawn_second_api(&mut self) -> String {
+        let port = free_port();
+        let log = std::fs::File::create(self.data_dir.path().join(format!("serve2-{port}.log"))).unwrap();
+        let child = self
+            .command(&["serve"])
+            .env("MEDIAQ_LISTEN", format!("127.0.0.1:{port}"))
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        self.processes.push(child);
+        format!("http://127.0.0.1:{port}")
+    }
+}
+
 impl Drop for Stack {
     fn drop(&mut self) {
         for child in &mut self.processes {

@@ -7,6 +7,7 @@ pub mod jobs;
 pub mod media;
 mod monitor;
 pub mod original;
+pub mod thumbs;
 
 pub use env::Env;
 pub use monitor::{QueueSet, run};

@@ -11,6 +11,7 @@
 //! against a running server.
 
 mod accounts;
+mod extras;
 mod files;
 pub mod schemas;
 mod sharing;
@@ -51,6 +52,9 @@ use crate::state::AppState;
         openapi_document, uploads::chevereto, uploads::chevereto_1_1, uploads::tus_options, uploads::tus_create, uploads::tus_head, uploads::tus_patch,
         uploads::tus_delete, uploads::s3_params, uploads::s3_create, uploads::s3_sign_part, uploads::s3_list,
         uploads::s3_complete, uploads::s3_abort, uploads::s3_put,
+        extras::file_copy, extras::folder_copy, extras::folder_zip, extras::link_zip, extras::file_thumb,
+        extras::link_thumb, extras::upload_link_create, extras::upload_links, extras::upload_link_revoke,
+        extras::public_upload,
     )
 )]
 pub struct ApiDoc;

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use mediaq_shared::domain::{Media, MediaStatus, random_token};
 use mediaq_shared::keys::hash_key;
-use mediaq_shared::repo::{Folder, PublicLink, RepoError, now};
+use mediaq_shared::repo::{Folder, PublicLink, now};
 
 use crate::audit::{self, Actor, ClientIp};
 use crate::auth::Caller;
@@ -132,9 +132,8 @@ pub struct Access {
     folder_id: Option<String>,
 }
 
-/// A usable link for `token` (see [`policy::link_usable`]), its password
-/// checked (each attempt counted against the rate limits before hashing)
-/// and one view spent.
+/// A usable link for `token`, its password checked and one view spent
+/// (see [`crate::link_access::open`]).
 async fn open(
     state: &AppState,
     attempts: &Attempts,
@@ -142,37 +141,7 @@ async fn open(
     headers: &HeaderMap,
     q: &Access,
 ) -> Result<PublicLink, ApiError> {
-    if token.len() != TOKEN_LEN || !token.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        return Err(ApiError::NotFound);
-    }
-    let link = match state.repo.link_by_token(&hash_key(token)).await {
-        Ok(link) => link,
-        Err(RepoError::NotFound) => return Err(ApiError::NotFound),
-        Err(e) => return Err(e.into()),
-    };
-    if !policy::link_usable(state, &link).await? {
-        return Err(ApiError::NotFound);
-    }
-    if let Some(stored) = &link.password_hash {
-        let sent = headers
-            .get("x-link-password")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-            .or_else(|| q.password.clone());
-        let Some(sent) = sent else {
-            return Err(ApiError::Unauthorized(
-                "this link is password-protected: send the password as 'X-Link-Password' or '?password='".into(),
-            ));
-        };
-        attempts.limits.link_password(&attempts.ip, &link.id)?;
-        if !passwords::verify(sent, Some(stored.clone())).await? {
-            return Err(ApiError::Forbidden("wrong password for this link".into()));
-        }
-    }
-    if !state.repo.spend_link_view(&link.id, now()).await? {
-        return Err(ApiError::NotFound);
-    }
-    Ok(link)
+    crate::link_access::open(state, attempts, token, headers, q.password.as_deref()).await
 }
 
 /// Headers of every answer a link gives: reached with a secret, so never

@@ -31,6 +31,10 @@ pub mod versions;
 pub mod resumable;
 #[macro_use]
 pub mod webhooks;
+#[macro_use]
+pub mod upload_links;
+#[macro_use]
+pub mod sized_thumbs;
 mod postgres;
 mod sqlite;
 
@@ -48,7 +52,9 @@ pub use postgres::PostgresRepo;
 pub use quota::{QuotaAnswer, QuotaRefusal, QuotaRepo, QuotaRequest};
 pub use resumable::{Progress, Protocol, RecordedPart, ResumableRepo, ResumableUpload};
 pub use shares::{Share, ShareRepo};
+pub use sized_thumbs::{SizedThumb, SizedThumbRepo, ThumbClaim, ThumbDone};
 pub use sqlite::{SqliteRepo, open_pool as open_sqlite_pool, open_queue_pool as open_sqlite_queue_pool};
+pub use upload_links::{UploadLink, UploadLinkRepo};
 pub use versions::{Refusal, Version, VersionChange, VersionRepo};
 pub use webhooks::{Attempt, Delivery, Webhook, WebhookRepo};
 pub use writes::{MediaWriteRepo, OriginalFacts, OwnerEdit, Processed, StuckMedia};
@@ -107,6 +113,8 @@ pub trait Repo:
     + VersionRepo
     + ResumableRepo
     + WebhookRepo
+    + UploadLinkRepo
+    + SizedThumbRepo
     + Send
     + Sync
     + 'static

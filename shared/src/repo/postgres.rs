@@ -25,3 +25,5 @@ sql_webhook_repo!(PostgresRepo);
 sql_share_repo!(PostgresRepo);
 sql_resumable_repo!(PostgresRepo);
 sql_audit_repo!(PostgresRepo);
+sql_upload_link_repo!(PostgresRepo);
+sql_sized_thumb_repo!(PostgresRepo);

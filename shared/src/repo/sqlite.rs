@@ -68,6 +68,8 @@ sql_webhook_repo!(SqliteRepo);
 sql_share_repo!(SqliteRepo);
 sql_resumable_repo!(SqliteRepo);
 sql_audit_repo!(SqliteRepo);
+sql_upload_link_repo!(SqliteRepo);
+sql_sized_thumb_repo!(SqliteRepo);
 
 #[cfg(test)]
 mod tests {

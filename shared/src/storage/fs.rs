@@ -90,28 +90,36 @@ impl FsStorage {
         PresignedUrl { url: format!("{}{path}?{query}", self.public_url), expires_at }
     }
 
-    /// Moves the finished `tmp` to `dest`. Deleting a media removes its
-    /// whole folder, which may happen between making the folder and the
-    /// rename: the folder is made again (a put racing a delete ends like
-    /// a put followed by the delete, as on S3, never in an error).
-    async fn place(&self, tmp: &PathBuf, dest: &Path) -> io::Result<()> {
+    /// Renames a finished temporary file into place, durably; removes it
+    /// when that fails. Deleting a media removes its whole folder, which
+    /// may happen between making the folder and the rename: the folder is
+    /// made again (a put racing a delete ends like a put followed by the
+    /// delete, as on S3, never in an error).
+    async fn place(&self, tmp: &Path, dest: &Path) -> Result<(), StorageError> {
         let parent = dest.parent().unwrap_or(&self.root);
-        let mut attempts = 0;
-        loop {
-            let placed = match self.create_dirs(parent).await {
-                Ok(()) => fs::rename(tmp, dest).await,
-                Err(e) => Err(e),
-            };
-            match placed {
-                Err(e) if e.kind() == io::ErrorKind::NotFound && attempts < 5 => attempts += 1,
-                placed => break placed?,
+        let placed = async {
+            let mut attempts = 0;
+            loop {
+                let placed = match self.create_dirs(parent).await {
+                    Ok(()) => fs::rename(tmp, dest).await,
+                    Err(e) => Err(e),
+                };
+                match placed {
+                    Err(e) if e.kind() == io::ErrorKind::NotFound && attempts < 5 => attempts += 1,
+                    placed => break placed?,
+                }
             }
+            match sync_dir(parent).await {
+                // Removed with its media since: nothing left to make durable.
+                Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+                synced => synced,
+            }
+        };
+        if let Err(e) = placed.await {
+            let _ = fs::remove_file(tmp).await;
+            return Err(e.into());
         }
-        match sync_dir(parent).await {
-            // Removed with its media since: nothing left to make durable.
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-            synced => synced,
-        }
+        Ok(())
     }
 
     async fn write_new(&self, tmp: &PathBuf, mut body: BodyStream<'_>) -> Result<u64, StorageError> {
@@ -143,10 +151,7 @@ impl Storage for FsStorage {
                 return Err(e);
             }
         };
-        if let Err(e) = self.place(&tmp, &dest).await {
-            let _ = fs::remove_file(&tmp).await;
-            return Err(e.into());
-        }
+        self.place(&tmp, &dest).await?;
         Ok(written)
     }
 
@@ -204,6 +209,30 @@ impl Storage for FsStorage {
         // One rename(2): atomic, and of two concurrent movers one fails
         // with NotFound.
         fs::rename(self.path(from), &dest).await.map_err(not_found)
+    }
+
+    async fn copy(&self, from: &ObjectKey, to: &ObjectKey) -> Result<u64, StorageError> {
+        let (src, tmp) = (self.path(from), self.root.join(TMP_DIR).join(random_token(16)));
+        let target = tmp.clone();
+        // std::fs::copy lets the kernel move the bytes (copy_file_range):
+        // nothing of the object passes through our memory.
+        let copied = tokio::task::spawn_blocking(move || -> io::Result<u64> {
+            let n = std::fs::copy(&src, &target)?;
+            std::fs::File::open(&target)?.sync_all()?;
+            Ok(n)
+        })
+        .await
+        .map_err(|e| StorageError::Io(io::Error::other(e)))?;
+        match copied {
+            Ok(n) => {
+                self.place(&tmp, &self.path(to)).await?;
+                Ok(n)
+            }
+            Err(e) => {
+                let _ = fs::remove_file(&tmp).await;
+                Err(not_found(e))
+            }
+        }
     }
 
     async fn presign_get(&self, key: &ObjectKey, ttl: Duration) -> Result<PresignedUrl, StorageError> {

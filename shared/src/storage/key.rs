@@ -82,6 +82,11 @@ impl ObjectKey {
         Self(format!("media/{id}/{kind}.{extension}"))
     }
 
+    /// A thumbnail by size (`thumb-{spec}.{ext}`, see `thumbs::ThumbSpec::name`).
+    pub fn sized_thumb(id: &MediaId, spec: &str, extension: &str) -> Self {
+        Self(format!("media/{id}/thumb-{spec}.{extension}"))
+    }
+
     /// The common prefix of every object of a media (`media/{id}/`).
     pub fn media_prefix(id: &MediaId) -> String {
         format!("media/{id}/")

@@ -145,6 +145,12 @@ pub trait Storage: Send + Sync + 'static {
     /// checked, so a later PUT to the old URL cannot replace them.
     async fn rename(&self, from: &ObjectKey, to: &ObjectKey) -> Result<(), StorageError>;
 
+    /// Copies an object to a new key and returns its size (`NotFound`
+    /// when `from` is absent); the copy appears whole or not at all. The
+    /// bytes never pass through this process's memory (fs: a kernel copy
+    /// on the blocking pool; S3: server-side copy, multipart beyond 5 GiB).
+    async fn copy(&self, from: &ObjectKey, to: &ObjectKey) -> Result<u64, StorageError>;
+
     async fn presign_get(&self, key: &ObjectKey, ttl: Duration) -> Result<PresignedUrl, StorageError>;
 
     /// Readiness: is the backend reachable and usable?

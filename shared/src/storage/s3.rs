@@ -37,6 +37,11 @@ use crate::domain::MediaId;
 /// Size of one multipart part (S3 requires at least 5 MiB but the last).
 const PART_SIZE: usize = 8 * 1024 * 1024;
 
+/// The largest object one `CopyObject` copies (S3's limit: 5 GiB).
+const COPY_SINGLE_MAX: u64 = 5 * 1024 * 1024 * 1024;
+/// Part size of a multipart copy beyond that.
+const COPY_PART_SIZE: u64 = 512 * 1024 * 1024;
+
 pub struct S3Storage {
     pub(super) client: Client,
     /// Signs presigned URLs with the endpoint clients reach
@@ -66,6 +71,65 @@ impl S3Storage {
             None => client.clone(),
         };
         Self { client, presigner, bucket: config.bucket.clone() }
+    }
+
+    /// A server-side copy of an object larger than one `CopyObject` may
+    /// take, as a multipart upload of `UploadPartCopy` ranges; aborted on
+    /// failure, so no partial object is left.
+    async fn copy_multipart(&self, from: &ObjectKey, to: &ObjectKey, size: u64) -> Result<(), StorageError> {
+        let created = self
+            .client
+            .create_multipart_upload()
+            .bucket(&self.bucket)
+            .key(to.as_str())
+            .send()
+            .await
+            .map_err(|e| backend(&e))?;
+        let upload_id = created.upload_id.ok_or_else(|| StorageError::Backend("no upload id".into()))?;
+        let source = format!("{}/{}", self.bucket, from.as_str());
+        let copied = async {
+            let mut parts = Vec::new();
+            let mut start = 0u64;
+            while start < size {
+                let end = (start + COPY_PART_SIZE).min(size) - 1;
+                let number =
+                    i32::try_from(parts.len() + 1).map_err(|_| StorageError::Backend("too many parts".into()))?;
+                let out = self
+                    .client
+                    .upload_part_copy()
+                    .bucket(&self.bucket)
+                    .key(to.as_str())
+                    .upload_id(&upload_id)
+                    .part_number(number)
+                    .copy_source(&source)
+                    .copy_source_range(format!("bytes={start}-{end}"))
+                    .send()
+                    .await
+                    .map_err(|e| not_found_or_backend(&e))?;
+                let etag = out.copy_part_result.and_then(|r| r.e_tag).unwrap_or_default();
+                parts.push(CompletedPart::builder().part_number(number).e_tag(etag).build());
+                start = end + 1;
+            }
+            self.client
+                .complete_multipart_upload()
+                .bucket(&self.bucket)
+                .key(to.as_str())
+                .upload_id(&upload_id)
+                .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(parts)).build())
+                .send()
+                .await
+                .map_err(|e| backend(&e))?;
+            Ok(())
+        };
+        let result: Result<(), StorageError> = copied.await;
+        if result.is_err() {
+            let abort =
+                self.client.abort_multipart_upload().bucket(&self.bucket).key(to.as_str()).upload_id(&upload_id);
+            if let Err(e) = abort.send().await {
+                tracing::warn!(key = %to, error = %e, "could not abort a multipart copy");
+            }
+        }
+        result
     }
 
     async fn put_single(&self, key: &ObjectKey, bytes: Bytes, content_type: &str) -> Result<(), StorageError> {
@@ -283,6 +347,23 @@ impl Storage for S3Storage {
             .await
             .map_err(|e| not_found_or_backend(&e))?;
         self.delete(from).await
+    }
+
+    async fn copy(&self, from: &ObjectKey, to: &ObjectKey) -> Result<u64, StorageError> {
+        let size = self.size(from).await?;
+        if size <= COPY_SINGLE_MAX {
+            self.client
+                .copy_object()
+                .bucket(&self.bucket)
+                .copy_source(format!("{}/{}", self.bucket, from.as_str()))
+                .key(to.as_str())
+                .send()
+                .await
+                .map_err(|e| not_found_or_backend(&e))?;
+            return Ok(size);
+        }
+        self.copy_multipart(from, to, size).await?;
+        Ok(size)
     }
 
     async fn presign_get(&self, key: &ObjectKey, ttl: Duration) -> Result<PresignedUrl, StorageError> {

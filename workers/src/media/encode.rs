@@ -63,6 +63,23 @@ pub fn png(p: &Pixels, icc: Option<&[u8]>) -> Result<Rendered, MediaError> {
     Ok(Rendered { bytes, mime: "image/png", extension: "png", width: p.width, height: p.height })
 }
 
+/// Encodes `p` as a lossless WebP (the `image` crate's encoder; no ICC
+/// profile is written).
+pub fn webp(p: &Pixels) -> Result<Rendered, MediaError> {
+    use image::ExtendedColorType;
+    let color = match p.layout {
+        Layout::Gray => ExtendedColorType::L8,
+        Layout::GrayAlpha => ExtendedColorType::La8,
+        Layout::Rgb => ExtendedColorType::Rgb8,
+        Layout::Rgba => ExtendedColorType::Rgba8,
+    };
+    let mut bytes = Vec::new();
+    image::codecs::webp::WebPEncoder::new_lossless(&mut bytes)
+        .encode(&p.data, p.width, p.height, color)
+        .map_err(failed)?;
+    Ok(Rendered { bytes, mime: "image/webp", extension: "webp", width: p.width, height: p.height })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

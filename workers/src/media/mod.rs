@@ -19,6 +19,7 @@ mod icc;
 pub mod image;
 pub mod probe;
 mod resize;
+pub mod sized;
 pub mod source;
 mod strip;
 #[cfg(test)]
