@@ -2,12 +2,18 @@
 //! driven in Debian's headless Chromium by `tests/browser/webapp.py`
 //! (selenium from the venv `scripts/test.sh` prepares): register, log in,
 //! upload two images through the file input and see their thumbnails,
-//! copy a file's links, open a public link logged out, delete and restore
-//! from the trash (when the server has one), light and dark. The browser
-//! run fails on any console error and any request to another host.
+//! copy a file's links, a new version with its progress bar, open a public
+//! link logged out and a password-protected one, delete and restore from
+//! the trash (when the server has one), search, folders (create, upload
+//! into, move), API keys, the admin page, light and dark. The browser run
+//! fails on any console error and any request to another host, checked
+//! after every step.
 
 use std::path::Path;
+use std::process::Stdio;
 use std::time::Instant;
+
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 
 use mediaq_tests::{Kind, Stack, both_stacks_with, corpus};
 
@@ -52,7 +58,9 @@ async fn webapp_assets_and_headers() {
     assert!(html.contains(r#"<meta name="mediaq-first-run" content="false">"#));
 }
 
-both_stacks_with!(webapp_in_chromium, &[("MEDIAQ_OPEN_REGISTRATION", "true")], |stack: Stack| async move {
+const LIMITS: &[(&str, &str)] = &[("MEDIAQ_OPEN_REGISTRATION", "true"), ("MEDIAQ_MAX_UPLOAD_BYTES", "1048576")];
+
+both_stacks_with!(webapp_in_chromium, LIMITS, |stack: Stack| async move {
     let python = std::env::var("MEDIAQ_TEST_PYTHON")
         .expect("MEDIAQ_TEST_PYTHON is not set: run the suite with scripts/test.sh, which installs selenium");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("browser/webapp.py");
@@ -64,14 +72,37 @@ both_stacks_with!(webapp_in_chromium, &[("MEDIAQ_OPEN_REGISTRATION", "true")], |
     let started = Instant::now();
     let mut command = tokio::process::Command::new(python);
     let image = |name| corpus(name).canonicalize().unwrap(); // chromedriver wants canonical paths
-    command.arg(script).arg(&stack.base).arg(image("skimage_chelsea.png")).arg(image("mate_Aqua.jpg")).arg(&shots);
+    let (first, second) = (image("skimage_chelsea.png"), image("mate_Aqua.jpg"));
+    // Over the 1 MiB limit above: refused with the server's reason.
+    let too_big = image("video_h264_720p_10s.mp4");
+    command.arg(script).arg(&stack.base).arg(first).arg(second).arg(too_big).arg(&shots);
     if trash {
         command.arg("--trash");
     }
-    let out = command.output().await.unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    // The script asks for an administrator's key once it has registered
+    // (so the first-run page is seen with no account): one line each way.
+    command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
+    let mut child = command.spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut errors = child.stderr.take().unwrap();
+    let stderr = tokio::spawn(async move {
+        let mut text = String::new();
+        errors.read_to_string(&mut text).await.map(|_| text)
+    });
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut stdout = String::new();
+    while let Some(line) = lines.next_line().await.unwrap() {
+        if line == "NEED ADMIN KEY" {
+            let key = stack.admin_key("root");
+            stdin.write_all(format!("{key}\n").as_bytes()).await.unwrap();
+            stdin.flush().await.unwrap();
+        }
+        stdout.push_str(&line);
+        stdout.push('\n');
+    }
+    let status = child.wait().await.unwrap();
+    let stderr = stderr.await.unwrap().unwrap();
     println!("{stdout}browser run: {:.1} s, screenshots in {}", started.elapsed().as_secs_f64(), shots.display());
-    assert!(out.status.success(), "browser test failed:\n{stdout}\n{stderr}\nserver log:\n{}", stack.logs());
+    assert!(status.success(), "browser test failed:\n{stdout}\n{stderr}\nserver log:\n{}", stack.logs());
     assert!(stdout.contains("PASSED"), "{stdout}");
 });

@@ -15,11 +15,11 @@ function firstRun() {
       'Accounts registered here wait for an administrator\'s approval (unless MEDIAQ_OPEN_REGISTRATION=true).'));
 }
 
-function form(title, fields, submit, onSubmit, extra) {
+function form(title, fields, submit, onSubmit, extra, formClass = '') {
   const status = h('p', { class: 'error', role: 'alert' });
   const button = h('button', { type: 'submit', class: 'primary' }, submit);
   const f = h('form', {
-    class: 'stack',
+    class: `stack ${formClass}`.trim(),
     onsubmit: async (e) => {
       e.preventDefault();
       status.textContent = '';
@@ -50,7 +50,7 @@ export async function login(main) {
     session.token = String(data.get('key')).trim();
     try { await me(true); } catch (e) { session.token = null; throw e; }
     location.hash = '#/';
-  });
+  }, null, 'key-login');
   mount(main, h('div', { class: 'narrow stack' },
     firstRun(),
     form('Log in', credentials('current-password'), 'Log in',

@@ -1,9 +1,9 @@
 // The gallery: folders and breadcrumbs, a thumbnail grid with lazy images
 // and infinite scroll, search / sort / kind filter, and the upload area
 // (file picker, drag and drop, paste).
-import { api, listsSupported } from '../api.js';
-import { h, mount, errorText, toast, confirmDialog } from '../dom.js';
-import { ext } from '../format.js';
+import { api, allFolders, listsSupported } from '../api.js';
+import { h, mount, errorText, toast, confirmDialog, folderIcon } from '../dom.js';
+import { duration, ext } from '../format.js';
 import { uploader } from '../upload.js';
 import { sharePanel } from './share.js';
 
@@ -15,7 +15,9 @@ export function fileTile(file) {
   const picture = thumb && file.status === 'ready'
     ? h('img', { src: thumb.url, alt: file.name, loading: 'lazy', width: 160, height: 160 })
     : h('span', { class: 'filetype' }, file.status === 'ready' || file.status === 'failed' ? ext(file.name) : '…');
-  const note = file.status === 'ready' ? (file.isPublic ? 'public' : '') : file.status;
+  const facts = [file.kind === 'video' ? `video ${file.durationMs ? duration(file.durationMs) : ''}`.trim() : null,
+    file.isAnimated ? 'animated' : null, file.status === 'ready' ? (file.isPublic ? 'public' : null) : file.status];
+  const note = facts.filter(Boolean).join(' · ');
   return h('li', { class: 'tile', dataset: { fileId: file.id } },
     h('a', { href: `#/files/${encodeURIComponent(file.id)}` },
       h('div', { class: 'thumb' }, picture),
@@ -26,7 +28,7 @@ export function fileTile(file) {
 function folderTile(folder) {
   return h('li', { class: 'tile folder' },
     h('a', { href: `#/folder/${encodeURIComponent(folder.id)}` },
-      h('div', { class: 'thumb', 'aria-hidden': 'true' }, '📁'),
+      h('div', { class: 'thumb' }, folderIcon('big')),
       h('div', { class: 'name', title: folder.name }, folder.name)));
 }
 
@@ -136,7 +138,7 @@ function debounce(fn, ms = 300) {
 /** New folder; in a folder also rename, delete, share. */
 function folderTools(folder, subfolders) {
   const name = h('input', { name: 'folderName', required: true, maxlength: 255, 'aria-label': 'New folder name', placeholder: 'New folder' });
-  const create = h('form', { class: 'row', onsubmit: async (e) => {
+  const create = h('form', { class: 'row new-folder', onsubmit: async (e) => {
     e.preventDefault();
     try {
       const made = await api('POST', '/api/v1/folders', { body: { name: name.value, parentId: folder ? folder.id : undefined } });
@@ -159,6 +161,24 @@ function folderTools(folder, subfolders) {
       location.hash = folder.parentId ? `#/folder/${encodeURIComponent(folder.parentId)}` : '#/';
     } catch (err) { toast(errorText(err)); }
   } }, 'Delete folder');
-  return h('div', { class: 'stack' }, h('div', { class: 'toolbar' }, create, rename, remove),
+  return h('div', { class: 'stack' }, h('div', { class: 'toolbar' }, create, rename, moveForm(folder), remove),
     h('details', {}, h('summary', {}, 'Share this folder'), sharePanel({ folderId: folder.id })));
+}
+
+/** Moves the folder under another one (or to the top level). */
+function moveForm(folder) {
+  const target = h('select', { name: 'moveTo', 'aria-label': `Move “${folder.name}” to` },
+    h('option', { value: '__keep' }, 'Move to…'), h('option', { value: '' }, 'top level (All files)'));
+  allFolders({ exclude: folder.id }).then((list) => {
+    for (const f of list) target.append(h('option', { value: f.id, disabled: f.id === folder.parentId }, f.label));
+  }).catch((e) => toast(errorText(e)));
+  return h('form', { class: 'row', id: 'move-folder', onsubmit: async (e) => {
+    e.preventDefault();
+    if (target.value === '__keep') return;
+    try {
+      await api('PATCH', `/api/v1/folders/${encodeURIComponent(folder.id)}`, { body: { parentId: target.value || null } });
+      toast('Folder moved');
+      window.dispatchEvent(new HashChangeEvent('hashchange'));
+    } catch (err) { toast(errorText(err)); }
+  } }, target, h('button', { type: 'submit' }, 'Move'));
 }
