@@ -336,6 +336,32 @@ def admin(d, key):
     step("admin: signed in with a key, stats and audit log shown, set alice's quota")
 
 
+def share_with_user(d, file_id):
+    """alice shares a file with bob (registered through the API); bob
+    finds it under "Shared with me" and sees it read-only."""
+    req = urllib.request.Request(f"{BASE}/api/v1/auth/register", method="POST",
+                                 data=json.dumps({"username": "bob", "password": "bob's password"}).encode(),
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req) as res:
+        if res.status != 201:
+            fail(f"registering bob answered {res.status}")
+    go(d, f"/files/{file_id}")
+    until(d, "the file page", lambda d: loaded_images(d, "#viewer-image"))
+    fill(d, "form.share-form", {"shareWith": "bob"})
+    until(d, "bob among the sharees", lambda d: [li for li in css(d, "ul[aria-label='Shared with'] li") if "bob" in li.text])
+    one(d, "#logout").click()
+    until(d, "the login page", lambda d: d.current_url.endswith("#/login"))
+    fill(d, "form", {"username": "bob", "password": "bob's password"})
+    until(d, "bob's gallery", lambda d: css(d, "input[type=file]"))
+    go(d, "/shared")
+    until(d, "the shared file", lambda d: css(d, f"a[href='#/shared/files/{file_id}']")).pop().click()
+    until(d, "the shared image", lambda d: loaded_images(d, "#viewer-image"))
+    if [b for b in css(d, "button") if b.text in ("Delete", "Make public", "Upload new version")]:
+        fail("a read-only shared file offers changes")
+    d.save_screenshot(os.path.join(SHOTS, "webapp-shared-file-light.png"))
+    step("shared a file with bob; bob sees it under Shared with me, read-only")
+
+
 def api_key(d):
     go(d, "/keys")
     fill(d, "form", {"keyName": "laptop"})
@@ -350,20 +376,24 @@ def api_key(d):
     step("created an API key (shown once, with its .sxcu download)")
 
 
-def dark(d):
+def dark(d, file_id):
+    one(d, "#logout").click()
+    until(d, "the login page", lambda d: d.current_url.endswith("#/login"))
+    fill(d, "form", {"username": "alice", "password": "correct horse battery"})
+    until(d, "alice's gallery", lambda d: len(loaded_images(d, "#files img")) >= 1)
     d.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": "dark"}]})
-    go(d, "/")
-    until(d, "the gallery in dark", lambda d: len(loaded_images(d, "#files img")) >= 1)
-    bg = d.execute_script("return getComputedStyle(document.body).backgroundColor")
+    until(d, "the dark background", lambda d: d.execute_script(
+        "return getComputedStyle(document.body).backgroundColor") not in ("rgb(246, 247, 249)", "rgb(255, 255, 255)"))
     d.save_screenshot(os.path.join(SHOTS, "webapp-gallery-dark.png"))
-    if bg in ("rgb(246, 247, 249)", "rgb(255, 255, 255)"):
-        fail(f"dark mode kept a light background {bg}")
     d.set_window_size(390, 844)
-    d.save_screenshot(os.path.join(SHOTS, "webapp-gallery-phone-dark.png"))
-    width = d.execute_script("return document.documentElement.scrollWidth")
-    if width > 400:
-        fail(f"at phone width the page scrolls sideways ({width}px)")
-    step("dark mode and phone width render")
+    for path, name in (("/", "gallery"), (f"/files/{file_id}", "file")):
+        go(d, path)
+        until(d, f"the {name} at phone width", lambda d: loaded_images(d, "#files img, #viewer-image"))
+        d.save_screenshot(os.path.join(SHOTS, f"webapp-{name}-phone-dark.png"))
+        width = d.execute_script("return document.documentElement.scrollWidth")
+        if width > 400:
+            fail(f"at phone width the {name} page scrolls sideways ({width}px)")
+    step("dark mode; gallery and file page at phone width without sideways scrolling")
 
 
 def checkpoint(d, view, expected=None):
@@ -411,12 +441,14 @@ def main():
         checkpoint(d, "searching")
         folder_upload(d)
         checkpoint(d, "folders")
+        share_with_user(d, ids[0])
+        checkpoint(d, "sharing with a user")
         api_key(d)
         checkpoint(d, "API keys")
         print("NEED ADMIN KEY", flush=True)
         admin(d, sys.stdin.readline().strip())
         checkpoint(d, "the admin page")
-        dark(d)
+        dark(d, ids[0])
         checkpoint(d, "dark mode and phone width")
         step("no console errors; every request went to mediaq")
     except Exception as e:  # noqa: BLE001 - report any failure with a screenshot

@@ -86,7 +86,7 @@ async function folderOptions(sel) {
   } catch (e) { toast(errorText(e)); }
 }
 
-async function versions(file, reload) {
+async function versions(file, reload, readOnly = false) {
   const box = h('div', { class: 'stack' });
   const list = await api('GET', `/api/v1/files/${file.id}/versions`);
   const input = h('input', { type: 'file', id: 'version-file', name: 'version' });
@@ -123,17 +123,17 @@ async function versions(file, reload) {
     `${v.version}${v.current ? ' (current)' : ''}`, v.versionName || '', bytes(v.sizeBytes), date(v.createdAt),
     h('div', { class: 'row' },
       h('button', { type: 'button', 'aria-label': `Download version ${v.version}`, onclick: () => download(file.id, v.version) }, 'Download'),
-      v.current ? null : h('button', { type: 'button', 'aria-label': `Restore version ${v.version}`, onclick: async () => {
+      v.current || readOnly ? null : h('button', { type: 'button', 'aria-label': `Restore version ${v.version}`, onclick: async () => {
         try { await api('POST', `/api/v1/files/${file.id}/versions/${v.version}/restore`); toast('Restored'); reload(); } catch (e) { toast(errorText(e)); }
       } }, 'Restore'),
-      v.current ? null : h('button', { type: 'button', class: 'danger', 'aria-label': `Remove version ${v.version}`, onclick: async () => {
+      v.current || readOnly ? null : h('button', { type: 'button', class: 'danger', 'aria-label': `Remove version ${v.version}`, onclick: async () => {
         try { await api('DELETE', `/api/v1/files/${file.id}/versions/${v.version}`); reload(); } catch (e) { toast(errorText(e)); }
       } }, 'Remove'))]);
-  mount(box, dataTable({ id: 'versions' }, ['Version', 'Name', 'Size', 'Date', ''], rows), upload);
+  mount(box, dataTable({ id: 'versions' }, ['Version', 'Name', 'Size', 'Date', ''], rows), readOnly ? null : upload);
   return box;
 }
 
-function publicSection(file, reload) {
+function publicSection(file, reload, readOnly = false) {
   const toggle = h('button', { type: 'button', id: 'toggle-public', onclick: async () => {
     try { await api('PATCH', `/api/v1/files/${file.id}`, { body: { isPublic: !file.isPublic } }); reload(); } catch (e) { toast(errorText(e)); }
   } }, file.isPublic ? 'Make private' : 'Make public');
@@ -142,13 +142,18 @@ function publicSection(file, reload) {
       h('p', { class: 'muted' }, 'This file is private. Make it public to get its direct link, viewer link and embed codes, or share it with a public link below.'), toggle);
   }
   return h('section', { 'aria-labelledby': 'embed-h', id: 'embed-codes' }, h('h2', { id: 'embed-h' }, 'Links'),
-    embedCodes(file).map(([label, value, name]) => copyRow(label, value, name)), toggle);
+    embedCodes(file).map(([label, value, name]) => copyRow(label, value, name)), readOnly ? null : toggle);
 }
 
-export async function render(main, [id]) {
-  const reload = () => render(main, [id]);
+/** A file someone shared with the caller: read-only (view, facts, downloads). */
+export function sharedFile(main, params, user) {
+  return render(main, params, user, true);
+}
+
+export async function render(main, [id], _user, readOnly = false) {
+  const reload = () => render(main, [id], _user, readOnly);
   const file = await api('GET', `/api/v1/files/${encodeURIComponent(id)}`);
-  const remove = h('button', { type: 'button', class: 'danger', onclick: async () => {
+  const remove = readOnly ? null : h('button', { type: 'button', class: 'danger', onclick: async () => {
     const where = hasFeature('trash') ? 'It goes to the trash, where you can restore it.' : 'This cannot be undone.';
     if (!(await confirmDialog(`Delete “${file.name}”? ${where}`))) return;
     try {
@@ -160,13 +165,17 @@ export async function render(main, [id]) {
   const side = h('div', { class: 'stack' },
     h('section', { class: 'card' }, facts(file)),
     h('div', { class: 'row' }, h('button', { type: 'button', onclick: () => download(file.id) }, 'Download'), remove),
-    h('details', { class: 'card' }, h('summary', {}, 'Rename, retitle, move'), editForm(file, reload)));
+    readOnly ? h('p', { class: 'muted' }, 'Shared with you, read-only.')
+      : h('details', { class: 'card' }, h('summary', {}, 'Rename, retitle, move'), editForm(file, reload)));
   const versionBox = h('div', {});
+  const back = readOnly ? h('a', { href: '#/shared' }, '← Shared with me')
+    : h('a', { href: file.folderId ? `#/folder/${encodeURIComponent(file.folderId)}` : '#/' }, '← Back to files');
+  const links = readOnly ? (file.isPublic && file.url ? publicSection(file, reload, true) : null) : publicSection(file, reload);
   mount(main,
-    h('p', {}, h('a', { href: file.folderId ? `#/folder/${encodeURIComponent(file.folderId)}` : '#/' }, '← Back to files')),
+    h('p', {}, back),
     h('h1', {}, file.title || file.name),
-    h('div', { class: 'split' }, h('div', { class: 'stack' }, h('div', { class: 'viewer' }, viewer(file)), publicSection(file, reload)), side),
+    h('div', { class: 'split' }, h('div', { class: 'stack' }, h('div', { class: 'viewer' }, viewer(file)), links), side),
     'version' in file ? h('section', { class: 'card', 'aria-labelledby': 'versions-h' }, h('h2', { id: 'versions-h' }, 'Versions'), versionBox) : null,
-    h('section', { class: 'card', 'aria-labelledby': 'sharing-h' }, h('h2', { id: 'sharing-h' }, 'Sharing'), sharePanel({ fileId: file.id })));
-  if ('version' in file) versions(file, reload).then((b) => mount(versionBox, b)).catch((e) => mount(versionBox, h('p', { class: 'error' }, errorText(e))));
+    readOnly ? null : h('section', { class: 'card', 'aria-labelledby': 'sharing-h' }, h('h2', { id: 'sharing-h' }, 'Sharing'), sharePanel({ fileId: file.id })));
+  if ('version' in file) versions(file, reload, readOnly).then((b) => mount(versionBox, b)).catch((e) => mount(versionBox, h('p', { class: 'error' }, errorText(e))));
 }

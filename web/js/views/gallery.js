@@ -10,7 +10,7 @@ import { sharePanel } from './share.js';
 const PAGE = 40;
 
 /** A file tile: its thumbnail (signed for private files) or its type. */
-export function fileTile(file) {
+export function fileTile(file, base = '#/files/') {
   const thumb = file.variants && file.variants.thumb;
   const picture = thumb && file.status === 'ready'
     ? h('img', { src: thumb.url, alt: file.name, loading: 'lazy', width: 160, height: 160 })
@@ -19,20 +19,24 @@ export function fileTile(file) {
     file.isAnimated ? 'animated' : null, file.status === 'ready' ? (file.isPublic ? 'public' : null) : file.status];
   const note = facts.filter(Boolean).join(' · ');
   return h('li', { class: 'tile', dataset: { fileId: file.id } },
-    h('a', { href: `#/files/${encodeURIComponent(file.id)}` },
+    h('a', { href: `${base}${encodeURIComponent(file.id)}` },
       h('div', { class: 'thumb' }, picture),
       h('div', { class: 'name', title: file.name }, file.name),
       note ? h('div', { class: 'badge' }, note) : null));
 }
 
-function folderTile(folder) {
+function folderTile(folder, base = '#/folder/') {
   return h('li', { class: 'tile folder' },
-    h('a', { href: `#/folder/${encodeURIComponent(folder.id)}` },
+    h('a', { href: `${base}${encodeURIComponent(folder.id)}` },
       h('div', { class: 'thumb' }, folderIcon('big')),
       h('div', { class: 'name', title: folder.name }, folder.name)));
 }
 
-function crumbs(folder) {
+function crumbs(folder, readOnly) {
+  if (readOnly) {
+    return h('nav', { class: 'crumbs', 'aria-label': 'Breadcrumbs' }, h('ol', {}, h('li', {}, h('a', { href: '#/shared' }, 'Shared with me')),
+      h('li', {}, h('span', { 'aria-current': 'page' }, folder.name))));
+  }
   const items = [h('li', {}, h('a', { href: '#/' }, 'All files'))];
   for (const p of (folder && folder.path) || []) {
     const here = p.id === folder.id;
@@ -55,7 +59,13 @@ document.addEventListener('paste', (e) => {
   if (files.length) { e.preventDefault(); pasteTarget.add(files); }
 });
 
-export async function render(main, [folderId]) {
+/** A folder someone shared with the caller: browse it, read-only. */
+export function sharedFolder(main, params, user) {
+  return render(main, params, user, true);
+}
+
+export async function render(main, [folderId], _user, readOnly = false) {
+  const base = readOnly ? { file: '#/shared/files/', folder: '#/shared/folder/' } : { file: '#/files/', folder: '#/folder/' };
   const lists = await listsSupported();
   const folder = folderId ? await api('GET', `/api/v1/folders/${encodeURIComponent(folderId)}`) : null;
   const subfolders = folder ? folder.children || [] : (await api('GET', '/api/v1/folders', { query: { limit: 100 } })).items || [];
@@ -75,9 +85,9 @@ export async function render(main, [folderId]) {
       if (lists) Object.assign(query, { q: state.q, sort: state.sort, order: state.order, kind: state.kind, folderId: folderId || 'root' });
       const page = await api('GET', '/api/v1/files', { query });
       state.page += 1;
-      for (const f of page.items) grid.append(fileTile(f));
+      for (const f of page.items) grid.append(fileTile(f, base.file));
       state.done = page.totalPages !== undefined ? state.page >= page.totalPages : !page.hasMore;
-      status.textContent = grid.children.length || subfolders.length ? '' : (state.q ? 'Nothing matches.' : 'No files yet: upload some.');
+      status.textContent = grid.children.length || subfolders.length ? '' : (state.q ? 'Nothing matches.' : (readOnly ? 'No files here.' : 'No files yet: upload some.'));
     } catch (e) {
       status.textContent = errorText(e);
       state.done = true;
@@ -104,7 +114,7 @@ export async function render(main, [folderId]) {
     zone.classList.remove('over');
     up.add(e.dataTransfer?.files);
   });
-  pasteTarget = { el: zone, add: (f) => up.add(f) };
+  pasteTarget = readOnly ? null : { el: zone, add: (f) => up.add(f) };
 
   const tools = lists ? h('form', { class: 'toolbar', role: 'search', onsubmit: (e) => { e.preventDefault(); } },
     h('label', {}, 'Search', h('input', { type: 'search', name: 'q', placeholder: 'name contains…',
@@ -118,12 +128,11 @@ export async function render(main, [folderId]) {
   });
 
   mount(main, mount(page,
-    crumbs(folder),
+    crumbs(folder, readOnly),
     h('div', { class: 'row' }, h('h1', {}, folder ? folder.name : 'Files'), h('span', { class: 'spacer' })),
-    zone, list,
-    folderTools(folder, subfolders),
+    readOnly ? h('p', { class: 'muted' }, 'Shared with you, read-only.') : [zone, list, folderTools(folder, subfolders)],
     tools,
-    subfolders.length ? h('ul', { class: 'grid', 'aria-label': 'Folders' }, subfolders.map(folderTile)) : null,
+    subfolders.length ? h('ul', { class: 'grid', 'aria-label': 'Folders' }, subfolders.map((f) => folderTile(f, base.folder))) : null,
     subfolders.length ? h('h2', { class: 'visually-hidden' }, 'Files') : null,
     grid, status, sentinel));
   new IntersectionObserver((entries) => { if (entries.some((e) => e.isIntersecting)) more(); }, { rootMargin: '400px' }).observe(sentinel);

@@ -49,7 +49,7 @@ function linkRow(link, refresh) {
 }
 
 function shareForm(target, onMade) {
-  const f = h('form', { class: 'row', onsubmit: async (e) => {
+  const f = h('form', { class: 'row share-form', onsubmit: async (e) => {
     e.preventDefault();
     try {
       await api('POST', '/api/v1/shares', { body: { ...target, username: f.elements.shareWith.value } });
@@ -83,7 +83,7 @@ export function sharePanel(target) {
     h('div', { class: 'stack' }, h('h3', {}, 'Share with a user'), shareForm(target, refresh), shares));
 }
 
-const targetHref = (x) => (x.targetKind === 'folder' ? `#/folder/${encodeURIComponent(x.targetId)}` : `#/files/${encodeURIComponent(x.targetId)}`);
+const targetHref = (x, shared = false) => `#/${shared ? 'shared/' : ''}${x.targetKind === 'folder' ? 'folder' : 'files'}/${encodeURIComponent(x.targetId)}`;
 const targetLabel = (x) => [x.targetKind === 'folder' ? [folderIcon(), ' '] : null, x.targetName || `${x.targetKind} ${x.targetId}`];
 
 export async function sharedWithMe(main) {
@@ -91,7 +91,7 @@ export async function sharedWithMe(main) {
   const items = shares.items || [];
   mount(main, h('h1', {}, 'Shared with me'),
     items.length ? h('ul', { class: 'list' }, items.map((s) => h('li', {},
-      h('a', { href: targetHref(s) }, targetLabel(s)),
+      h('a', { href: targetHref(s, true) }, targetLabel(s)),
       h('span', { class: 'muted' }, ` from ${s.owner?.username || '?'}, ${date(s.createdAt)}`),
       h('button', { type: 'button', class: 'danger', 'aria-label': `Drop ${s.targetName || 'this share'}`, onclick: async () => {
         try { await api('DELETE', `/api/v1/shares/${encodeURIComponent(s.id)}`); toast('Share dropped'); sharedWithMe(main); } catch (e) { toast(errorText(e)); }
