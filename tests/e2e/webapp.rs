@@ -15,7 +15,7 @@ use std::time::Instant;
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 
-use mediaq_tests::{Kind, Stack, both_stacks_with, corpus};
+use mediaq_tests::{Kind, Stack, both_stacks, both_stacks_with, corpus};
 
 async fn get(stack: &Stack, path: &str, headers: &[(&str, &str)]) -> reqwest::Response {
     let mut req = stack.http.get(stack.url(path));
@@ -105,4 +105,63 @@ both_stacks_with!(webapp_in_chromium, LIMITS, |stack: Stack| async move {
     println!("{stdout}browser run: {:.1} s, screenshots in {}", started.elapsed().as_secs_f64(), shots.display());
     assert!(status.success(), "browser test failed:\n{stdout}\n{stderr}\nserver log:\n{}", stack.logs());
     assert!(stdout.contains("PASSED"), "{stdout}");
+});
+
+/// `GET …/meta` with an optional `X-Link-Password`.
+async fn meta(stack: &Stack, token: &str, password: Option<&str>) -> serde_json::Value {
+    let mut req = stack.http.get(stack.url(&format!("/api/v1/public/links/{token}/meta")));
+    if let Some(p) = password {
+        req = req.header("x-link-password", p);
+    }
+    let res = req.send().await.unwrap();
+    assert_eq!(res.status(), 200, "meta must answer 200 for any token");
+    res.json().await.unwrap()
+}
+
+// The link page's API: `/meta` answers 200 for any token and spends no
+// view, checks a password without opening; the view's signed `preview`
+// shows the picture without spending a second view; lists name targets.
+both_stacks!(link_meta_preview_and_target_names, |stack: Stack| async move {
+    let key = stack.key("alice");
+    let file =
+        crate::files_any::ready(&stack, &key, std::fs::read(corpus("skimage_chelsea.png")).unwrap(), "cat.png").await;
+    let id = file["id"].as_str().unwrap();
+    let body =
+        serde_json::json!({ "fileId": id, "password": "link password 1", "maxViews": 1, "allowDownload": false });
+    let (status, link) = stack.call(reqwest::Method::POST, "/api/v1/links", Some(&key), Some(body)).await;
+    assert_eq!(status, 201, "{link}");
+    let token = link["token"].as_str().unwrap();
+
+    let locked = meta(&stack, token, None).await;
+    assert_eq!(locked["available"], true);
+    assert_eq!(locked["passwordRequired"], true);
+    assert!(locked.get("allowDownload").is_none() && locked.get("passwordAccepted").is_none(), "{locked}");
+    assert_eq!(meta(&stack, token, Some("wrong password")).await["passwordAccepted"], false);
+    for _ in 0..2 {
+        let open = meta(&stack, token, Some("link password 1")).await;
+        assert_eq!(open["passwordAccepted"], true, "{open}");
+        assert_eq!((open["allowDownload"].clone(), open["viewsLeft"].clone()), (false.into(), 1.into()), "{open}");
+    }
+    assert_eq!(meta(&stack, &"x".repeat(32), None).await, serde_json::json!({ "available": false }));
+
+    // Opening spends the one view; the still it shows costs none.
+    let res = stack
+        .http
+        .get(stack.url(&format!("/api/v1/public/links/{token}")))
+        .header("x-link-password", "link password 1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let view: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(view["preview"]["type"], "image", "{view}");
+    let url = view["preview"]["url"].as_str().unwrap();
+    assert!(url.contains(".md.") || url.contains(".th."), "view-only shows a still, not the original: {url}");
+    let (status, content_type, bytes) = stack.fetch(url).await;
+    assert_eq!((status, content_type.starts_with("image/")), (200, true));
+    assert!(!bytes.is_empty());
+    assert_eq!(meta(&stack, token, None).await, serde_json::json!({ "available": false }), "used up");
+
+    let (_, links) = stack.call(reqwest::Method::GET, "/api/v1/links", Some(&key), None).await;
+    assert_eq!(links["items"][0]["targetName"], "cat.png", "{links}");
 });

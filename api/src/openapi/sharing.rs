@@ -43,6 +43,10 @@ pub fn link_create() {}
 pub fn link_revoke() {}
 
 #[utoipa::path(get, path = "/api/v1/public/links/{token}", tag = "public", security(()), params(("token" = String, Path), crate::routes::links::Access),
+    description = "Spends one view. A file link: `{kind: \"file\", file, allowDownload, downloadUrl, preview}`, where `preview` is \
+        `{url, type: \"image\"|\"video\"}` (a signed URL that spends no view: the original when downloads are allowed, else a still) \
+        or null. A folder link: `{kind: \"folder\", folder, folders, files, allowDownload}`, each file with `downloadUrl` (when \
+        allowed) and `thumbUrl` (signed, or null).",
     responses((status = 200, body = serde_json::Value, description = "The linked file, or a folder's files and subfolders"), (status = "4XX", body = Problem, content_type = "application/problem+json", description = "A problem")))]
 pub fn link_view() {}
 

@@ -168,8 +168,9 @@ export async function render(main, [id], _user, readOnly = false) {
     readOnly ? h('p', { class: 'muted' }, 'Shared with you, read-only.')
       : h('details', { class: 'card' }, h('summary', {}, 'Rename, retitle, move'), editForm(file, reload)));
   const versionBox = h('div', {});
-  const back = readOnly ? h('a', { href: '#/shared' }, '← Shared with me')
-    : h('a', { href: file.folderId ? `#/folder/${encodeURIComponent(file.folderId)}` : '#/' }, '← Back to files');
+  const from = sessionStorage.getItem('mediaq.gallery') || '';
+  const back = readOnly && !from.startsWith('#/shared/') ? h('a', { href: '#/shared' }, '← Shared with me')
+    : h('a', { href: /^#\/(folder|shared\/folder)\//.test(from) ? from : '#/' }, '← Back to files');
   const links = readOnly ? (file.isPublic && file.url ? publicSection(file, reload, true) : null) : publicSection(file, reload);
   mount(main,
     h('p', {}, back),

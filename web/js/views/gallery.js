@@ -66,6 +66,8 @@ export function sharedFolder(main, params, user) {
 
 export async function render(main, [folderId], _user, readOnly = false) {
   const base = readOnly ? { file: '#/shared/files/', folder: '#/shared/folder/' } : { file: '#/files/', folder: '#/folder/' };
+  // The file page's "back" goes to the gallery or folder it was opened from.
+  sessionStorage.setItem('mediaq.gallery', location.hash || '#/');
   const lists = await listsSupported();
   const folder = folderId ? await api('GET', `/api/v1/folders/${encodeURIComponent(folderId)}`) : null;
   const subfolders = folder ? folder.children || [] : (await api('GET', '/api/v1/folders', { query: { limit: 100 } })).items || [];
