@@ -7,7 +7,8 @@ Run by tests/e2e/webapp.rs against a real server:
 (TOO_BIG: a file over the server's MEDIAQ_MAX_UPLOAD_BYTES.)
 
 Steps: first-run page, register, log out, log in, upload two images through
-the <input type="file"> and see their thumbnails load, a file too large
+the <input type="file"> and see their thumbnails load, paste one and drop
+one (made in a canvas), a file too large
 refused with the server's reason in its row, search the gallery,
 open a file page, make it public and copy its links (checking the text of
 each), upload a new version with its progress bar, create a public link and
@@ -142,6 +143,29 @@ def upload_two(d):
     until(d, "both files in the grid", lambda d: len(loaded_images(d, "#files img")) >= 2)
     step(f"uploaded two images through the file input; thumbnails load: {ids}")
     return ids
+
+
+def paste_and_drop(d):
+    """An image pasted from the clipboard and one dropped on the page
+    (made in a canvas: the page cannot read local files) both upload."""
+    d.execute_script("""
+        const make = (name, color) => new Promise((resolve) => {
+          const c = document.createElement('canvas');
+          c.width = c.height = 64;
+          const g = c.getContext('2d');
+          g.fillStyle = color;
+          g.fillRect(0, 0, 64, 64);
+          c.toBlob((b) => resolve(new File([b], name, { type: 'image/png' })), 'image/png');
+        });
+        const files = (f) => { const t = new DataTransfer(); t.items.add(f); return t; };
+        Promise.all([make('pasted.png', '#c33'), make('dropped.png', '#36c')]).then(([pasted, dropped]) => {
+          document.dispatchEvent(new ClipboardEvent('paste', { clipboardData: files(pasted), bubbles: true }));
+          document.querySelector('.gallery').dispatchEvent(
+            new DragEvent('drop', { dataTransfer: files(dropped), bubbles: true, cancelable: true }));
+        });""")
+    for name in ("pasted.png", "dropped.png"):
+        until(d, f"the {name} upload done", lambda d: [li for li in css(d, ".uploads li[data-state=done]") if name in li.text])
+    step("an image pasted from the clipboard and one dropped on the page are uploaded")
 
 
 def too_big(d):
@@ -309,7 +333,7 @@ def folder_upload(d):
 
 def search(d):
     go(d, "/")
-    until(d, "two files at the root", lambda d: len(css(d, "#files li")) == 2)
+    until(d, "the files at the root", lambda d: len(css(d, "#files li")) >= 2)
     name = os.path.basename(IMAGE2).rsplit(".", 1)[0]
     fill_only(d, "form[role=search]", {"q": name[:6]})
     until(d, "the search result", lambda d: len(css(d, "#files li")) == 1 and name[:6] in one(d, "#files li").text)
@@ -426,6 +450,8 @@ def main():
         checkpoint(d, "the first run, registering and logging in")
         ids = upload_two(d)
         checkpoint(d, "uploading two images")
+        paste_and_drop(d)
+        checkpoint(d, "paste and drop")
         too_big(d)
         checkpoint(d, "an upload over the limit", expected=r"status of 413")
         file_page_links(d, ids[0])

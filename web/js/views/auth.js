@@ -83,6 +83,8 @@ export async function register(main) {
 export async function account(main) {
   const user = await me(true);
   const pw = form('Change password', [
+    // For password managers: whose password this is.
+    h('input', { type: 'text', name: 'username', autocomplete: 'username', value: user.username, hidden: true, readonly: true }),
     field('Current password (leave empty if you have none yet)', { name: 'oldPassword', type: 'password', autocomplete: 'current-password' }),
     field('New password', { name: 'newPassword', type: 'password', autocomplete: 'new-password', required: true, minlength: 8 }),
   ], 'Change password', async (d) => {
@@ -100,5 +102,5 @@ export async function account(main) {
       h('dt', {}, 'Used'), h('dd', {}, `${bytes(user.usedBytes)} in ${user.fileCount} files`),
       h('dt', {}, 'Quota'), h('dd', {}, user.quotaBytes === null ? 'unlimited' : bytes(user.quotaBytes)),
       h('dt', {}, 'Since'), h('dd', {}, date(user.createdAt))),
-    h('div', { class: 'narrow' }, pw));
+    h('div', { class: 'narrow left' }, pw));
 }
