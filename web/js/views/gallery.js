@@ -172,7 +172,9 @@ function folderTools(folder, subfolders) {
       location.hash = folder.parentId ? `#/folder/${encodeURIComponent(folder.parentId)}` : '#/';
     } catch (err) { toast(errorText(err)); }
   } }, 'Delete folder');
-  return h('div', { class: 'stack' }, h('div', { class: 'toolbar' }, create, rename, moveForm(folder), remove),
+  return h('div', { class: 'stack folder-tools' }, h('div', { class: 'toolbar' }, create),
+    h('div', { class: 'toolbar', role: 'group', 'aria-label': `This folder (${folder.name})` },
+      h('span', { class: 'muted group-label' }, 'This folder:'), rename, moveForm(folder), remove),
     h('details', {}, h('summary', {}, 'Share this folder'), sharePanel({ folderId: folder.id })));
 }
 
