@@ -118,7 +118,14 @@ def register_and_login(d):
     one(d, "#first-run", "the first-run welcome")
     d.save_screenshot(os.path.join(SHOTS, "webapp-first-run-light.png"))
     ms = int(d.execute_script("return document.documentElement.dataset.firstRender"))
-    step(f"first run explains how to make the first admin (first render {ms} ms after navigation)")
+    # Once more with the browser started: the app's own time to its first view.
+    d.refresh()
+    one(d, "#first-run", "the first-run welcome again")
+    again = int(until(d, "the first render mark", lambda d: d.execute_script(
+        "return document.documentElement.dataset.firstRender")))
+    if again > 3000:  # generous: CI boxes are busy; the budget is 1 s
+        fail(f"the first view took {again} ms after navigation")
+    step(f"first run explains how to make the first admin (first render {ms} ms after navigation, {again} ms on reload)")
     fill(d, "form", {"username": "alice", "password": "correct horse battery"})
     until(d, "the gallery after registering", lambda d: css(d, "input[type=file]"))
     step("registered (open registration logs in at once)")

@@ -2,12 +2,14 @@
 //! driven in Debian's headless Chromium by `tests/browser/webapp.py`
 //! (selenium from the venv `scripts/test.sh` prepares): register, log in,
 //! upload two images through the file input and see their thumbnails,
+//! paste and drop, a file over the limit refused with the server's reason,
 //! copy a file's links, a new version with its progress bar, open a public
 //! link logged out and a password-protected one, delete and restore from
 //! the trash (when the server has one), search, folders (create, upload
-//! into, move), API keys, the admin page, light and dark. The browser run
-//! fails on any console error and any request to another host, checked
-//! after every step.
+//! into, move), a share with another user, API keys, the admin page, light
+//! and dark, phone width. The browser run fails on any console error and
+//! any request to another host, checked after every step. Also the link
+//! page's API (`/meta`, `preview`, `targetName`) over HTTP.
 
 use std::path::Path;
 use std::process::Stdio;
