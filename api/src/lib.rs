@@ -107,6 +107,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/admin/users/{id}/suspend", post(admin::suspend))
         .merge(routes::trash::router())
         .merge(routes::versions::router())
+        .merge(routes::link_meta::router())
         .merge(sse::router())
         .merge(openapi::router())
         .merge(webhooks::router())

@@ -53,6 +53,7 @@ const JS: &str = "text/javascript; charset=utf-8";
 const ASSETS: &[Asset] = &[
     asset!("app.css", "text/css; charset=utf-8"),
     asset!("icon.svg", "image/svg+xml"),
+    asset!("folder.svg", "image/svg+xml"),
     asset!("js/main.js", JS),
     asset!("js/api.js", JS),
     asset!("js/dom.js", JS),
@@ -81,17 +82,19 @@ struct Prepared {
     etag: String,
 }
 
-fn prepared() -> &'static HashMap<&'static str, Prepared> {
-    static PREPARED: OnceLock<HashMap<&'static str, Prepared>> = OnceLock::new();
-    PREPARED.get_or_init(|| {
-        ASSETS
-            .iter()
-            .map(|a| {
-                let prepared = Prepared { mime: a.mime, plain: a.bytes, gzip: gzip(a.bytes), etag: etag(a.bytes) };
-                (a.path, prepared)
-            })
-            .collect()
-    })
+/// Each asset, prepared (hashed and compressed) on its first request
+/// only: the first page load must not wait for assets it does not use
+/// (Uppy is loaded when the first upload starts).
+fn prepared(path: &str) -> Option<&'static Prepared> {
+    static PREPARED: OnceLock<HashMap<&'static str, (&'static Asset, OnceLock<Prepared>)>> = OnceLock::new();
+    let all = PREPARED.get_or_init(|| ASSETS.iter().map(|a| (a.path, (a, OnceLock::new()))).collect());
+    let (asset, once) = all.get(path)?;
+    Some(once.get_or_init(|| Prepared {
+        mime: asset.mime,
+        plain: asset.bytes,
+        gzip: gzip(asset.bytes),
+        etag: etag(asset.bytes),
+    }))
 }
 
 fn etag(bytes: &[u8]) -> String {
@@ -112,7 +115,7 @@ pub fn router() -> Router<AppState> {
 
 /// `GET /web/{path}`: one embedded asset.
 async fn asset(Path(path): Path<String>, headers: HeaderMap) -> Result<Response, ApiError> {
-    let found = prepared().get(path.as_str()).ok_or(ApiError::NotFound)?;
+    let found = prepared(&path).ok_or(ApiError::NotFound)?;
     Ok(send(&headers, found.mime, found.plain, found.gzip.as_deref(), &found.etag, &[]))
 }
 
@@ -232,11 +235,23 @@ mod tests {
 
     #[test]
     fn every_asset_is_prepared_and_scripts_compress() {
-        let all = prepared();
-        assert_eq!(all.len(), ASSETS.len(), "an asset is listed twice");
-        let uppy = &all["vendor/uppy/uppy.min.mjs"];
+        let paths: std::collections::HashSet<_> = ASSETS.iter().map(|a| a.path).collect();
+        assert_eq!(paths.len(), ASSETS.len(), "an asset is listed twice");
+        assert!(ASSETS.iter().all(|a| prepared(a.path).is_some()));
+        let uppy = prepared("vendor/uppy/uppy.min.mjs").unwrap();
         let gz = uppy.gzip.as_ref().map(Vec::len).unwrap_or(usize::MAX);
         assert!(gz < 250_000, "uppy gzipped is {gz} bytes");
+    }
+
+    #[test]
+    fn all_scripts_stay_under_500_kb_gzipped() {
+        let total: usize = ASSETS
+            .iter()
+            .filter(|a| a.mime == JS)
+            .filter_map(|a| prepared(a.path))
+            .map(|p| p.gzip.as_ref().map_or(p.plain.len(), Vec::len))
+            .sum();
+        assert!(total < 500 * 1024, "the app's scripts are {total} bytes gzipped");
     }
 
     #[test]

@@ -89,3 +89,46 @@ export function hasFeature(name) {
   const list = document.querySelector('meta[name="mediaq-features"]')?.content || '';
   return list.split(/\s+/).includes(name);
 }
+
+/**
+ * POSTs `form` (FormData) to `path` with upload progress: `onProgress(f)`
+ * gets the sent fraction (0–1). Resolves to the parsed JSON answer;
+ * rejects with an ApiError carrying the server's problem+json detail.
+ */
+export function upload(path, form, onProgress) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open('POST', new URL(path, location.origin));
+    for (const [k, v] of Object.entries({ Accept: 'application/json', ...authHeaders() })) xhr.setRequestHeader(k, v);
+    xhr.upload.addEventListener('progress', (e) => { if (e.lengthComputable) onProgress?.(e.loaded / e.total); });
+    xhr.addEventListener('load', () => {
+      let body = null;
+      try { body = xhr.responseText ? JSON.parse(xhr.responseText) : null; } catch (_) { body = null; }
+      if (xhr.status >= 200 && xhr.status < 300) resolve(body);
+      else reject(new ApiError(xhr.status, body));
+    });
+    xhr.addEventListener('error', () => reject(new Error('the connection to the server failed')));
+    xhr.addEventListener('abort', () => reject(new Error('upload cancelled')));
+    xhr.send(form);
+  });
+}
+
+/**
+ * The caller's folders as [{id, label}] ("Parent / Child"), breadth
+ * first, at most `max`; the folder `exclude` and everything below it are
+ * left out (a folder cannot move into itself).
+ */
+export async function allFolders({ exclude = null, max = 300 } = {}) {
+  const out = [];
+  const queue = [[null, '']];
+  while (queue.length && out.length < max) {
+    const [parent, prefix] = queue.shift();
+    const { items } = await api('GET', '/api/v1/folders', { query: { parentId: parent, limit: 100 } });
+    for (const f of items || []) {
+      if (f.id === exclude) continue;
+      out.push({ id: f.id, label: `${prefix}${f.name}` });
+      queue.push([f.id, `${prefix}${f.name} / `]);
+    }
+  }
+  return out;
+}

@@ -23,6 +23,25 @@ function append(el, children) {
   }
 }
 
+/** The folder icon (decorative: the folder's name says what it is). */
+export function folderIcon(cls = 'icon') {
+  return h('img', { src: '/web/folder.svg', alt: '', class: cls, width: 16, height: 16 });
+}
+
+/**
+ * A data table: `headers` (texts) and `rows` (arrays of cells, each a
+ * node, text or array). Each cell carries its column's name, shown beside
+ * it where the table turns into cards on a phone.
+ */
+export function dataTable(attrs, headers, rows) {
+  const body = rows.map((row) => {
+    const [cells, rowAttrs] = Array.isArray(row) ? [row, {}] : [row.cells, row.attrs];
+    return h('tr', rowAttrs, cells.map((c, i) => h('td', { 'data-label': headers[i] || null }, c)));
+  });
+  return h('div', { class: 'table-wrap' }, h('table', { class: 'data', ...attrs },
+    h('thead', {}, h('tr', {}, headers.map((t) => h('th', { scope: 'col' }, t)))), h('tbody', {}, body)));
+}
+
 /** Replaces the children of `el`. */
 export function mount(el, ...children) {
   el.replaceChildren();

@@ -11,6 +11,8 @@ const routes = [
   [/^\/$/, () => import('./views/gallery.js'), 'render', true],
   [/^\/folder\/([^/]+)$/, () => import('./views/gallery.js'), 'render', true],
   [/^\/files\/([^/]+)$/, () => import('./views/file.js'), 'render', true],
+  [/^\/shared\/files\/([^/]+)$/, () => import('./views/file.js'), 'sharedFile', true],
+  [/^\/shared\/folder\/([^/]+)$/, () => import('./views/gallery.js'), 'sharedFolder', true],
   [/^\/shared$/, () => import('./views/share.js'), 'sharedWithMe', true],
   [/^\/links$/, () => import('./views/share.js'), 'myLinks', true],
   [/^\/trash$/, () => import('./views/trash.js'), 'render', true],
@@ -68,7 +70,9 @@ async function route() {
   } catch (e) {
     if (run === current) mount(main, h('h1', {}, 'Something went wrong'), h('p', { class: 'error' }, errorText(e)));
   }
-  if (run === current) main.focus({ preventScroll: true });
+  // Focus moves to the new view (for screen readers and the keyboard),
+  // unless the view put it on one of its fields already.
+  if (run === current && !main.contains(document.activeElement)) main.focus({ preventScroll: true });
   // When the first view was on screen, in ms since navigation (tests read it).
   document.documentElement.dataset.firstRender ??= String(Math.round(performance.now()));
 }

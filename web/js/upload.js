@@ -22,7 +22,9 @@ function tusAvailable() {
 function reason(error, response) {
   const xhr = response && typeof response.responseText === 'string' ? response : error && error.request;
   const tusBody = error && error.originalResponse && error.originalResponse.getBody && error.originalResponse.getBody();
-  for (const text of [xhr && xhr.responseText, tusBody]) {
+  // tus-js-client puts the answer's body in its message ("response text: …, request id").
+  const inMessage = /response text: (.*), request id/s.exec((error && error.message) || '');
+  for (const text of [xhr && xhr.responseText, tusBody, inMessage && inMessage[1]]) {
     if (!text) continue;
     try {
       const p = JSON.parse(text);
@@ -47,7 +49,10 @@ export async function settled(id, onStatus) {
 async function makeUppy(rows, folder) {
   // Meta fields are sent only when set (Uppy would send "undefined").
   const { Uppy, Tus, XHRUpload } = await loadUppy();
-  const uppy = new Uppy({ autoProceed: true, allowMultipleUploadBatches: true });
+  // Uppy's default logger prints each failure to the console; every
+  // failure is shown in its file's row instead.
+  const quiet = { debug() {}, warn() {}, error() {} };
+  const uppy = new Uppy({ autoProceed: true, allowMultipleUploadBatches: true, logger: quiet });
   if (tusAvailable()) {
     uppy.use(Tus, {
       endpoint: new URL('/api/v1/tus', location.origin).href,

@@ -42,7 +42,7 @@ use crate::state::AppState;
         files::version_restore, files::version_delete, files::trash, files::trash_empty, files::trash_restore,
         files::trash_remove, files::events,
         sharing::folders, sharing::folder_create, sharing::folder, sharing::folder_patch, sharing::folder_delete,
-        sharing::folder_path, sharing::links, sharing::link_create, sharing::link_revoke, sharing::link_view,
+        sharing::folder_path, sharing::links, sharing::link_create, sharing::link_revoke, sharing::link_view, sharing::link_meta,
         sharing::link_download, sharing::link_file_download,
         sharing::share_create, sharing::shares_with_me, sharing::shares_by_me, sharing::share_revoke,
         accounts::register, accounts::login, accounts::logout, accounts::me, accounts::password, accounts::keys,

@@ -215,9 +215,29 @@ pub struct Link {
     views: i64,
     has_password: bool,
     created_at: DateTime<Utc>,
+    /// The file's or folder's name (in `GET /api/v1/links`).
+    target_name: Option<String>,
     /// Shown once, when the link is made.
     token: Option<String>,
     url: Option<String>,
+}
+
+/// `GET /api/v1/public/links/{token}/meta`: what a link is (no view spent).
+#[derive(ToSchema)]
+#[schema(rename_all = "camelCase")]
+pub struct LinkMeta {
+    /// False for a wrong, expired, used-up or revoked token (then nothing else is sent).
+    available: bool,
+    /// `file` or `folder`.
+    kind: Option<String>,
+    password_required: Option<bool>,
+    /// Whether the password sent is right (only when one was sent).
+    password_accepted: Option<bool>,
+    /// Once no password is needed or the one sent is right.
+    allow_download: Option<bool>,
+    expires_at: Option<DateTime<Utc>>,
+    /// Views the link has left; null: no limit.
+    views_left: Option<i64>,
 }
 
 #[derive(ToSchema)]
@@ -232,6 +252,8 @@ pub struct Share {
     id: String,
     target_kind: String,
     target_id: String,
+    /// The file's or folder's name; null once it is gone.
+    target_name: Option<String>,
     created_at: DateTime<Utc>,
     owner: UserRef,
     sharee: UserRef,

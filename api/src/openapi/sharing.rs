@@ -3,7 +3,7 @@
 
 #![allow(dead_code)] // Doc-only functions: utoipa reads their attributes.
 
-use super::schemas::{Folder, Items, Link, Problem, Share};
+use super::schemas::{Folder, Items, Link, LinkMeta, Problem, Share};
 
 #[utoipa::path(get, path = "/api/v1/folders", tag = "folders", params(crate::routes::folders::Children, crate::paging::ListQuery),
     responses((status = 200, body = Items, description = "Folders"), (status = "4XX", body = Problem, content_type = "application/problem+json", description = "A problem")))]
@@ -43,8 +43,21 @@ pub fn link_create() {}
 pub fn link_revoke() {}
 
 #[utoipa::path(get, path = "/api/v1/public/links/{token}", tag = "public", security(()), params(("token" = String, Path), crate::routes::links::Access),
+    description = "Spends one view. A file link: `{kind: \"file\", file, allowDownload, downloadUrl, preview}`, where `preview` is \
+        `{url, type: \"image\"|\"video\"}` (a signed URL that spends no view: the original when downloads are allowed, else a still) \
+        or null. A folder link: `{kind: \"folder\", folder, folders, files, allowDownload}`, each file with `downloadUrl` (when \
+        allowed) and `thumbUrl` (signed, or null).",
     responses((status = 200, body = serde_json::Value, description = "The linked file, or a folder's files and subfolders"), (status = "4XX", body = Problem, content_type = "application/problem+json", description = "A problem")))]
 pub fn link_view() {}
+
+#[utoipa::path(get, path = "/api/v1/public/links/{token}/meta", tag = "public", security(()),
+    params(("token" = String, Path), crate::routes::link_meta::MetaQuery),
+    description = "What a link is, before opening it; spends no view and answers 200 for any token: \
+        `{available: false}` for a wrong, expired, used-up or revoked one, else `available`, `kind` (`file`, `folder`), \
+        `passwordRequired`, `passwordAccepted` (when a password was sent, as `X-Link-Password` or `?password=`), and \
+        once no password is needed or the one sent is right `allowDownload`, `expiresAt`, `viewsLeft` (null: no limit).",
+    responses((status = 200, body = LinkMeta, description = "What the link is"), (status = 429, body = Problem, content_type = "application/problem+json", description = "Too many password attempts")))]
+pub fn link_meta() {}
 
 #[utoipa::path(get, path = "/api/v1/public/links/{token}/download", tag = "public", security(()), params(("token" = String, Path), crate::routes::links::Access),
     responses((status = 200, description = "The bytes", content_type = "application/octet-stream"), (status = "4XX", body = Problem, content_type = "application/problem+json", description = "A problem")))]

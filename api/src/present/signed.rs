@@ -29,6 +29,18 @@ fn signed(state: &AppState, path: &str, expires_at: DateTime<Utc>) -> String {
     format!("{}{path}?{}", state.config.public_url, state.signer.sign("GET", path, expires_at))
 }
 
+/// A signed URL of one of `media`'s `/images/{id}/…` files: the original
+/// (`variant` `None`) or a variant, valid as long as the owner's own.
+pub fn signed_file(state: &AppState, media: &Media, variant: Option<&Variant>) -> String {
+    let urls = MediaUrls::new(&state.config.public_url, media);
+    let file = match variant {
+        Some(v) => urls.variant_filename(v),
+        None => format!("{}.{}", urls.name(), media.extension),
+    };
+    let path = format!("/images/{}/{file}", media.id);
+    signed(state, &path, expiry(state.config.presign_ttl, Utc::now()))
+}
+
 /// For a private media: signs the variants' `url`s in `value` (a file
 /// resource) and adds `signedUrl`, its original (images and videos only).
 /// Public media are left as they are: their URLs work for anyone.

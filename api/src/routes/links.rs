@@ -108,7 +108,14 @@ pub async fn list(
     Query(q): Query<crate::paging::ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let links = state.repo.list_links(caller.user.id).await?;
-    Ok(Json(q.page_of(links.iter().map(resource).collect())?))
+    let mut items = Vec::with_capacity(links.len());
+    for link in &links {
+        let mut item = resource(link);
+        item["targetName"] =
+            json!(crate::routes::link_meta::target_name(&state, &link.target_kind, &link.target_id).await?);
+        items.push(item);
+    }
+    Ok(Json(q.page_of(items)?))
 }
 
 /// `DELETE /api/v1/links/{id}`: revokes the link at once.
@@ -186,26 +193,24 @@ pub async fn view(
         // A public view of the file (one atomic increment).
         state.repo.add_view(&media.id).await?;
         let download = link.allow_download.then(|| state.url(&format!("{base}/download")));
-        return Ok((
-            private(),
-            Json(
-                json!({ "kind": "file", "file": file_summary(&media), "allowDownload": link.allow_download, "downloadUrl": download }),
-            ),
-        ));
+        let preview = crate::routes::link_meta::preview(&state, &media, link.allow_download).await?;
+        let body = json!({
+            "kind": "file", "file": file_summary(&media), "allowDownload": link.allow_download,
+            "downloadUrl": download, "preview": preview,
+        });
+        return Ok((private(), Json(body)));
     }
     let folder = shown_folder(&state, &link, q.folder_id.as_deref()).await?;
     let (media, _) = state.repo.list_folder_media(link.owner_id, &folder.id, 0, 1000).await?;
-    let files: Vec<Value> = media
-        .iter()
-        .filter(|m| m.status == MediaStatus::Ready && is_live(m))
-        .map(|m| {
-            let mut v = file_summary(m);
-            if link.allow_download {
-                v["downloadUrl"] = json!(state.url(&format!("{base}/files/{}/download", m.id.as_str())));
-            }
-            v
-        })
-        .collect();
+    let mut files: Vec<Value> = Vec::new();
+    for m in media.iter().filter(|m| m.status == MediaStatus::Ready && is_live(m)) {
+        let mut v = file_summary(m);
+        if link.allow_download {
+            v["downloadUrl"] = json!(state.url(&format!("{base}/files/{}/download", m.id.as_str())));
+        }
+        v["thumbUrl"] = json!(crate::routes::link_meta::thumb_url(&state, m).await?);
+        files.push(v);
+    }
     let children = state.repo.child_folders(link.owner_id, Some(&folder.id)).await?;
     let folders: Vec<Value> = children.iter().map(|f| json!({ "id": f.id, "name": f.name })).collect();
     let body = json!({

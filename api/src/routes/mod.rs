@@ -9,6 +9,7 @@ pub mod files;
 pub mod folders;
 pub mod health;
 pub mod keys;
+pub mod link_meta;
 pub mod links;
 pub mod pages;
 pub mod serve;

@@ -23,8 +23,10 @@ use crate::state::AppState;
 async fn resource(state: &AppState, share: &Share) -> Result<Value, ApiError> {
     let owner = state.repo.user(share.owner_id).await?;
     let sharee = state.repo.user(share.sharee_id).await?;
+    let name = crate::routes::link_meta::target_name(state, &share.target_kind, &share.target_id).await?;
     Ok(json!({
-        "id": share.id, "targetKind": share.target_kind, "targetId": share.target_id, "createdAt": share.created_at,
+        "id": share.id, "targetKind": share.target_kind, "targetId": share.target_id, "targetName": name,
+        "createdAt": share.created_at,
         "owner": { "id": owner.id.0, "username": owner.username },
         "sharee": { "id": sharee.id.0, "username": sharee.username },
     }))

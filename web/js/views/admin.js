@@ -1,6 +1,6 @@
 // Administration: users (approve, suspend, role, quota), stats, the audit log.
 import { api } from '../api.js';
-import { h, mount, errorText, toast } from '../dom.js';
+import { h, mount, errorText, toast, dataTable } from '../dom.js';
 import { bytes, date } from '../format.js';
 
 const MB = 1024 * 1024;
@@ -12,36 +12,32 @@ function userRow(u, refresh) {
   const base = `/api/v1/admin/users/${u.id}`;
   const quota = h('input', { type: 'number', min: 0, step: 1, name: 'quotaMb', value: u.quotaBytes === null ? '' : Math.round(u.quotaBytes / MB),
     'aria-label': `Quota of ${u.username} in MB (empty = default)`, placeholder: 'default', class: 'quota' });
-  return h('tr', { dataset: { userId: u.id } },
-    h('td', {}, u.username), h('td', {}, u.role), h('td', {}, u.status),
-    h('td', {}, `${bytes(u.usedBytes)} / ${u.fileCount ?? 0} files`),
-    h('td', {}, h('form', { class: 'row', onsubmit: (e) => {
+  return { attrs: { dataset: { userId: u.id } }, cells: [
+    u.username, u.role, u.status, `${bytes(u.usedBytes)} / ${u.fileCount ?? 0} files`,
+    h('form', { class: 'row nowrap', onsubmit: (e) => {
       e.preventDefault();
       const v = quota.value.trim();
       call('PATCH', base, { quotaBytes: v === '' ? null : Math.round(Number(v) * MB) }, 'Quota saved')();
-    } }, quota, h('button', { type: 'submit' }, 'Set'))),
-    h('td', { class: 'row' },
+    } }, quota, h('button', { type: 'submit' }, 'Set')),
+    h('div', { class: 'row' },
       u.status !== 'active' ? h('button', { type: 'button', onclick: call('POST', `${base}/approve`, undefined, `${u.username} approved`) }, u.status === 'pending' ? 'Approve' : 'Reactivate') : null,
       u.status !== 'suspended' ? h('button', { type: 'button', class: 'danger', onclick: call('POST', `${base}/suspend`, undefined, `${u.username} suspended`) }, 'Suspend') : null,
-      h('button', { type: 'button', onclick: call('PATCH', base, { role: u.role === 'admin' ? 'user' : 'admin' }, 'Role changed') }, u.role === 'admin' ? 'Make user' : 'Make admin')));
+      h('button', { type: 'button', onclick: call('PATCH', base, { role: u.role === 'admin' ? 'user' : 'admin' }, 'Role changed') }, u.role === 'admin' ? 'Make user' : 'Make admin')),
+  ] };
 }
 
 async function users(box, status) {
   const refresh = () => users(box, status);
   const data = await api('GET', '/api/v1/admin/users', { query: { limit: 100, status } });
-  mount(box, h('div', { class: 'table-wrap' }, h('table', {},
-    h('thead', {}, h('tr', {}, ['User', 'Role', 'Status', 'Usage', 'Quota (MB)', ''].map((t) => h('th', {}, t)))),
-    h('tbody', {}, (data.items || []).map((u) => userRow(u, refresh))))),
+  mount(box, dataTable({ id: 'users' }, ['User', 'Role', 'Status', 'Usage', 'Quota (MB)', ''], (data.items || []).map((u) => userRow(u, refresh))),
   data.total > (data.items || []).length ? h('p', { class: 'muted' }, `Showing ${data.items.length} of ${data.total}.`) : null);
 }
 
 async function audit(box, page = 1) {
   const data = await api('GET', '/api/v1/admin/audit', { query: { page, limit: 50 } });
-  mount(box, h('div', { class: 'table-wrap' }, h('table', {},
-    h('thead', {}, h('tr', {}, ['When', 'Who', 'Action', 'Target', 'Result', 'IP'].map((t) => h('th', {}, t)))),
-    h('tbody', {}, (data.items || []).map((a) => h('tr', {},
-      h('td', {}, date(a.at)), h('td', {}, a.actor || a.actorId || '—'), h('td', { class: 'mono' }, a.action),
-      h('td', { class: 'mono' }, a.target || ''), h('td', {}, a.result), h('td', { class: 'mono' }, a.ip || '')))))),
+  mount(box, dataTable({ id: 'audit' }, ['When', 'Who', 'Action', 'Target', 'Result', 'IP'], (data.items || []).map((a) => [
+    date(a.at), a.actor || a.actorId || '—', h('span', { class: 'mono' }, a.action), h('span', { class: 'mono' }, a.target || ''),
+    a.result, h('span', { class: 'mono' }, a.ip || '')])),
   h('div', { class: 'row' },
     page > 1 ? h('button', { type: 'button', onclick: () => audit(box, page - 1) }, 'Newer') : null,
     data.hasMore || (data.totalPages && page < data.totalPages) ? h('button', { type: 'button', onclick: () => audit(box, page + 1) }, 'Older') : null));
@@ -59,10 +55,10 @@ export async function render(main, _params, user) {
     [['', 'all users'], ['pending', 'pending approval'], ['active', 'active'], ['suspended', 'suspended']].map(([v, t]) => h('option', { value: v }, t)));
   mount(main, h('h1', {}, 'Admin'),
     h('section', { 'aria-labelledby': 'stats-h' }, h('h2', { id: 'stats-h' }, 'Stats'),
-      h('dl', { class: 'facts card' },
-        h('dt', {}, 'Users'), h('dd', {}, String(stats.users)), h('dt', {}, 'Pending'), h('dd', {}, String(stats.pendingUsers)),
-        h('dt', {}, 'Suspended'), h('dd', {}, String(stats.suspendedUsers)), h('dt', {}, 'Files'), h('dd', {}, String(stats.files)),
-        h('dt', {}, 'Stored'), h('dd', {}, bytes(stats.bytes)))),
+      h('dl', { class: 'stats', id: 'stats' }, [
+        ['Users', stats.users], ['Pending', stats.pendingUsers], ['Suspended', stats.suspendedUsers],
+        ['Files', stats.files], ['Stored', bytes(stats.bytes)],
+      ].map(([k, v]) => h('div', { class: 'stat' }, h('dt', {}, k), h('dd', {}, String(v ?? '—')))))),
     h('section', { 'aria-labelledby': 'users-h' }, h('div', { class: 'row' }, h('h2', { id: 'users-h' }, 'Users'), filter), userBox),
     h('section', { 'aria-labelledby': 'audit-h' }, h('h2', { id: 'audit-h' }, 'Audit log'), auditBox));
   await Promise.all([users(userBox, ''), audit(auditBox)]);

@@ -15,11 +15,11 @@ function firstRun() {
       'Accounts registered here wait for an administrator\'s approval (unless MEDIAQ_OPEN_REGISTRATION=true).'));
 }
 
-function form(title, fields, submit, onSubmit, extra) {
+function form(title, fields, submit, onSubmit, extra, formClass = '') {
   const status = h('p', { class: 'error', role: 'alert' });
   const button = h('button', { type: 'submit', class: 'primary' }, submit);
   const f = h('form', {
-    class: 'stack',
+    class: `stack ${formClass}`.trim(),
     onsubmit: async (e) => {
       e.preventDefault();
       status.textContent = '';
@@ -50,7 +50,7 @@ export async function login(main) {
     session.token = String(data.get('key')).trim();
     try { await me(true); } catch (e) { session.token = null; throw e; }
     location.hash = '#/';
-  });
+  }, null, 'key-login');
   mount(main, h('div', { class: 'narrow stack' },
     firstRun(),
     form('Log in', credentials('current-password'), 'Log in',
@@ -83,6 +83,8 @@ export async function register(main) {
 export async function account(main) {
   const user = await me(true);
   const pw = form('Change password', [
+    // For password managers: whose password this is.
+    h('input', { type: 'text', name: 'username', autocomplete: 'username', value: user.username, hidden: true, readonly: true }),
     field('Current password (leave empty if you have none yet)', { name: 'oldPassword', type: 'password', autocomplete: 'current-password' }),
     field('New password', { name: 'newPassword', type: 'password', autocomplete: 'new-password', required: true, minlength: 8 }),
   ], 'Change password', async (d) => {
@@ -100,5 +102,5 @@ export async function account(main) {
       h('dt', {}, 'Used'), h('dd', {}, `${bytes(user.usedBytes)} in ${user.fileCount} files`),
       h('dt', {}, 'Quota'), h('dd', {}, user.quotaBytes === null ? 'unlimited' : bytes(user.quotaBytes)),
       h('dt', {}, 'Since'), h('dd', {}, date(user.createdAt))),
-    h('div', { class: 'narrow' }, pw));
+    h('div', { class: 'narrow left' }, pw));
 }

@@ -1,8 +1,9 @@
 // One file: viewer (image or video), facts, the embed codes image-host
 // users copy (direct link, viewer link, Markdown, HTML, BBCode), public
 // or private, rename / retitle / move / delete, versions, sharing.
-import { api, authHeaders, hasFeature, toError } from '../api.js';
-import { h, mount, errorText, toast, copyRow, confirmDialog } from '../dom.js';
+import { api, allFolders, hasFeature, upload as sendFile } from '../api.js';
+import { settled } from '../upload.js';
+import { h, mount, errorText, toast, copyRow, confirmDialog, dataTable } from '../dom.js';
 import { bytes, date, duration } from '../format.js';
 import { sharePanel } from './share.js';
 
@@ -78,50 +79,61 @@ function editForm(file, reload) {
   return f;
 }
 
-/** Fills a select with the caller's folders (breadth first, bounded). */
+/** Fills a select with the caller's folders. */
 async function folderOptions(sel) {
-  const queue = [[null, '']];
-  let seen = 0;
-  while (queue.length && seen < 200) {
-    const [parent, prefix] = queue.shift();
-    try {
-      const { items } = await api('GET', '/api/v1/folders', { query: { parentId: parent, limit: 100 } });
-      for (const f of items || []) {
-        seen += 1;
-        sel.append(h('option', { value: f.id }, `${prefix}${f.name}`));
-        queue.push([f.id, `${prefix}${f.name} / `]);
-      }
-    } catch (_) { return; }
-  }
+  try {
+    for (const f of await allFolders()) sel.append(h('option', { value: f.id }, f.label));
+  } catch (e) { toast(errorText(e)); }
 }
 
-async function versions(file, reload) {
+async function versions(file, reload, readOnly = false) {
   const box = h('div', { class: 'stack' });
   const list = await api('GET', `/api/v1/files/${file.id}/versions`);
-  const input = h('input', { type: 'file', name: 'version', 'aria-label': 'New version file' });
-  const upload = h('form', { class: 'row', onsubmit: async (e) => {
+  const input = h('input', { type: 'file', id: 'version-file', name: 'version' });
+  const vname = h('input', { name: 'versionName', maxlength: 255, placeholder: 'optional' });
+  const progress = h('progress', { max: 1, value: 0, 'aria-label': 'Upload of the new version', hidden: true });
+  const note = h('span', { class: 'msg muted', role: 'status' });
+  const button = h('button', { type: 'submit' }, 'Upload new version');
+  const upload = h('form', { class: 'toolbar', id: 'new-version', onsubmit: async (e) => {
     e.preventDefault();
-    if (!input.files.length) return;
+    if (!input.files.length) { note.textContent = 'Choose a file first.'; return; }
     const body = new FormData();
+    if (vname.value.trim()) body.append('versionName', vname.value.trim());
     body.append('file', input.files[0]);
-    const res = await fetch(`/api/v1/files/${file.id}/versions`, { method: 'POST', headers: authHeaders(), body });
-    if (res.ok) { toast('New version uploaded'); reload(); } else toast(errorText(await toError(res)));
-  } }, input, h('button', { type: 'submit' }, 'Upload new version'));
-  const rows = (list.items || []).map((v) => h('tr', {},
-    h('td', {}, String(v.version), v.current ? ' (current)' : ''), h('td', {}, v.versionName || ''),
-    h('td', {}, bytes(v.sizeBytes)), h('td', {}, date(v.createdAt)),
-    h('td', {}, h('button', { type: 'button', onclick: () => download(file.id, v.version) }, 'Download'), ' ',
-      v.current ? null : h('button', { type: 'button', onclick: async () => {
+    button.disabled = true;
+    progress.hidden = false;
+    progress.value = 0;
+    note.className = 'msg muted';
+    note.textContent = 'uploading…';
+    try {
+      await sendFile(`/api/v1/files/${file.id}/versions`, body, (f) => { progress.value = f; });
+      progress.value = 1;
+      note.textContent = 'processing…';
+      const done = await settled(file.id);
+      if (done.status === 'failed') throw new Error(done.error || 'processing failed');
+      toast('New version uploaded');
+      reload();
+    } catch (err) {
+      note.className = 'msg error';
+      note.textContent = errorText(err);
+      button.disabled = false;
+    }
+  } }, h('label', { for: 'version-file' }, 'New version', input), h('label', {}, 'Version name', vname), button, progress, note);
+  const rows = (list.items || []).map((v) => [
+    `${v.version}${v.current ? ' (current)' : ''}`, v.versionName || '', bytes(v.sizeBytes), date(v.createdAt),
+    h('div', { class: 'row' },
+      h('button', { type: 'button', 'aria-label': `Download version ${v.version}`, onclick: () => download(file.id, v.version) }, 'Download'),
+      v.current || readOnly ? null : h('button', { type: 'button', 'aria-label': `Restore version ${v.version}`, onclick: async () => {
         try { await api('POST', `/api/v1/files/${file.id}/versions/${v.version}/restore`); toast('Restored'); reload(); } catch (e) { toast(errorText(e)); }
-      } }, 'Restore'), ' ',
-      v.current ? null : h('button', { type: 'button', class: 'danger', onclick: async () => {
+      } }, 'Restore'),
+      v.current || readOnly ? null : h('button', { type: 'button', class: 'danger', 'aria-label': `Remove version ${v.version}`, onclick: async () => {
         try { await api('DELETE', `/api/v1/files/${file.id}/versions/${v.version}`); reload(); } catch (e) { toast(errorText(e)); }
-      } }, 'Remove'))));
-  mount(box, h('div', { class: 'table-wrap' }, h('table', {}, h('thead', {}, h('tr', {}, ['Version', 'Name', 'Size', 'Date', ''].map((t) => h('th', {}, t)))), h('tbody', {}, rows))), upload);
+      } }, 'Remove'))]);
+  mount(box, dataTable({ id: 'versions' }, ['Version', 'Name', 'Size', 'Date', ''], rows), readOnly ? null : upload);
   return box;
 }
 
-function publicSection(file, reload) {
+function publicSection(file, reload, readOnly = false) {
   const toggle = h('button', { type: 'button', id: 'toggle-public', onclick: async () => {
     try { await api('PATCH', `/api/v1/files/${file.id}`, { body: { isPublic: !file.isPublic } }); reload(); } catch (e) { toast(errorText(e)); }
   } }, file.isPublic ? 'Make private' : 'Make public');
@@ -130,13 +142,18 @@ function publicSection(file, reload) {
       h('p', { class: 'muted' }, 'This file is private. Make it public to get its direct link, viewer link and embed codes, or share it with a public link below.'), toggle);
   }
   return h('section', { 'aria-labelledby': 'embed-h', id: 'embed-codes' }, h('h2', { id: 'embed-h' }, 'Links'),
-    embedCodes(file).map(([label, value, name]) => copyRow(label, value, name)), toggle);
+    embedCodes(file).map(([label, value, name]) => copyRow(label, value, name)), readOnly ? null : toggle);
 }
 
-export async function render(main, [id]) {
-  const reload = () => render(main, [id]);
+/** A file someone shared with the caller: read-only (view, facts, downloads). */
+export function sharedFile(main, params, user) {
+  return render(main, params, user, true);
+}
+
+export async function render(main, [id], _user, readOnly = false) {
+  const reload = () => render(main, [id], _user, readOnly);
   const file = await api('GET', `/api/v1/files/${encodeURIComponent(id)}`);
-  const remove = h('button', { type: 'button', class: 'danger', onclick: async () => {
+  const remove = readOnly ? null : h('button', { type: 'button', class: 'danger', onclick: async () => {
     const where = hasFeature('trash') ? 'It goes to the trash, where you can restore it.' : 'This cannot be undone.';
     if (!(await confirmDialog(`Delete “${file.name}”? ${where}`))) return;
     try {
@@ -148,13 +165,18 @@ export async function render(main, [id]) {
   const side = h('div', { class: 'stack' },
     h('section', { class: 'card' }, facts(file)),
     h('div', { class: 'row' }, h('button', { type: 'button', onclick: () => download(file.id) }, 'Download'), remove),
-    h('details', { class: 'card' }, h('summary', {}, 'Rename, retitle, move'), editForm(file, reload)));
+    readOnly ? h('p', { class: 'muted' }, 'Shared with you, read-only.')
+      : h('details', { class: 'card' }, h('summary', {}, 'Rename, retitle, move'), editForm(file, reload)));
   const versionBox = h('div', {});
+  const from = sessionStorage.getItem('mediaq.gallery') || '';
+  const back = readOnly && !from.startsWith('#/shared/') ? h('a', { href: '#/shared' }, '← Shared with me')
+    : h('a', { href: /^#\/(folder|shared\/folder)\//.test(from) ? from : '#/' }, '← Back to files');
+  const links = readOnly ? (file.isPublic && file.url ? publicSection(file, reload, true) : null) : publicSection(file, reload);
   mount(main,
-    h('p', {}, h('a', { href: file.folderId ? `#/folder/${encodeURIComponent(file.folderId)}` : '#/' }, '← Back to files')),
+    h('p', {}, back),
     h('h1', {}, file.title || file.name),
-    h('div', { class: 'split' }, h('div', { class: 'stack' }, h('div', { class: 'viewer' }, viewer(file)), publicSection(file, reload)), side),
-    'version' in file ? h('section', {}, h('h2', {}, 'Versions'), versionBox) : null,
-    h('section', {}, h('h2', {}, 'Sharing'), sharePanel({ fileId: file.id })));
-  if ('version' in file) versions(file, reload).then((b) => mount(versionBox, b)).catch((e) => mount(versionBox, h('p', { class: 'error' }, errorText(e))));
+    h('div', { class: 'split' }, h('div', { class: 'stack' }, h('div', { class: 'viewer' }, viewer(file)), links), side),
+    'version' in file ? h('section', { class: 'card', 'aria-labelledby': 'versions-h' }, h('h2', { id: 'versions-h' }, 'Versions'), versionBox) : null,
+    readOnly ? null : h('section', { class: 'card', 'aria-labelledby': 'sharing-h' }, h('h2', { id: 'sharing-h' }, 'Sharing'), sharePanel({ fileId: file.id })));
+  if ('version' in file) versions(file, reload, readOnly).then((b) => mount(versionBox, b)).catch((e) => mount(versionBox, h('p', { class: 'error' }, errorText(e))));
 }

@@ -1,36 +1,42 @@
 // The gallery: folders and breadcrumbs, a thumbnail grid with lazy images
 // and infinite scroll, search / sort / kind filter, and the upload area
 // (file picker, drag and drop, paste).
-import { api, listsSupported } from '../api.js';
-import { h, mount, errorText, toast, confirmDialog } from '../dom.js';
-import { ext } from '../format.js';
+import { api, allFolders, listsSupported } from '../api.js';
+import { h, mount, errorText, toast, confirmDialog, folderIcon } from '../dom.js';
+import { duration, ext } from '../format.js';
 import { uploader } from '../upload.js';
 import { sharePanel } from './share.js';
 
 const PAGE = 40;
 
 /** A file tile: its thumbnail (signed for private files) or its type. */
-export function fileTile(file) {
+export function fileTile(file, base = '#/files/') {
   const thumb = file.variants && file.variants.thumb;
   const picture = thumb && file.status === 'ready'
     ? h('img', { src: thumb.url, alt: file.name, loading: 'lazy', width: 160, height: 160 })
     : h('span', { class: 'filetype' }, file.status === 'ready' || file.status === 'failed' ? ext(file.name) : '…');
-  const note = file.status === 'ready' ? (file.isPublic ? 'public' : '') : file.status;
+  const facts = [file.kind === 'video' ? `video ${file.durationMs ? duration(file.durationMs) : ''}`.trim() : null,
+    file.isAnimated ? 'animated' : null, file.status === 'ready' ? (file.isPublic ? 'public' : null) : file.status];
+  const note = facts.filter(Boolean).join(' · ');
   return h('li', { class: 'tile', dataset: { fileId: file.id } },
-    h('a', { href: `#/files/${encodeURIComponent(file.id)}` },
+    h('a', { href: `${base}${encodeURIComponent(file.id)}` },
       h('div', { class: 'thumb' }, picture),
       h('div', { class: 'name', title: file.name }, file.name),
       note ? h('div', { class: 'badge' }, note) : null));
 }
 
-function folderTile(folder) {
+function folderTile(folder, base = '#/folder/') {
   return h('li', { class: 'tile folder' },
-    h('a', { href: `#/folder/${encodeURIComponent(folder.id)}` },
-      h('div', { class: 'thumb', 'aria-hidden': 'true' }, '📁'),
+    h('a', { href: `${base}${encodeURIComponent(folder.id)}` },
+      h('div', { class: 'thumb' }, folderIcon('big')),
       h('div', { class: 'name', title: folder.name }, folder.name)));
 }
 
-function crumbs(folder) {
+function crumbs(folder, readOnly) {
+  if (readOnly) {
+    return h('nav', { class: 'crumbs', 'aria-label': 'Breadcrumbs' }, h('ol', {}, h('li', {}, h('a', { href: '#/shared' }, 'Shared with me')),
+      h('li', {}, h('span', { 'aria-current': 'page' }, folder.name))));
+  }
   const items = [h('li', {}, h('a', { href: '#/' }, 'All files'))];
   for (const p of (folder && folder.path) || []) {
     const here = p.id === folder.id;
@@ -53,7 +59,15 @@ document.addEventListener('paste', (e) => {
   if (files.length) { e.preventDefault(); pasteTarget.add(files); }
 });
 
-export async function render(main, [folderId]) {
+/** A folder someone shared with the caller: browse it, read-only. */
+export function sharedFolder(main, params, user) {
+  return render(main, params, user, true);
+}
+
+export async function render(main, [folderId], _user, readOnly = false) {
+  const base = readOnly ? { file: '#/shared/files/', folder: '#/shared/folder/' } : { file: '#/files/', folder: '#/folder/' };
+  // The file page's "back" goes to the gallery or folder it was opened from.
+  sessionStorage.setItem('mediaq.gallery', location.hash || '#/');
   const lists = await listsSupported();
   const folder = folderId ? await api('GET', `/api/v1/folders/${encodeURIComponent(folderId)}`) : null;
   const subfolders = folder ? folder.children || [] : (await api('GET', '/api/v1/folders', { query: { limit: 100 } })).items || [];
@@ -73,9 +87,9 @@ export async function render(main, [folderId]) {
       if (lists) Object.assign(query, { q: state.q, sort: state.sort, order: state.order, kind: state.kind, folderId: folderId || 'root' });
       const page = await api('GET', '/api/v1/files', { query });
       state.page += 1;
-      for (const f of page.items) grid.append(fileTile(f));
+      for (const f of page.items) grid.append(fileTile(f, base.file));
       state.done = page.totalPages !== undefined ? state.page >= page.totalPages : !page.hasMore;
-      status.textContent = grid.children.length || subfolders.length ? '' : (state.q ? 'Nothing matches.' : 'No files yet: upload some.');
+      status.textContent = grid.children.length || subfolders.length ? '' : (state.q ? 'Nothing matches.' : (readOnly ? 'No files here.' : 'No files yet: upload some.'));
     } catch (e) {
       status.textContent = errorText(e);
       state.done = true;
@@ -102,7 +116,7 @@ export async function render(main, [folderId]) {
     zone.classList.remove('over');
     up.add(e.dataTransfer?.files);
   });
-  pasteTarget = { el: zone, add: (f) => up.add(f) };
+  pasteTarget = readOnly ? null : { el: zone, add: (f) => up.add(f) };
 
   const tools = lists ? h('form', { class: 'toolbar', role: 'search', onsubmit: (e) => { e.preventDefault(); } },
     h('label', {}, 'Search', h('input', { type: 'search', name: 'q', placeholder: 'name contains…',
@@ -116,12 +130,11 @@ export async function render(main, [folderId]) {
   });
 
   mount(main, mount(page,
-    crumbs(folder),
+    crumbs(folder, readOnly),
     h('div', { class: 'row' }, h('h1', {}, folder ? folder.name : 'Files'), h('span', { class: 'spacer' })),
-    zone, list,
-    folderTools(folder, subfolders),
+    readOnly ? h('p', { class: 'muted' }, 'Shared with you, read-only.') : [zone, list, folderTools(folder, subfolders)],
     tools,
-    subfolders.length ? h('ul', { class: 'grid', 'aria-label': 'Folders' }, subfolders.map(folderTile)) : null,
+    subfolders.length ? h('ul', { class: 'grid', 'aria-label': 'Folders' }, subfolders.map((f) => folderTile(f, base.folder))) : null,
     subfolders.length ? h('h2', { class: 'visually-hidden' }, 'Files') : null,
     grid, status, sentinel));
   new IntersectionObserver((entries) => { if (entries.some((e) => e.isIntersecting)) more(); }, { rootMargin: '400px' }).observe(sentinel);
@@ -136,7 +149,7 @@ function debounce(fn, ms = 300) {
 /** New folder; in a folder also rename, delete, share. */
 function folderTools(folder, subfolders) {
   const name = h('input', { name: 'folderName', required: true, maxlength: 255, 'aria-label': 'New folder name', placeholder: 'New folder' });
-  const create = h('form', { class: 'row', onsubmit: async (e) => {
+  const create = h('form', { class: 'row new-folder', onsubmit: async (e) => {
     e.preventDefault();
     try {
       const made = await api('POST', '/api/v1/folders', { body: { name: name.value, parentId: folder ? folder.id : undefined } });
@@ -159,6 +172,26 @@ function folderTools(folder, subfolders) {
       location.hash = folder.parentId ? `#/folder/${encodeURIComponent(folder.parentId)}` : '#/';
     } catch (err) { toast(errorText(err)); }
   } }, 'Delete folder');
-  return h('div', { class: 'stack' }, h('div', { class: 'toolbar' }, create, rename, remove),
+  return h('div', { class: 'stack folder-tools' }, h('div', { class: 'toolbar' }, create),
+    h('div', { class: 'toolbar', role: 'group', 'aria-label': `This folder (${folder.name})` },
+      h('span', { class: 'muted group-label' }, 'This folder:'), rename, moveForm(folder), remove),
     h('details', {}, h('summary', {}, 'Share this folder'), sharePanel({ folderId: folder.id })));
+}
+
+/** Moves the folder under another one (or to the top level). */
+function moveForm(folder) {
+  const target = h('select', { name: 'moveTo', 'aria-label': `Move “${folder.name}” to` },
+    h('option', { value: '__keep' }, 'Move to…'), h('option', { value: '' }, 'top level (All files)'));
+  allFolders({ exclude: folder.id }).then((list) => {
+    for (const f of list) target.append(h('option', { value: f.id, disabled: f.id === folder.parentId }, f.label));
+  }).catch((e) => toast(errorText(e)));
+  return h('form', { class: 'row', id: 'move-folder', onsubmit: async (e) => {
+    e.preventDefault();
+    if (target.value === '__keep') return;
+    try {
+      await api('PATCH', `/api/v1/folders/${encodeURIComponent(folder.id)}`, { body: { parentId: target.value || null } });
+      toast('Folder moved');
+      window.dispatchEvent(new HashChangeEvent('hashchange'));
+    } catch (err) { toast(errorText(err)); }
+  } }, target, h('button', { type: 'submit' }, 'Move'));
 }

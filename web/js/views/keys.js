@@ -2,7 +2,7 @@
 // uploader (.sxcu) prefilled with a new key, posting to the Chevereto
 // route /api/1/upload.
 import { api, me } from '../api.js';
-import { h, mount, errorText, toast, copyRow, confirmDialog, field } from '../dom.js';
+import { h, mount, errorText, toast, copyRow, confirmDialog, field, dataTable } from '../dom.js';
 import { date } from '../format.js';
 
 /** A ShareX custom uploader for `key`. */
@@ -42,15 +42,16 @@ function shown(created, username) {
 export async function render(main) {
   const user = await me();
   const out = h('div', {});
-  const list = h('tbody', {});
+  const list = h('div', {});
   async function refresh() {
-    const { items } = await api('GET', '/api/v1/keys');
-    mount(list, (items || []).map((k) => h('tr', {},
-      h('td', {}, k.name), h('td', { class: 'mono' }, `${k.prefix}…`), h('td', {}, date(k.createdAt)), h('td', {}, k.lastUsedAt ? date(k.lastUsedAt) : 'never'),
-      h('td', {}, h('button', { type: 'button', class: 'danger', 'aria-label': `Revoke ${k.name}`, onclick: async () => {
-        if (!(await confirmDialog(`Revoke the key “${k.name}”? Clients using it stop working.`, 'Revoke'))) return;
+    const { items } = await api('GET', '/api/v1/keys', { query: { limit: 100 } });
+    const rows = (items || []).map((k) => [
+      k.name || '(no name)', h('span', { class: 'mono' }, `${k.prefix}…`), date(k.createdAt), k.lastUsedAt ? date(k.lastUsedAt) : 'never',
+      h('button', { type: 'button', class: 'danger', 'aria-label': `Revoke ${k.name || k.prefix}`, onclick: async () => {
+        if (!(await confirmDialog(`Revoke the key “${k.name || k.prefix}”? Clients using it stop working.`, 'Revoke'))) return;
         try { await api('DELETE', `/api/v1/keys/${encodeURIComponent(k.id)}`); toast('Key revoked'); refresh(); } catch (e) { toast(errorText(e)); }
-      } }, 'Revoke')))));
+      } }, 'Revoke')]);
+    mount(list, rows.length ? dataTable({ id: 'keys' }, ['Name', 'Prefix', 'Created', 'Last used', ''], rows) : h('p', { class: 'muted' }, 'No keys yet.'));
   }
   async function create(name) {
     try {
@@ -69,6 +70,6 @@ export async function render(main) {
     h('p', {}, h('button', { type: 'button', onclick: () => create('ShareX') }, 'New key for ShareX'),
       ' — then download its .sxcu and open it in ShareX (Destinations → Custom uploader settings → Import).'),
     out,
-    h('div', { class: 'table-wrap' }, h('table', {}, h('thead', {}, h('tr', {}, ['Name', 'Prefix', 'Created', 'Last used', ''].map((t) => h('th', {}, t)))), list)));
+    h('h2', {}, 'Your keys'), list);
   await refresh();
 }

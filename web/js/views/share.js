@@ -2,7 +2,7 @@
 // shares with other users, for a file or a folder; the "shared with me"
 // and "my links" pages.
 import { api } from '../api.js';
-import { h, mount, errorText, toast, copyRow, field } from '../dom.js';
+import { h, mount, errorText, toast, copyRow, field, folderIcon } from '../dom.js';
 import { date } from '../format.js';
 
 /** The page that shows a link to someone without an account. */
@@ -10,7 +10,7 @@ export const linkPage = (token) => `${location.origin}/#/l/${token}`;
 
 function linkForm(target, onMade) {
   const out = h('div', { class: 'stack', 'aria-live': 'polite' });
-  const f = h('form', { class: 'stack', onsubmit: async (e) => {
+  const f = h('form', { class: 'stack link-form', onsubmit: async (e) => {
     e.preventDefault();
     const d = new FormData(f);
     const body = { ...target, allowDownload: d.get('viewOnly') !== 'on' };
@@ -43,13 +43,13 @@ function linkRow(link, refresh) {
     link.maxViews ? `${link.views}/${link.maxViews} views` : `${link.views} views`,
     link.expiresAt ? `expires ${date(link.expiresAt)}` : 'never expires',
   ].join(' · ');
-  return h('li', {}, facts, ' ', h('button', { type: 'button', onclick: async () => {
+  return h('span', { class: 'link-facts' }, h('span', { class: 'muted' }, facts), ' ', h('button', { type: 'button', onclick: async () => {
     try { await api('DELETE', `/api/v1/links/${encodeURIComponent(link.id)}`); toast('Link revoked'); refresh(); } catch (e) { toast(errorText(e)); }
   } }, 'Revoke'));
 }
 
 function shareForm(target, onMade) {
-  const f = h('form', { class: 'row', onsubmit: async (e) => {
+  const f = h('form', { class: 'row share-form', onsubmit: async (e) => {
     e.preventDefault();
     try {
       await api('POST', '/api/v1/shares', { body: { ...target, username: f.elements.shareWith.value } });
@@ -69,44 +69,42 @@ export function sharePanel(target) {
   const shares = h('ul', { 'aria-label': 'Shared with' });
   async function refresh() {
     try {
-      const [l, s] = await Promise.all([api('GET', '/api/v1/links'), api('GET', '/api/v1/shares/by-me')]);
-      mount(links, (l.items || []).filter((x) => x.targetId === id).map((x) => linkRow(x, refresh)));
-      mount(shares, (s.items || []).filter((x) => x.targetId === id).map((x) => h('li', {}, x.sharee?.username || x.sharee || '?', ' ',
+      const [l, s] = await Promise.all([api('GET', '/api/v1/links', { query: { limit: 100 } }), api('GET', '/api/v1/shares/by-me', { query: { limit: 100 } })]);
+      mount(links, (l.items || []).filter((x) => x.targetId === id).map((x) => h('li', {}, linkRow(x, refresh))));
+      mount(shares, (s.items || []).filter((x) => x.targetId === id).map((x) => h('li', {}, x.sharee?.username || '?', ' ',
         h('button', { type: 'button', onclick: async () => {
           try { await api('DELETE', `/api/v1/shares/${encodeURIComponent(x.id)}`); refresh(); } catch (e) { toast(errorText(e)); }
         } }, 'Stop sharing'))));
     } catch (e) { mount(links, h('li', { class: 'error' }, errorText(e))); }
   }
   refresh();
-  return h('div', { class: 'stack' },
-    h('h3', {}, 'Public link'), linkForm(target, refresh), links,
-    h('h3', {}, 'Share with a user'), shareForm(target, refresh), shares);
+  return h('div', { class: 'share-grid' },
+    h('div', { class: 'stack' }, h('h3', {}, 'Public link'), linkForm(target, refresh), links),
+    h('div', { class: 'stack' }, h('h3', {}, 'Share with a user'), shareForm(target, refresh), shares));
 }
 
+const targetHref = (x, shared = false) => `#/${shared ? 'shared/' : ''}${x.targetKind === 'folder' ? 'folder' : 'files'}/${encodeURIComponent(x.targetId)}`;
+const targetLabel = (x) => [x.targetKind === 'folder' ? [folderIcon(), ' '] : null, x.targetName || `${x.targetKind} ${x.targetId}`];
+
 export async function sharedWithMe(main) {
-  const shares = await api('GET', '/api/v1/shares/with-me');
+  const shares = await api('GET', '/api/v1/shares/with-me', { query: { limit: 100 } });
   const items = shares.items || [];
   mount(main, h('h1', {}, 'Shared with me'),
-    items.length ? h('ul', {}, items.map((s) => h('li', {},
-      h('a', { href: s.targetKind === 'folder' ? `#/folder/${encodeURIComponent(s.targetId)}` : `#/files/${encodeURIComponent(s.targetId)}` },
-        `${s.targetKind} ${s.targetId}`),
-      ` from ${s.owner?.username || s.owner || '?'}, ${date(s.createdAt)}`)))
+    items.length ? h('ul', { class: 'list' }, items.map((s) => h('li', {},
+      h('a', { href: targetHref(s, true) }, targetLabel(s)),
+      h('span', { class: 'muted' }, ` from ${s.owner?.username || '?'}, ${date(s.createdAt)}`),
+      h('button', { type: 'button', class: 'danger', 'aria-label': `Drop ${s.targetName || 'this share'}`, onclick: async () => {
+        try { await api('DELETE', `/api/v1/shares/${encodeURIComponent(s.id)}`); toast('Share dropped'); sharedWithMe(main); } catch (e) { toast(errorText(e)); }
+      } }, 'Drop'))))
       : h('p', { class: 'muted' }, 'Nobody has shared anything with you yet.'));
 }
 
 export async function myLinks(main) {
-  const render = async () => {
-    const links = await api('GET', '/api/v1/links');
-    const items = links.items || [];
-    mount(main, h('h1', {}, 'Public links'),
-      h('p', { class: 'muted' }, 'Tokens are shown only when a link is made; here you can see and revoke them.'),
-      items.length ? h('ul', {}, items.map((l) => h('li', {},
-        h('a', { href: l.targetKind === 'folder' ? `#/folder/${encodeURIComponent(l.targetId)}` : `#/files/${encodeURIComponent(l.targetId)}` },
-          `${l.targetKind} ${l.targetId}`), ': ', linkRow(l, render).childNodes[0].textContent, ' ',
-        h('button', { type: 'button', onclick: async () => {
-          try { await api('DELETE', `/api/v1/links/${encodeURIComponent(l.id)}`); render(); } catch (e) { toast(errorText(e)); }
-        } }, 'Revoke'))))
-        : h('p', { class: 'muted' }, 'No live links.'));
-  };
-  await render();
+  const links = await api('GET', '/api/v1/links', { query: { limit: 100 } });
+  const items = links.items || [];
+  mount(main, h('h1', {}, 'Public links'),
+    h('p', { class: 'muted' }, 'A link\'s token is shown only when it is made (on the file or folder page); here you can see your live links and revoke them.'),
+    items.length ? h('ul', { class: 'list', id: 'links' }, items.map((l) => h('li', { dataset: { linkId: l.id } },
+      h('a', { href: targetHref(l) }, targetLabel(l)), ' ', linkRow(l, () => myLinks(main)))))
+      : h('p', { class: 'muted' }, 'No live links.'));
 }

@@ -1,7 +1,7 @@
 // The trash: deleted files and folders, restorable until the sweep
 // removes them for good.
 import { api, hasFeature } from '../api.js';
-import { h, mount, errorText, toast, confirmDialog } from '../dom.js';
+import { h, mount, errorText, toast, confirmDialog, dataTable, folderIcon } from '../dom.js';
 import { bytes, date } from '../format.js';
 
 export async function render(main) {
@@ -24,17 +24,18 @@ export async function render(main) {
   const empty = h('button', { type: 'button', class: 'danger', disabled: !items.length, onclick: async () => {
     if (await confirmDialog('Remove everything in the trash for good?', 'Empty trash')) act('DELETE', '/api/v1/trash', 'Trash emptied')();
   } }, 'Empty trash');
-  const rows = items.map((it) => h('tr', { dataset: { trashId: it.id } },
-    h('td', {}, it.type === 'folder' ? `📁 ${it.name}` : it.name), h('td', {}, it.type === 'folder' ? '—' : bytes(it.sizeBytes)),
-    h('td', {}, date(it.deletedAt)), h('td', {}, date(it.purgeAt)),
-    h('td', { class: 'row' },
+  const rows = items.map((it) => ({ attrs: { dataset: { trashId: it.id } }, cells: [
+    it.type === 'folder' ? [folderIcon(), ' ', it.name] : it.name, it.type === 'folder' ? '—' : bytes(it.sizeBytes),
+    date(it.deletedAt), date(it.purgeAt),
+    h('div', { class: 'row' },
       h('button', { type: 'button', 'aria-label': `Restore ${it.name}`, onclick: act('POST', `/api/v1/trash/${encodeURIComponent(it.id)}/restore`, `${it.name} restored`) }, 'Restore'),
       h('button', { type: 'button', class: 'danger', 'aria-label': `Remove ${it.name} for good`, onclick: async () => {
         if (await confirmDialog(`Remove “${it.name}” for good?`, 'Remove')) act('DELETE', `/api/v1/trash/${encodeURIComponent(it.id)}`, 'Removed')();
-      } }, 'Remove'))));
+      } }, 'Remove')),
+  ] }));
   mount(main, h('div', { class: 'row' }, h('h1', {}, 'Trash'), empty),
     items.length
-      ? h('div', { class: 'table-wrap' }, h('table', {}, h('thead', {}, h('tr', {}, ['Name', 'Size', 'Deleted', 'Removed for good', ''].map((t) => h('th', {}, t)))), h('tbody', {}, rows)))
+      ? dataTable({ id: 'trash' }, ['Name', 'Size', 'Deleted', 'Removed for good', ''], rows)
       : h('p', { class: 'muted' }, 'The trash is empty.'),
     data.total > items.length ? h('p', { class: 'muted' }, `Showing ${items.length} of ${data.total}.`) : null);
 }
