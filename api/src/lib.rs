@@ -15,6 +15,7 @@ pub mod idempotency;
 pub mod ingest;
 pub mod json;
 pub mod lifecycle;
+pub mod metrics;
 pub mod openapi;
 pub mod paging;
 pub mod params;
@@ -118,6 +119,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api)
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .merge(metrics::router(&state))
         .merge(webapp::router())
         .route("/images/{id}/{file}", get(serve::image_file))
         .route("/image/{slug_id}", get(pages::viewer))
@@ -130,6 +132,7 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::Extension(limits))
         .layer(middleware::from_fn_with_state(guards, body::guard))
         .layer(middleware::from_fn(log_request))
+        .layer(middleware::from_fn(metrics::track))
         .with_state(state)
 }
 
