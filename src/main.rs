@@ -43,7 +43,9 @@ enum Command {
     All,
     /// Run the HTTP API only (scale these out behind a load balancer).
     Serve,
-    /// Run workers only; several may consume the same queues.
+    /// Run workers only; several may consume the same queues. Set
+    /// MEDIAQ_METRICS_LISTEN (e.g. 127.0.0.1:9464) to serve their
+    /// Prometheus /metrics.
     Work {
         /// Comma-separated queues to consume (default: all): fetch (remote
         /// URLs), image, video, purge. E.g. run `--queues video` on the
