@@ -52,6 +52,21 @@ if [ ! -f "$CLIENTS/node/node_modules/tus-js-client/package.json" ] || [ ! -f "$
 fi
 export MEDIAQ_TEST_NODE_MODULES="$CLIENTS/node/node_modules"
 
+# promtool (the metrics test checks /metrics with it): taken out of
+# Debian's prometheus package into ~/.cache/mediaq/bin without installing
+# the package, which would start a Prometheus server.
+if ! command -v promtool >/dev/null 2>&1 && [ ! -x "$CLIENTS/bin/promtool" ]; then
+    echo "==> unpacking promtool from the prometheus package (once)" >&2
+    PROM_TMP=$(mktemp -d)
+    (cd "$PROM_TMP" && { apt-get download prometheus >/dev/null 2>&1 || { apt-get update -qq && apt-get download prometheus >/dev/null; }; } \
+        && dpkg-deb -x prometheus_*.deb root)
+    mkdir -p "$CLIENTS/bin"
+    cp "$PROM_TMP/root/usr/bin/promtool" "$CLIENTS/bin/promtool"
+    rm -rf "$PROM_TMP"
+fi
+MEDIAQ_TEST_PROMTOOL=$(command -v promtool || echo "$CLIENTS/bin/promtool")
+export MEDIAQ_TEST_PROMTOOL
+
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 wait_for() { # wait_for NAME COMMAND...
     local name=$1; shift

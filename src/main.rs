@@ -43,7 +43,9 @@ enum Command {
     All,
     /// Run the HTTP API only (scale these out behind a load balancer).
     Serve,
-    /// Run workers only; several may consume the same queues.
+    /// Run workers only; several may consume the same queues. Set
+    /// MEDIAQ_METRICS_LISTEN (e.g. 127.0.0.1:9464) to serve their
+    /// Prometheus /metrics.
     Work {
         /// Comma-separated queues to consume (default: all): fetch (remote
         /// URLs), image, video, purge. E.g. run `--queues video` on the
@@ -127,6 +129,7 @@ fn init_logging(format: LogFormat, filter: Option<&str>) {
 
 async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     let config = Arc::new(config);
+    mediaq_shared::metrics::start();
     // Webhook bodies show a file as the native API does, in every process.
     mediaq_shared::events::set_renderer(mediaq_api::present::native::file, config.public_url.clone());
     let repo = repo::connect(&config).await.context("connecting to the database")?;
@@ -151,20 +154,24 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             let queue: DynQueue = Arc::new(queues.clone());
             let env = Env::new(config.clone(), repo.clone(), storage.clone(), queue.clone());
             let thumbs = thumbs(&config, &storage);
+            let metrics = serve_metrics(config.clone(), queue.clone(), shutdown.clone());
             let state = AppState { config: config.clone(), repo, storage, queue, signer, thumbs };
             let api = serve_api(state, shutdown.clone());
             let workers = mediaq_workers::run(env, queues, QueueSet::all(), cancelled(shutdown.clone()));
-            let (api, workers) = tokio::join!(api, workers);
+            let (api, workers, metrics) = tokio::join!(api, workers, metrics);
             api?;
             workers.context("workers")?;
-            Ok(())
+            metrics
         }
         Command::Serve => {
             repo.migrate().await.context("applying migrations")?;
             let (storage, queues, signer) = backends(&config).await?;
             let thumbs = thumbs(&config, &storage);
-            serve_api(AppState { config, repo, storage, queue: Arc::new(queues), signer, thumbs }, shutdown_token())
-                .await
+            let (queue, shutdown): (DynQueue, _) = (Arc::new(queues), shutdown_token());
+            let metrics = serve_metrics(config.clone(), queue.clone(), shutdown.clone());
+            let api = serve_api(AppState { config, repo, storage, queue, signer, thumbs }, shutdown);
+            let (api, metrics) = tokio::join!(api, metrics);
+            api.and(metrics)
         }
         Command::Work { queues: list } => {
             let set = match list {
@@ -172,8 +179,13 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 None => QueueSet::all(),
             };
             let (storage, queues, _) = backends(&config).await?;
-            let env = Env::new(config, repo, storage, Arc::new(queues.clone()));
-            mediaq_workers::run(env, queues, set, cancelled(shutdown_token())).await.context("workers")
+            let (queue, shutdown): (DynQueue, _) = (Arc::new(queues.clone()), shutdown_token());
+            let metrics = serve_metrics(config.clone(), queue.clone(), shutdown.clone());
+            let env = Env::new(config, repo, storage, queue);
+            let workers = mediaq_workers::run(env, queues, set, cancelled(shutdown));
+            let (workers, metrics) = tokio::join!(workers, metrics);
+            workers.context("workers")?;
+            metrics
         }
         Command::Sweep => {
             let (storage, queues, _) = backends(&config).await?;
@@ -208,6 +220,17 @@ async fn serve_api(state: AppState, shutdown: CancellationToken) -> anyhow::Resu
         .await
         .with_context(|| format!("MEDIAQ_LISTEN: cannot listen on {}", state.config.listen))?;
     mediaq_api::serve(listener, state, shutdown.cancelled_owned()).await.context("HTTP server")
+}
+
+/// Serves `/metrics` alone on `MEDIAQ_METRICS_LISTEN` until shutdown;
+/// nothing when it is unset.
+async fn serve_metrics(config: Arc<Config>, queue: DynQueue, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let Some(addr) = config.metrics_listen else { return Ok(()) };
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("MEDIAQ_METRICS_LISTEN: cannot listen on {addr}"))?;
+    let scrape = mediaq_api::metrics::Scrape { queue, token: config.metrics_token.clone() };
+    mediaq_api::metrics::serve_standalone(listener, scrape, shutdown.cancelled_owned()).await.context("metrics server")
 }
 
 /// `MEDIAQ_SIGNING_SECRET`, or a random one generated once and kept in

@@ -16,7 +16,11 @@ pub mod idempotency;
 pub mod ingest;
 pub mod json;
 pub mod lifecycle;
+<<<<<<< HEAD
 pub mod link_access;
+=======
+pub mod metrics;
+>>>>>>> metrics
 pub mod openapi;
 pub mod paging;
 pub mod params;
@@ -129,6 +133,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api)
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .merge(metrics::router(&state))
         .merge(webapp::router())
         .route("/images/{id}/{file}", get(serve::image_file))
         .route("/image/{slug_id}", get(pages::viewer))
@@ -141,6 +146,7 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::Extension(limits))
         .layer(middleware::from_fn_with_state(guards, body::guard))
         .layer(middleware::from_fn(log_request))
+        .layer(middleware::from_fn(metrics::track))
         .with_state(state)
 }
 

@@ -172,6 +172,11 @@ pub struct Config {
     /// Uppy) lives after its last progress before the sweep removes it
     /// (`MEDIAQ_TUS_EXPIRY_SECS`).
     pub tus_expiry: Duration,
+    /// A second listener serving only `/metrics` (`MEDIAQ_METRICS_LISTEN`);
+    /// the only one `mediaq work` has.
+    pub metrics_listen: Option<SocketAddr>,
+    /// Bearer token `/metrics` requires when set (`MEDIAQ_METRICS_TOKEN`).
+    pub metrics_token: Option<Secret>,
 }
 
 /// `MEDIAQ_ALLOWED_TYPES`: `*` (anything), or MIME types and `type/*`
@@ -282,6 +287,8 @@ pub const KNOWN_VARIABLES: &[&str] = &[
     "MEDIAQ_REGISTER_RATE_PER_MIN",
     "MEDIAQ_LINK_PASSWORD_RATE_PER_MIN",
     "MEDIAQ_TUS_EXPIRY_SECS",
+    "MEDIAQ_METRICS_LISTEN",
+    "MEDIAQ_METRICS_TOKEN",
 ];
 
 /// Shortest `MEDIAQ_SIGNING_SECRET` accepted, in bytes.
@@ -382,6 +389,15 @@ impl Config {
             link_password_rate_per_min: u32::try_from(r.positive("MEDIAQ_LINK_PASSWORD_RATE_PER_MIN", 30)?)
                 .unwrap_or(u32::MAX),
             tus_expiry: Duration::from_secs(r.positive("MEDIAQ_TUS_EXPIRY_SECS", 24 * 3600)?),
+            metrics_listen: match r.get("MEDIAQ_METRICS_LISTEN") {
+                None | Some("") => None,
+                Some(v) => Some(
+                    v.trim()
+                        .parse()
+                        .map_err(|_| invalid("MEDIAQ_METRICS_LISTEN", v, "expected host:port, e.g. 127.0.0.1:9464"))?,
+                ),
+            },
+            metrics_token: metrics_token(r.get("MEDIAQ_METRICS_TOKEN"))?,
             default_quota_bytes: match r.get("MEDIAQ_DEFAULT_QUOTA_BYTES") {
                 None | Some("") => None,
                 Some(v) => Some(
@@ -419,6 +435,23 @@ fn signing_secret(v: Option<&str>) -> Result<Option<Secret>, ConfigError> {
             var,
             "***",
             &format!("must be at least {MIN_SECRET_BYTES} bytes (got {}); e.g. `openssl rand -hex 32`", v.len()),
+        )),
+        Some(v) => Ok(Some(Secret::new(v))),
+    }
+}
+
+/// Shortest `MEDIAQ_METRICS_TOKEN` accepted, in bytes.
+pub const MIN_METRICS_TOKEN_BYTES: usize = 16;
+
+/// `MEDIAQ_METRICS_TOKEN`: unset, or at least [`MIN_METRICS_TOKEN_BYTES`]
+/// (it guards a public listener). The value itself is never echoed.
+fn metrics_token(v: Option<&str>) -> Result<Option<Secret>, ConfigError> {
+    match v.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(v) if v.len() < MIN_METRICS_TOKEN_BYTES => Err(invalid(
+            "MEDIAQ_METRICS_TOKEN",
+            "***",
+            &format!("must be at least {MIN_METRICS_TOKEN_BYTES} bytes (got {}); e.g. `openssl rand -hex 16`", v.len()),
         )),
         Some(v) => Ok(Some(Secret::new(v))),
     }
@@ -622,5 +655,22 @@ mod tests {
         let c = Config::from_map(&map(&[("MEDIAQ_TRASH_DAYS", "0"), ("MEDIAQ_MAX_VERSIONS", "3")])).unwrap();
         assert_eq!((c.trash_days, c.max_versions), (0, 3));
         assert!(Config::from_map(&map(&[("MEDIAQ_MAX_VERSIONS", "0")])).is_err());
+    }
+
+    #[test]
+    fn metrics_listener_and_token() {
+        let c = Config::from_map(&Raw::new()).unwrap();
+        assert!(c.metrics_listen.is_none() && c.metrics_token.is_none());
+        let c = Config::from_map(&map(&[
+            ("MEDIAQ_METRICS_LISTEN", "127.0.0.1:9464"),
+            ("MEDIAQ_METRICS_TOKEN", "scrape-token-0123456789"),
+        ]))
+        .unwrap();
+        assert_eq!(c.metrics_listen.map(|a| a.port()), Some(9464));
+        assert_eq!(c.metrics_token.as_ref().map(Secret::expose), Some("scrape-token-0123456789"));
+        let err = Config::from_map(&map(&[("MEDIAQ_METRICS_LISTEN", "9464")])).unwrap_err().to_string();
+        assert!(err.contains("MEDIAQ_METRICS_LISTEN"), "{err}");
+        let err = Config::from_map(&map(&[("MEDIAQ_METRICS_TOKEN", "short-tok")])).unwrap_err().to_string();
+        assert!(err.contains("MEDIAQ_METRICS_TOKEN") && !err.contains("short-tok"), "{err}");
     }
 }

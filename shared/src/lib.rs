@@ -7,6 +7,7 @@ pub mod domain;
 pub mod events;
 pub mod fetch;
 pub mod keys;
+pub mod metrics;
 pub mod notify;
 pub mod queue;
 pub mod repo;

@@ -20,6 +20,7 @@ mod lists;
 mod live;
 mod matrix;
 mod memory;
+mod metrics;
 mod multipart_contract;
 mod native;
 mod openapi;

@@ -144,13 +144,19 @@ impl Stack {
 
     /// Starts `mediaq ARGS` with this stack's settings; returns its index.
     pub fn spawn(&mut self, args: &[&str]) -> usize {
+        self.spawn_with(args, &[])
+    }
+
+    /// [`spawn`](Self::spawn) with `extra` settings for this process only
+    /// (e.g. a listen address no other process may take).
+    pub fn spawn_with(&mut self, args: &[&str], extra: &[(&str, &str)]) -> usize {
         let log = std::fs::File::create(self.data_dir.path().join(format!(
             "{}-{}.log",
             args.join("-"),
             self.processes.len()
         )))
         .unwrap();
-        let child = self.command(args).stdout(Stdio::null()).stderr(log).spawn().unwrap();
+        let child = self.command(args).envs(extra.iter().copied()).stdout(Stdio::null()).stderr(log).spawn().unwrap();
         self.processes.push(child);
         self.processes.len() - 1
     }

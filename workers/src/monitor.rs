@@ -128,7 +128,7 @@ macro_rules! register_all {
                     monitor.register(move |r| worker!(format!("{name}-{r}"), q, image, queue, env, process_handler))
                 }
                 VIDEO_QUEUE => {
-                    monitor.register(move |r| worker!(format!("{name}-{r}"), q, video, queue, env, process_handler))
+                    monitor.register(move |r| worker!(format!("{name}-{r}"), q, video, queue, env, video_handler))
                 }
                 _ => monitor.register(move |r| worker!(format!("{name}-{r}"), q, purge, queue, env, purge_handler)),
             };
@@ -206,9 +206,23 @@ async fn fetch_handler(job: FetchRemote, env: Data<Env>, attempt: Attempt, task:
 }
 
 async fn process_handler(job: ProcessMedia, env: Data<Env>, attempt: Attempt, task: TaskId) -> Result<(), BoxDynError> {
+    process(IMAGE_QUEUE, job, env, attempt, task).await
+}
+
+async fn video_handler(job: ProcessMedia, env: Data<Env>, attempt: Attempt, task: TaskId) -> Result<(), BoxDynError> {
+    process(VIDEO_QUEUE, job, env, attempt, task).await
+}
+
+async fn process(
+    queue: &'static str,
+    job: ProcessMedia,
+    env: Data<Env>,
+    attempt: Attempt,
+    task: TaskId,
+) -> Result<(), BoxDynError> {
     let started = Instant::now();
     let result = limited(&env, true, jobs::process::run(&job, &env)).await;
-    finish(IMAGE_QUEUE, Some(&job.media_id), &env, &task, attempt.current(), started, result).await
+    finish(queue, Some(&job.media_id), &env, &task, attempt.current(), started, result).await
 }
 
 async fn purge_handler(job: PurgeMedia, env: Data<Env>, attempt: Attempt, task: TaskId) -> Result<(), BoxDynError> {
@@ -248,7 +262,7 @@ async fn limited(
 /// Logs the run, and when a job gives up, marks its media failed so no
 /// media stays `processing` forever.
 async fn finish(
-    queue: &str,
+    queue: &'static str,
     media: Option<&MediaId>,
     env: &Env,
     task: &TaskId,
@@ -287,10 +301,29 @@ impl Outcome {
     }
 }
 
-/// Logs the run once (queue, task id, attempt, outcome, duration) and
-/// decides between done, retry and give up.
-fn settle(queue: &str, task: &TaskId, attempt: usize, started: Instant, result: Result<(), JobError>) -> Outcome {
-    let ms = started.elapsed().as_millis();
+/// Logs the run once (queue, task id, attempt, outcome, duration), counts
+/// it in the metrics, and decides between done, retry and give up.
+fn settle(
+    queue: &'static str,
+    task: &TaskId,
+    attempt: usize,
+    started: Instant,
+    result: Result<(), JobError>,
+) -> Outcome {
+    let took = started.elapsed();
+    let permanent = matches!(result, Err(JobError::Permanent(_)));
+    let outcome = decide(queue, task, attempt, took.as_millis(), result);
+    let label = match outcome {
+        Outcome::Done => "ok",
+        Outcome::Retry(_) => "retry",
+        Outcome::GiveUp(_) if permanent => "failed",
+        Outcome::GiveUp(_) => "gave_up",
+    };
+    mediaq_shared::metrics::job_finished(queue, label, took);
+    outcome
+}
+
+fn decide(queue: &str, task: &TaskId, attempt: usize, ms: u128, result: Result<(), JobError>) -> Outcome {
     // `attempt` may count from 0 or 1 depending on the backend; giving up
     // one delivery early is better than leaving a media processing forever.
     let last = attempt + 1 >= MAX_ATTEMPTS;

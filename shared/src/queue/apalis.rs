@@ -20,8 +20,8 @@ use apalis_sqlite::SqliteStorage;
 use async_trait::async_trait;
 
 use super::{
-    DeliverWebhook, FETCH_QUEUE, FetchRemote, IMAGE_QUEUE, Job, JobQueue, PURGE_QUEUE, ProcessMedia, PurgeMedia,
-    QueueError, VIDEO_QUEUE, WEBHOOK_QUEUE,
+    ALL_QUEUES, DeliverWebhook, FETCH_QUEUE, FetchRemote, IMAGE_QUEUE, Job, JobQueue, PURGE_QUEUE, ProcessMedia,
+    PurgeMedia, QueueError, VIDEO_QUEUE, WEBHOOK_QUEUE,
 };
 use crate::config::{Config, DatabaseConfig, QueueConfig};
 use crate::domain::MediaKind;
@@ -182,5 +182,51 @@ impl JobQueue for Queues {
                     .map_err(|e| QueueError(format!("redis: {e}")))
             }
         }
+    }
+
+    async fn depths(&self) -> Result<Vec<(&'static str, u64)>, QueueError> {
+        match self {
+            Self::Sqlite(q) => q.depths().await,
+            Self::Redis(q) => q.depths().await,
+        }
+    }
+}
+
+impl SqliteQueues {
+    /// Jobs pending (due or not) or handed to a worker but not started.
+    async fn depths(&self) -> Result<Vec<(&'static str, u64)>, QueueError> {
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT job_type, COUNT(*) FROM Jobs WHERE status IN ('Pending', 'Queued') GROUP BY job_type",
+        )
+        .fetch_all(self.image.pool())
+        .await
+        .map_err(|e| QueueError(e.to_string()))?;
+        Ok(ALL_QUEUES
+            .iter()
+            .map(|&name| {
+                let n = rows.iter().find(|(t, _)| t == name).map_or(0, |(_, n)| *n);
+                (name, u64::try_from(n).unwrap_or(0))
+            })
+            .collect())
+    }
+}
+
+impl RedisQueues {
+    /// The length of each queue's ready list plus its scheduled set.
+    async fn depths(&self) -> Result<Vec<(&'static str, u64)>, QueueError> {
+        let configs = [
+            self.fetch.get_config(),
+            self.image.get_config(),
+            self.video.get_config(),
+            self.purge.get_config(),
+            self.webhook.get_config(),
+        ];
+        let mut pipe = redis::pipe();
+        for config in configs {
+            pipe.llen(config.active_jobs_list()).zcard(config.scheduled_jobs_set());
+        }
+        let mut conn = self.conn.clone();
+        let counts: Vec<u64> = pipe.query_async(&mut conn).await.map_err(|e| QueueError(format!("redis: {e}")))?;
+        Ok(ALL_QUEUES.iter().zip(counts.chunks(2)).map(|(&name, c)| (name, c.iter().sum())).collect())
     }
 }

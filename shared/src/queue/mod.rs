@@ -53,6 +53,9 @@ pub const VIDEO_QUEUE: &str = "mediaq.video";
 pub const PURGE_QUEUE: &str = "mediaq.purge";
 pub const WEBHOOK_QUEUE: &str = "mediaq.webhook";
 
+/// Every queue, by its stable name.
+pub const ALL_QUEUES: [&str; 5] = [FETCH_QUEUE, IMAGE_QUEUE, VIDEO_QUEUE, PURGE_QUEUE, WEBHOOK_QUEUE];
+
 /// A job to push, with what decides its queue.
 #[derive(Debug, Clone)]
 pub enum Job {
@@ -79,6 +82,10 @@ pub trait JobQueue: Send + Sync + 'static {
 
     /// Readiness: can jobs be pushed right now?
     async fn check(&self) -> Result<(), QueueError>;
+
+    /// Jobs waiting in each queue (ready or scheduled for later), for
+    /// metrics.
+    async fn depths(&self) -> Result<Vec<(&'static str, u64)>, QueueError>;
 }
 
 pub type DynQueue = Arc<dyn JobQueue>;

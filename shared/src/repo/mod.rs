@@ -83,8 +83,27 @@ impl From<sqlx::Error> for RepoError {
             sqlx::Error::Database(db) if db.is_unique_violation() => {
                 Self::Conflict(db.constraint().unwrap_or("unique").to_owned())
             }
-            other => Self::Backend(other.to_string()),
+            other => {
+                crate::metrics::database_error(error_kind(&other));
+                Self::Backend(other.to_string())
+            }
         }
+    }
+}
+
+/// The kind a failed query is counted under in the metrics.
+fn error_kind(e: &sqlx::Error) -> &'static str {
+    use sqlx::Error as E;
+    match e {
+        E::Io(_) | E::Tls(_) | E::Protocol(_) | E::PoolTimedOut | E::PoolClosed | E::WorkerCrashed => "connection",
+        E::Database(_) => "query",
+        E::TypeNotFound { .. }
+        | E::ColumnIndexOutOfBounds { .. }
+        | E::ColumnNotFound(_)
+        | E::ColumnDecode { .. }
+        | E::Encode(_)
+        | E::Decode(_) => "decode",
+        _ => "other",
     }
 }
 

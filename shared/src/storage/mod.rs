@@ -8,6 +8,7 @@
 mod fs;
 mod hashed;
 mod key;
+mod metered;
 mod multipart;
 mod s3;
 mod s3_parts;
@@ -25,6 +26,7 @@ use futures::Stream;
 pub use fs::FsStorage;
 pub use hashed::{Hashed, LimitExceeded, is_over_limit, limited, put_hashed, read_head};
 pub use key::ObjectKey;
+pub use metered::Metered;
 pub use multipart::{PartialWrite, StoredPart, valid_upload_id};
 pub use s3::S3Storage;
 
@@ -224,12 +226,13 @@ pub trait Storage: Send + Sync + 'static {
     }
 }
 
-/// Builds the configured backend.
+/// Builds the configured backend, counted in the metrics ([`Metered`]).
 pub async fn connect(config: &Config, signer: UrlSigner) -> Result<DynStorage, StorageError> {
-    Ok(match &config.storage {
+    let backend: DynStorage = match &config.storage {
         StorageConfig::Fs { root } => Arc::new(FsStorage::open(root.clone(), config.public_url.clone(), signer).await?),
         StorageConfig::S3(s3) => Arc::new(S3Storage::new(s3).await),
-    })
+    };
+    Ok(Arc::new(Metered::new(backend)))
 }
 
 /// Reads a whole stream into memory: only for bounded objects (images
