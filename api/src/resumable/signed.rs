@@ -17,11 +17,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures::TryStreamExt;
-use serde::Deserialize;
 
 use mediaq_shared::domain::MediaId;
 use mediaq_shared::repo::{Protocol, RepoError, ResumableUpload, now};
-use mediaq_shared::signing::{SignatureError, SignedRequest};
 use mediaq_shared::storage::{ObjectKey, is_over_limit, limited};
 
 use super::held::Held;
@@ -30,23 +28,8 @@ use crate::auth::check_status;
 use crate::error::ApiError;
 use crate::ingest::Pending;
 use crate::quota;
+use crate::routes::signed::Signature;
 use crate::state::AppState;
-
-#[derive(Debug, Deserialize)]
-pub struct Signature {
-    expires: i64,
-    signature: String,
-}
-
-fn verify(state: &AppState, path: &str, sig: &Signature) -> Result<(), ApiError> {
-    let req = SignedRequest { method: "PUT", path, expires: sig.expires, size: None, signature: &sig.signature };
-    state.signer.verify(&req, state.config.presign_ttl).map_err(|e| match e {
-        SignatureError::Expired => ApiError::Forbidden("this upload link has expired".into()),
-        SignatureError::Invalid | SignatureError::TooLong => {
-            ApiError::Forbidden("this link's signature is not valid".into())
-        }
-    })
-}
 
 fn closed() -> ApiError {
     ApiError::Forbidden("this upload is completed, expired or unknown: start a new one".into())
@@ -74,7 +57,7 @@ pub async fn single_put(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    verify(&state, &format!("/api/v1/s3/put/{id}"), &sig)?;
+    sig.check(&state, "PUT", &format!("/api/v1/s3/put/{id}"))?;
     let id = MediaId::parse(&id).ok_or_else(closed)?;
     let upload = open(state.repo.resumable(&id).await, Protocol::S3Put)?;
     let owner = state.repo.user(upload.owner_id).await?;
@@ -116,7 +99,7 @@ pub async fn part_put(
     Query(sig): Query<Signature>,
     body: Body,
 ) -> Result<Response, ApiError> {
-    verify(&state, &format!("/_multipart/{upload_id}/{part}"), &sig)?;
+    sig.check(&state, "PUT", &format!("/_multipart/{upload_id}/{part}"))?;
     let upload = open(state.repo.resumable_by_multipart(&upload_id).await, Protocol::S3Multipart)?;
     let key = ObjectKey::parse(&upload.object_key).ok_or_else(closed)?;
     let max = state.config.max_upload_bytes;

@@ -30,6 +30,8 @@ use crate::error::ApiError;
 use crate::quota;
 use crate::state::AppState;
 
+/// The query of a signed link: `expires`, `signature` and, on sized
+/// uploads, `size`.
 #[derive(Debug, Deserialize)]
 pub struct Signature {
     expires: i64,
@@ -37,17 +39,25 @@ pub struct Signature {
     signature: String,
 }
 
+impl Signature {
+    /// Checks that this signs `method` on `path` and has not expired (the
+    /// one signature check of every signed route: `/_storage`, Uppy's
+    /// single PUT and parts).
+    pub fn check(&self, state: &AppState, method: &str, path: &str) -> Result<(), ApiError> {
+        let req = SignedRequest { method, path, expires: self.expires, size: self.size, signature: &self.signature };
+        state.signer.verify(&req, state.config.presign_ttl).map_err(|e| match e {
+            SignatureError::Expired => ApiError::Forbidden("this link has expired".into()),
+            SignatureError::Invalid => ApiError::Forbidden("this link's signature is not valid".into()),
+            SignatureError::TooLong => {
+                ApiError::Forbidden("this link lives longer than MEDIAQ_PRESIGN_TTL_SECS allows".into())
+            }
+        })
+    }
+}
+
 fn verify(state: &AppState, method: &str, key: &str, sig: &Signature) -> Result<ObjectKey, ApiError> {
     let key = ObjectKey::parse(key).ok_or(ApiError::NotFound)?;
-    let path = format!("/_storage/{key}");
-    let req = SignedRequest { method, path: &path, expires: sig.expires, size: sig.size, signature: &sig.signature };
-    state.signer.verify(&req, state.config.presign_ttl).map_err(|e| match e {
-        SignatureError::Expired => ApiError::Forbidden("this upload/download link has expired".into()),
-        SignatureError::Invalid => ApiError::Forbidden("this link's signature is not valid".into()),
-        SignatureError::TooLong => {
-            ApiError::Forbidden("this link lives longer than MEDIAQ_PRESIGN_TTL_SECS allows".into())
-        }
-    })?;
+    sig.check(state, method, &format!("/_storage/{key}"))?;
     Ok(key)
 }
 

@@ -22,7 +22,6 @@ use aws_sdk_s3::config::{
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream as SdkBody;
-use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use bytes::{Bytes, BytesMut};
 use futures::TryStreamExt;
 use tokio_util::io::ReaderStream;
@@ -145,14 +144,15 @@ impl S3Storage {
         Ok(())
     }
 
-    /// Sends every part of `body` after `first`; returns the parts and size.
+    /// Sends every part of `body` after `first`; returns the parts
+    /// (number, ETag) and the size.
     async fn put_parts(
         &self,
         key: &ObjectKey,
         upload_id: &str,
         first: Bytes,
         mut body: BodyStream<'_>,
-    ) -> Result<(Vec<CompletedPart>, u64), StorageError> {
+    ) -> Result<(Vec<(u32, String)>, u64), StorageError> {
         let mut parts = Vec::new();
         let mut total = 0u64;
         let mut pending = Some(first);
@@ -166,19 +166,9 @@ impl S3Storage {
                 },
             };
             total += part.len() as u64;
-            let number = i32::try_from(parts.len() + 1).map_err(|_| StorageError::Backend("too many parts".into()))?;
-            let done = self
-                .client
-                .upload_part()
-                .bucket(&self.bucket)
-                .key(key.as_str())
-                .upload_id(upload_id)
-                .part_number(number)
-                .body(SdkBody::from(part))
-                .send()
-                .await
-                .map_err(|e| backend(&e))?;
-            parts.push(CompletedPart::builder().part_number(number).set_e_tag(done.e_tag).build());
+            let number = u32::try_from(parts.len() + 1).map_err(|_| StorageError::Backend("too many parts".into()))?;
+            let etag = self.mp_send_part(key, upload_id, number, part).await?;
+            parts.push((number, etag));
         }
         Ok((parts, total))
     }
@@ -210,38 +200,18 @@ impl Storage for S3Storage {
             self.put_single(key, first, content_type).await?;
             return Ok(len);
         }
-        let created = self
-            .client
-            .create_multipart_upload()
-            .bucket(&self.bucket)
-            .key(key.as_str())
-            .content_type(content_type)
-            .send()
-            .await
-            .map_err(|e| backend(&e))?;
-        let upload_id = created.upload_id.ok_or_else(|| StorageError::Backend("no upload id".into()))?;
-        match self.put_parts(key, &upload_id, first, body).await {
-            Ok((parts, total)) => {
-                self.client
-                    .complete_multipart_upload()
-                    .bucket(&self.bucket)
-                    .key(key.as_str())
-                    .upload_id(&upload_id)
-                    .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(parts)).build())
-                    .send()
-                    .await
-                    .map_err(|e| backend(&e))?;
-                Ok(total)
-            }
-            Err(e) => {
-                let abort =
-                    self.client.abort_multipart_upload().bucket(&self.bucket).key(key.as_str()).upload_id(&upload_id);
-                if let Err(abort_err) = abort.send().await {
-                    tracing::warn!(key = %key, error = %abort_err, "could not abort multipart upload");
-                }
-                Err(e)
-            }
+        let upload_id = self.mp_create(key, content_type).await?;
+        let sent = self.put_parts(key, &upload_id, first, body).await;
+        let done = match sent {
+            Ok((parts, total)) => self.mp_complete(key, &upload_id, &parts).await.map(|()| total),
+            Err(e) => Err(e),
+        };
+        if done.is_err()
+            && let Err(abort_err) = self.mp_abort(key, &upload_id).await
+        {
+            tracing::warn!(key = %key, error = %abort_err, "could not abort multipart upload");
         }
+        done
     }
 
     async fn get(&self, key: &ObjectKey, range: Option<ByteRange>) -> Result<ObjectBody, StorageError> {

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use aws_sdk_s3::primitives::ByteStream as SdkBody;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+use bytes::{Bytes, BytesMut};
 
 use super::multipart::StoredPart;
 use super::s3::{S3Storage, backend, not_found_or_backend, presigning};
@@ -44,11 +45,23 @@ impl S3Storage {
         body: BodyStream<'_>,
     ) -> Result<StoredPart, StorageError> {
         let mut body = body;
-        let mut bytes = Vec::new();
+        let mut bytes = BytesMut::new();
         while let Some(chunk) = body.try_next().await.map_err(StorageError::Body)? {
             bytes.extend_from_slice(&chunk);
         }
         let size = bytes.len() as u64;
+        let etag = self.mp_send_part(key, upload_id, number, bytes.freeze()).await?;
+        Ok(StoredPart { number, etag, size })
+    }
+
+    /// Sends part `number` of `upload_id`; returns its ETag (unquoted).
+    pub(super) async fn mp_send_part(
+        &self,
+        key: &ObjectKey,
+        upload_id: &str,
+        number: u32,
+        bytes: Bytes,
+    ) -> Result<String, StorageError> {
         let done = self
             .client
             .upload_part()
@@ -60,8 +73,7 @@ impl S3Storage {
             .send()
             .await
             .map_err(|e| not_found_or_backend(&e))?;
-        let etag = done.e_tag.unwrap_or_default().trim_matches('"').to_owned();
-        Ok(StoredPart { number, etag, size })
+        Ok(done.e_tag.unwrap_or_default().trim_matches('"').to_owned())
     }
 
     pub(super) async fn mp_list_parts(
