@@ -16,11 +16,8 @@ pub mod idempotency;
 pub mod ingest;
 pub mod json;
 pub mod lifecycle;
-<<<<<<< HEAD
 pub mod link_access;
-=======
 pub mod metrics;
->>>>>>> metrics
 pub mod openapi;
 pub mod paging;
 pub mod params;
