@@ -101,6 +101,10 @@ impl Storage for Metered {
         self.count("write", self.inner.rename(from, to).await)
     }
 
+    async fn copy(&self, from: &ObjectKey, to: &ObjectKey) -> Result<u64, StorageError> {
+        self.count("write", self.inner.copy(from, to).await)
+    }
+
     async fn presign_get(&self, key: &ObjectKey, ttl: Duration) -> Result<PresignedUrl, StorageError> {
         self.count("presign", self.inner.presign_get(key, ttl).await)
     }

@@ -76,57 +76,36 @@ impl S3Storage {
     /// take, as a multipart upload of `UploadPartCopy` ranges; aborted on
     /// failure, so no partial object is left.
     async fn copy_multipart(&self, from: &ObjectKey, to: &ObjectKey, size: u64) -> Result<(), StorageError> {
-        let created = self
-            .client
-            .create_multipart_upload()
-            .bucket(&self.bucket)
-            .key(to.as_str())
-            .send()
-            .await
-            .map_err(|e| backend(&e))?;
-        let upload_id = created.upload_id.ok_or_else(|| StorageError::Backend("no upload id".into()))?;
+        let upload_id = self.mp_create(to, "application/octet-stream").await?;
         let source = format!("{}/{}", self.bucket, from.as_str());
         let copied = async {
             let mut parts = Vec::new();
             let mut start = 0u64;
             while start < size {
                 let end = (start + COPY_PART_SIZE).min(size) - 1;
-                let number =
-                    i32::try_from(parts.len() + 1).map_err(|_| StorageError::Backend("too many parts".into()))?;
+                let number = u32::try_from(parts.len() + 1).unwrap_or(u32::MAX);
                 let out = self
                     .client
                     .upload_part_copy()
                     .bucket(&self.bucket)
                     .key(to.as_str())
                     .upload_id(&upload_id)
-                    .part_number(number)
+                    .part_number(i32::try_from(number).unwrap_or(i32::MAX))
                     .copy_source(&source)
                     .copy_source_range(format!("bytes={start}-{end}"))
                     .send()
                     .await
                     .map_err(|e| not_found_or_backend(&e))?;
-                let etag = out.copy_part_result.and_then(|r| r.e_tag).unwrap_or_default();
-                parts.push(CompletedPart::builder().part_number(number).e_tag(etag).build());
+                parts.push((number, out.copy_part_result.and_then(|r| r.e_tag).unwrap_or_default()));
                 start = end + 1;
             }
-            self.client
-                .complete_multipart_upload()
-                .bucket(&self.bucket)
-                .key(to.as_str())
-                .upload_id(&upload_id)
-                .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(parts)).build())
-                .send()
-                .await
-                .map_err(|e| backend(&e))?;
-            Ok(())
+            self.mp_complete(to, &upload_id, &parts).await
         };
         let result: Result<(), StorageError> = copied.await;
-        if result.is_err() {
-            let abort =
-                self.client.abort_multipart_upload().bucket(&self.bucket).key(to.as_str()).upload_id(&upload_id);
-            if let Err(e) = abort.send().await {
-                tracing::warn!(key = %to, error = %e, "could not abort a multipart copy");
-            }
+        if result.is_err()
+            && let Err(e) = self.mp_abort(to, &upload_id).await
+        {
+            tracing::warn!(key = %to, error = %e, "could not abort a multipart copy");
         }
         result
     }
