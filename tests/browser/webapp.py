@@ -38,7 +38,7 @@ from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 BASE, IMAGE1, IMAGE2, TOO_BIG, SHOTS = sys.argv[1:6]
 TRASH = "--trash" in sys.argv
@@ -344,7 +344,13 @@ def search(d):
     name = os.path.basename(IMAGE2).rsplit(".", 1)[0]
     fill_only(d, "form[role=search]", {"q": name[:6]})
     until(d, "the search result", lambda d: len(css(d, "#files li")) == 1 and name[:6] in one(d, "#files li").text)
-    step(f"searching {name[:6]!r} leaves one file in the grid")
+    d.execute_script("const q = document.querySelector('form[role=search] [name=q]');"
+                     "q.value = ''; q.dispatchEvent(new Event('input', {bubbles: true}));")
+    Select(one(d, "form[role=search] select[name=kind]")).select_by_value("video")
+    until(d, "no videos", lambda d: not css(d, "#files li") and "Nothing matches" in one(d, "p[role=status]").text)
+    Select(one(d, "form[role=search] select[name=kind]")).select_by_value("image")
+    until(d, "the images again", lambda d: len(css(d, "#files li")) >= 2)
+    step(f"searching {name[:6]!r} leaves one file in the grid; the kind filter shows no videos, then the images")
 
 
 def admin(d, key):

@@ -89,7 +89,7 @@ export async function render(main, [folderId], _user, readOnly = false) {
       state.page += 1;
       for (const f of page.items) grid.append(fileTile(f, base.file));
       state.done = page.totalPages !== undefined ? state.page >= page.totalPages : !page.hasMore;
-      status.textContent = grid.children.length || subfolders.length ? '' : (state.q ? 'Nothing matches.' : (readOnly ? 'No files here.' : 'No files yet: upload some.'));
+      status.textContent = grid.children.length || subfolders.length ? '' : (state.q || state.kind ? 'Nothing matches.' : (readOnly ? 'No files here.' : 'No files yet: upload some.'));
     } catch (e) {
       status.textContent = errorText(e);
       state.done = true;
