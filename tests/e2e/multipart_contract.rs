@@ -63,9 +63,9 @@ async fn multipart_contract_fs() {
     multipart_contract(storage.clone()).await;
     assert!(storage.writes_in_place());
     let key = ObjectKey::assembled(&MediaId::generate());
-    assert_eq!(storage.write_at(&key, 0, stream_of(&b"hello wor"[..])).await.unwrap(), 9);
+    assert_eq!(storage.write_at(&key, 0, stream_of(&b"hello wor"[..])).await.unwrap().sync().await.unwrap(), 9);
     // Bytes past the recorded offset (a writer that died) are cut off.
-    assert_eq!(storage.write_at(&key, 6, stream_of(&b"world"[..])).await.unwrap(), 5);
+    assert_eq!(storage.write_at(&key, 6, stream_of(&b"world"[..])).await.unwrap().sync().await.unwrap(), 5);
     assert_eq!(read(&storage, &key).await, b"hello world");
     // A body that fails part way keeps what arrived.
     let failing: storage::BodyStream<'static> =

@@ -1,9 +1,10 @@
 //! Writing one chunk of a tus upload where the backend does it best.
 //!
 //! - File system: written in place into the assembled object at the
-//!   upload's offset (`Storage::write_at`), fsynced; nothing is copied at
-//!   the end. Bytes past the offset left by a writer that died are cut off
-//!   by the next write.
+//!   upload's offset (`Storage::write_at`); nothing is copied at the end.
+//!   The bytes come back not yet durable ([`Written::pending`]): they are
+//!   synced before their offset is recorded. Bytes past the offset left
+//!   by a writer that died are cut off by the next write.
 //! - S3: a multipart upload of the assembled object. The incoming bytes
 //!   (after the staging tail, below) fill a part buffer of [`PART_SIZE`];
 //!   every full buffer becomes a part. What is left under 5 MiB when the
@@ -23,7 +24,9 @@ use bytes::{Bytes, BytesMut};
 use futures::TryStreamExt;
 
 use mediaq_shared::repo::{RecordedPart, ResumableUpload};
-use mediaq_shared::storage::{BodyStream, ByteRange, ObjectKey, StorageError, is_over_limit, limited, stream_of};
+use mediaq_shared::storage::{
+    BodyStream, ByteRange, ObjectKey, StorageError, Unsynced, is_over_limit, limited, stream_of,
+};
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -69,6 +72,9 @@ impl Hasher {
 #[derive(Debug)]
 pub struct Written {
     pub offset: u64,
+    /// Bytes written in place that are not durable yet: to sync before
+    /// the offset is recorded.
+    pub pending: Option<Unsynced>,
     pub multipart_id: Option<String>,
     pub parts: Vec<RecordedPart>,
     pub tail_bytes: u64,
@@ -153,12 +159,13 @@ async fn in_place(
     body: BodyStream<'_>,
 ) -> Result<(Written, Option<ChunkError>), ChunkError> {
     let key = ObjectKey::parse(&upload.object_key).ok_or(ChunkError::Api(ApiError::NotFound))?;
-    let (written, failed) = match state.storage.write_at(&key, upload.offset, body).await {
-        Ok(n) => (n, None),
-        Err(partial) => (partial.written, body_failure(partial.error, false)?),
+    let (written, pending, failed) = match state.storage.write_at(&key, upload.offset, body).await {
+        Ok(unsynced) => (unsynced.written(), Some(unsynced), None),
+        Err(partial) => (partial.written, None, body_failure(partial.error, false)?),
     };
     let done = Written {
         offset: upload.offset + written,
+        pending,
         multipart_id: None,
         parts: Vec::new(),
         tail_bytes: 0,
@@ -220,7 +227,7 @@ async fn in_parts(
         state.storage.put(&tail, stream_of(leftover), "application/octet-stream").await?;
     }
     let stale_tail = (upload.tail_bytes > 0 && (parts_bytes != start_parts || tail_bytes == 0)).then_some(old_tail);
-    Ok((Written { offset, multipart_id, parts, tail_bytes, stale_tail }, failed))
+    Ok((Written { offset, pending: None, multipart_id, parts, tail_bytes, stale_tail }, failed))
 }
 
 /// The recorded first `len` bytes of a staging tail, in a part buffer.

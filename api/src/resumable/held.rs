@@ -43,6 +43,11 @@ impl Held {
         Ok(Some(Self { state: state.clone(), id: id.clone(), token, heartbeat, done: false }))
     }
 
+    /// The upload held.
+    pub fn id(&self) -> &MediaId {
+        &self.id
+    }
+
     /// Records `progress` and lets go; false when the hold was lost (the
     /// upload was terminated or expired meanwhile).
     pub async fn advance(mut self, progress: &Progress<'_>) -> Result<bool, ApiError> {

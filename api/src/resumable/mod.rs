@@ -14,6 +14,7 @@
 //! original once).
 
 mod chunks;
+mod commits;
 mod finish;
 mod held;
 mod meta;

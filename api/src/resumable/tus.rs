@@ -22,6 +22,7 @@ use mediaq_shared::repo::{Progress, Protocol, RepoError, ResumableUpload, now};
 use mediaq_shared::storage::ObjectKey;
 
 use super::chunks::{self, Checksum, ChunkError};
+use super::commits;
 use super::finish::{drop_upload, finish};
 use super::held::Held;
 use super::meta::FileMeta;
@@ -38,6 +39,11 @@ const OFFSET_TYPE: &str = "application/offset+octet-stream";
 /// the answer, and for how long; past them the connection is closed.
 const DRAIN_LIMIT: u64 = 64 * 1024 * 1024;
 const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(5);
+/// How long a PATCH ahead of the recorded offset waits for the record of
+/// the chunk before it (made in another API process), and how often it
+/// looks.
+const CATCH_UP: std::time::Duration = std::time::Duration::from_secs(2);
+const CATCH_UP_POLL: std::time::Duration = std::time::Duration::from_millis(10);
 
 async fn drain(body: Body) {
     let _ = tokio::time::timeout(DRAIN_TIME, quota::drain(body, DRAIN_LIMIT)).await;
@@ -187,6 +193,9 @@ async fn head(
     headers: HeaderMap,
 ) -> Result<Response, TusError> {
     check_version(&headers)?;
+    if let Some(id) = MediaId::parse(&id) {
+        commits::settled(&id).await;
+    }
     let (offset, length, meta, expires) = match owned(&state, &caller, &id).await {
         Ok(u) => (u.offset, u.length.unwrap_or(0), FileMeta::from_json(&u.metadata).to_tus(), Some(u.expires_at)),
         // Finished: its media stands for it.
@@ -277,7 +286,7 @@ async fn check_patch(
     let offset =
         number(headers, "upload-offset")?.ok_or_else(|| status(400, "Bad Request", "Upload-Offset is required"))?;
     let sum = checksum(headers)?;
-    let upload = owned(state, caller, id).await?;
+    let upload = caught_up(state, caller, id, offset).await?;
     if upload.expires_at < now() {
         return Err(status(410, "Gone", "this upload expired; create a new one"));
     }
@@ -289,6 +298,23 @@ async fn check_patch(
         ));
     }
     Ok((upload, sum))
+}
+
+/// The upload, once the record of a chunk answered before it was
+/// recorded has landed when the client is ahead of the recorded offset:
+/// at once when it was pending in this process, polling the row for at
+/// most [`CATCH_UP`] when it may be pending in another.
+async fn caught_up(state: &AppState, caller: &Caller, id: &str, offset: u64) -> Result<ResumableUpload, TusError> {
+    let deadline = tokio::time::Instant::now() + CATCH_UP;
+    loop {
+        let upload = owned(state, caller, id).await?;
+        if offset <= upload.offset || tokio::time::Instant::now() >= deadline {
+            return Ok(upload);
+        }
+        if !commits::settled(&upload.id).await {
+            tokio::time::sleep(CATCH_UP_POLL).await;
+        }
+    }
 }
 
 /// Takes the upload, writes the chunk, records it (or not) and, at the
@@ -310,7 +336,7 @@ async fn write_chunk(
         ));
     };
     let stream = Box::pin(body.into_data_stream().map_err(std::io::Error::other));
-    let written = match chunks::write(state, &upload, stream, sum).await {
+    let mut written = match chunks::write(state, &upload, stream, sum).await {
         Ok(w) => w,
         Err(e) => {
             held.release().await;
@@ -318,11 +344,22 @@ async fn write_chunk(
         }
     };
     let length = upload.length.unwrap_or(u64::MAX);
+    let expires_at = expiry(state);
+    if let Some(bytes) = written.pending.take() {
+        if written.offset != length {
+            // Answered now, recorded once durable (see `commits`).
+            commits::record_later(held, bytes, written.offset, expires_at);
+            return Ok((written.offset, Some(expires_at)));
+        }
+        if let Err(e) = bytes.sync().await {
+            held.release().await;
+            return Err(ApiError::from(e).into());
+        }
+    }
     if written.offset == length {
         complete(state, caller, &upload, held, &written).await?;
         return Ok((length, None));
     }
-    let expires_at = expiry(state);
     let progress = Progress {
         offset: written.offset,
         multipart_id: written.multipart_id.as_deref(),

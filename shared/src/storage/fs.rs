@@ -21,6 +21,7 @@ use tokio::fs::{self, File};
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 use tokio_util::io::ReaderStream;
 
+use super::in_place::{self, Unsynced};
 use super::multipart::{self, PARTS_DIR, PartialWrite, StoredPart};
 use super::{
     BodyStream, ByteRange, ListedObject, ObjectBody, ObjectKey, ObjectStream, PresignedUrl, Storage, StorageError,
@@ -357,14 +358,14 @@ impl Storage for FsStorage {
         true
     }
 
-    async fn write_at(&self, key: &ObjectKey, offset: u64, body: BodyStream<'_>) -> Result<u64, PartialWrite> {
+    async fn write_at(&self, key: &ObjectKey, offset: u64, body: BodyStream<'_>) -> Result<Unsynced, PartialWrite> {
         let path = self.path(key);
         let parent = path.parent().unwrap_or(&self.root).to_owned();
         let fresh = offset == 0;
         if fresh && let Err(e) = self.create_dirs(&parent).await {
             return Err(PartialWrite { written: 0, error: e.into() });
         }
-        let written = multipart::write_at(&path, offset, body).await;
+        let written = in_place::write_at(&path, offset, body).await;
         // A new file is an entry of its directory: make that durable too.
         if fresh && let Err(e) = sync_dir(&parent).await {
             return Err(PartialWrite { written: 0, error: e.into() });

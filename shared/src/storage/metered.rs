@@ -17,7 +17,7 @@ use metrics::{Counter, counter};
 
 use super::{
     BodyStream, ByteRange, DynStorage, ObjectBody, ObjectKey, ObjectStream, PartialWrite, PresignedUrl, Storage,
-    StorageError, StoredPart,
+    StorageError, StoredPart, Unsynced,
 };
 use crate::domain::MediaId;
 use crate::metrics::{STORAGE_READ, STORAGE_WRITTEN, storage_error};
@@ -173,10 +173,10 @@ impl Storage for Metered {
         self.inner.writes_in_place()
     }
 
-    async fn write_at(&self, key: &ObjectKey, offset: u64, body: BodyStream<'_>) -> Result<u64, PartialWrite> {
+    async fn write_at(&self, key: &ObjectKey, offset: u64, body: BodyStream<'_>) -> Result<Unsynced, PartialWrite> {
         let result = self.inner.write_at(key, offset, body).await;
         let written = match &result {
-            Ok(n) => *n,
+            Ok(unsynced) => unsynced.written(),
             Err(partial) => {
                 if matches!(partial.error, StorageError::Io(_) | StorageError::Backend(_)) {
                     storage_error(self.inner.backend(), "write");

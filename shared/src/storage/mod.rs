@@ -7,6 +7,7 @@
 
 mod fs;
 mod hashed;
+mod in_place;
 mod key;
 mod metered;
 mod multipart;
@@ -25,6 +26,7 @@ use futures::Stream;
 
 pub use fs::FsStorage;
 pub use hashed::{Hashed, LimitExceeded, is_over_limit, limited, put_hashed, read_head};
+pub use in_place::Unsynced;
 pub use key::ObjectKey;
 pub use metered::Metered;
 pub use multipart::{PartialWrite, StoredPart, valid_upload_id};
@@ -217,10 +219,11 @@ pub trait Storage: Send + Sync + 'static {
     }
 
     /// Writes `body` into the object at `offset`, dropping whatever lay
-    /// past `offset` first, and makes it durable; returns the bytes
-    /// written. A body that fails part way keeps (durably) what arrived.
-    /// Only where [`writes_in_place`](Self::writes_in_place).
-    async fn write_at(&self, key: &ObjectKey, offset: u64, body: BodyStream<'_>) -> Result<u64, PartialWrite> {
+    /// past `offset` first; the bytes are durable once the returned
+    /// [`Unsynced::sync`] has run. A body that fails part way keeps
+    /// (durably) what arrived. Only where
+    /// [`writes_in_place`](Self::writes_in_place).
+    async fn write_at(&self, key: &ObjectKey, offset: u64, body: BodyStream<'_>) -> Result<Unsynced, PartialWrite> {
         let _ = (key, offset, body);
         Err(PartialWrite { written: 0, error: StorageError::Backend("writes in place are not supported".into()) })
     }

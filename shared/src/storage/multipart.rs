@@ -6,15 +6,15 @@
 //! fsynced and renamed into place. Completion streams the parts, in
 //! order, into the object through the ordinary `put` (temporary file,
 //! fsync, rename), then removes the upload's directory. Writes in place
-//! (tus) use [`write_at`].
+//! (tus) are in `in_place`.
 
-use std::io::{self, SeekFrom};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use futures::{StreamExt, TryStreamExt};
 use md5::{Digest, Md5};
-use tokio::fs::{self, File, OpenOptions};
-use tokio::io::{AsyncSeekExt, AsyncWriteExt, BufWriter};
+use tokio::fs::{self, File};
+use tokio::io::{AsyncWriteExt, BufWriter};
 use tokio_util::io::ReaderStream;
 
 use super::{BodyStream, StorageError};
@@ -38,40 +38,6 @@ pub struct PartialWrite {
 
 /// Bytes written to a file at once.
 const WRITE_BLOCK: usize = 1024 * 1024;
-
-/// Bytes written between two background flushes of a write in place.
-const FLUSH_EVERY: u64 = 16 * 1024 * 1024;
-
-/// Flushes a file being written in the background, every [`FLUSH_EVERY`]
-/// bytes, so the disk writes while the body is still arriving and the
-/// `fdatasync` that ends the write (before its offset is recorded) finds
-/// little left to do. A tus client waits for that answer before it sends
-/// the next chunk: without this the network and the disk would take turns.
-struct Flusher {
-    file: std::sync::Arc<std::fs::File>,
-    running: Option<tokio::task::JoinHandle<()>>,
-    flushed_at: u64,
-}
-
-impl Flusher {
-    fn maybe_start(&mut self, written: u64) {
-        if written - self.flushed_at < FLUSH_EVERY || self.running.as_ref().is_some_and(|r| !r.is_finished()) {
-            return;
-        }
-        self.flushed_at = written;
-        let file = self.file.clone();
-        // Errors surface in the final, awaited `fdatasync`.
-        self.running = Some(tokio::task::spawn_blocking(move || {
-            let _ = file.sync_data();
-        }));
-    }
-
-    async fn wait(&mut self) {
-        if let Some(r) = self.running.take() {
-            let _ = r.await;
-        }
-    }
-}
 
 /// Where the file system store keeps parts.
 pub(super) const PARTS_DIR: &str = ".multipart";
@@ -164,47 +130,4 @@ pub(super) fn concat(files: Vec<PathBuf>) -> BodyStream<'static> {
         Ok::<_, io::Error>(ReaderStream::with_capacity(file, 256 * 1024))
     });
     Box::pin(opened.try_flatten())
-}
-
-/// Writes `body` into `path` at `offset` (see `Storage::write_at`).
-pub(super) async fn write_at(path: &Path, offset: u64, mut body: BodyStream<'_>) -> Result<u64, PartialWrite> {
-    let fail = |written, error: StorageError| PartialWrite { written, error };
-    let mut file =
-        OpenOptions::new().write(true).create(true).truncate(false).open(path).await.map_err(|e| fail(0, e.into()))?;
-    let len = file.metadata().await.map_err(|e| fail(0, e.into()))?.len();
-    if len < offset {
-        let why = format!("the stored upload has {len} bytes, fewer than its recorded offset {offset}");
-        return Err(fail(0, StorageError::Backend(why)));
-    }
-    // Bytes past the offset were never recorded (a writer that died).
-    file.set_len(offset).await.map_err(|e| fail(0, e.into()))?;
-    file.seek(SeekFrom::Start(offset)).await.map_err(|e| fail(0, e.into()))?;
-    // Request bodies arrive in small frames; each write of a tokio file is
-    // a trip to the blocking pool, so they go to the disk in 1 MiB blocks.
-    let flusher = file.try_clone().await.map_err(|e| fail(0, e.into()))?.into_std().await;
-    let mut flusher = Flusher { file: std::sync::Arc::new(flusher), running: None, flushed_at: 0 };
-    let mut file = BufWriter::with_capacity(WRITE_BLOCK, file);
-    let mut written = 0u64;
-    let mut failed = None;
-    loop {
-        match body.try_next().await {
-            Ok(Some(chunk)) => {
-                file.write_all(&chunk).await.map_err(|e| fail(written, e.into()))?;
-                written += chunk.len() as u64;
-                flusher.maybe_start(written);
-            }
-            Ok(None) => break,
-            Err(e) => {
-                failed = Some(StorageError::Body(e));
-                break;
-            }
-        }
-    }
-    file.flush().await.map_err(|e| fail(written, e.into()))?;
-    flusher.wait().await;
-    file.get_ref().sync_data().await.map_err(|e| fail(written, e.into()))?;
-    match failed {
-        Some(error) => Err(fail(written, error)),
-        None => Ok(written),
-    }
 }
