@@ -37,7 +37,7 @@ pub struct PartialWrite {
 }
 
 /// Bytes written to a file at once.
-const WRITE_BLOCK: usize = 1024 * 1024;
+pub(super) const WRITE_BLOCK: usize = 1024 * 1024;
 
 /// Bytes written between two background flushes of a write in place.
 const FLUSH_EVERY: u64 = 16 * 1024 * 1024;
@@ -47,14 +47,19 @@ const FLUSH_EVERY: u64 = 16 * 1024 * 1024;
 /// `fdatasync` that ends the write (before its offset is recorded) finds
 /// little left to do. A tus client waits for that answer before it sends
 /// the next chunk: without this the network and the disk would take turns.
-struct Flusher {
+pub(super) struct Flusher {
     file: std::sync::Arc<std::fs::File>,
     running: Option<tokio::task::JoinHandle<()>>,
     flushed_at: u64,
 }
 
 impl Flusher {
-    fn maybe_start(&mut self, written: u64) {
+    /// Flushes `file` (a clone of the handle being written).
+    pub(super) fn new(file: std::fs::File) -> Self {
+        Self { file: std::sync::Arc::new(file), running: None, flushed_at: 0 }
+    }
+
+    pub(super) fn maybe_start(&mut self, written: u64) {
         if written - self.flushed_at < FLUSH_EVERY || self.running.as_ref().is_some_and(|r| !r.is_finished()) {
             return;
         }
@@ -66,7 +71,7 @@ impl Flusher {
         }));
     }
 
-    async fn wait(&mut self) {
+    pub(super) async fn wait(&mut self) {
         if let Some(r) = self.running.take() {
             let _ = r.await;
         }
