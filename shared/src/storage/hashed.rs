@@ -1,4 +1,5 @@
-//! Storing a stream while hashing it (SHA-256 and MD5 in the same pass)
+//! Storing a stream while hashing it (SHA-256 and MD5 at the same time,
+//! on two threads, over the same chunks)
 //! and counting it against a size limit: the one way uploads and remote
 //! fetches reach storage.
 
@@ -54,8 +55,17 @@ pub fn limited(body: BodyStream<'_>, limit: u64) -> BodyStream<'_> {
     }))
 }
 
+/// Chunks the MD5 hasher may lag behind (memory stays bounded: a request
+/// body's chunks are at most a few hundred KiB).
+const MD5_QUEUE: usize = 16;
+
 /// Streams `body` to `key`, hashing and counting as it goes; a body over
 /// `limit` bytes fails (nothing is stored) with [`LimitExceeded`].
+///
+/// SHA-256 runs inline as the chunks pass; MD5, the slower of the two,
+/// runs at the same time on a blocking thread fed the same chunks (`Bytes`
+/// are shared, not copied) through a bounded channel, so a slow hasher
+/// holds the body back instead of buffering it.
 pub async fn put_hashed(
     storage: &DynStorage,
     key: &ObjectKey,
@@ -63,14 +73,55 @@ pub async fn put_hashed(
     content_type: &str,
     limit: u64,
 ) -> Result<Hashed, StorageError> {
-    let mut sha256 = Sha256::new();
-    let mut md5 = Md5::new();
-    let hashing = limited(body, limit).map(|chunk| {
-        let chunk = chunk?;
-        sha256.update(&chunk);
-        md5.update(&chunk);
-        Ok(chunk)
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(MD5_QUEUE);
+    let md5 = tokio::task::spawn_blocking(move || {
+        let mut md5 = Md5::new();
+        while let Some(chunk) = rx.blocking_recv() {
+            md5.update(&chunk);
+        }
+        hex::encode(md5.finalize())
     });
-    let size = storage.put(key, Box::pin(hashing), content_type).await?;
-    Ok(Hashed { size, sha256: hex::encode(sha256.finalize()), md5: hex::encode(md5.finalize()) })
+    let mut sha256 = Sha256::new();
+    let hashing = limited(body, limit)
+        .map_ok(|chunk| {
+            sha256.update(&chunk);
+            chunk
+        })
+        .and_then(|chunk| {
+            let tx = tx.clone();
+            async move {
+                tx.send(chunk.clone()).await.map_err(|_| io::Error::other("the MD5 hasher stopped"))?;
+                Ok(chunk)
+            }
+        });
+    let stored = storage.put(key, Box::pin(hashing), content_type).await;
+    // The hasher ends once every sender is gone.
+    drop(tx);
+    let size = stored?;
+    let md5 = md5.await.map_err(|e| StorageError::Backend(format!("MD5 hasher: {e}")))?;
+    Ok(Hashed { size, sha256: hex::encode(sha256.finalize()), md5 })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn both_digests_match_one_pass_over_the_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let signer = crate::signing::UrlSigner::new(crate::config::Secret::new("k".repeat(32)));
+        let fs = super::super::FsStorage::open(dir.path().join("objects"), "http://x".into(), signer).await.unwrap();
+        let storage: DynStorage = std::sync::Arc::new(fs);
+        let data: Vec<u8> = (0..3_000_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let chunks: Vec<io::Result<Bytes>> = data.chunks(65_537).map(|c| Ok(Bytes::copy_from_slice(c))).collect();
+        let key = ObjectKey::original(&crate::domain::MediaId::generate(), "bin");
+        let body: BodyStream<'_> = Box::pin(futures::stream::iter(chunks));
+        let hashed = put_hashed(&storage, &key, body, "application/octet-stream", u64::MAX).await.unwrap();
+        assert_eq!(hashed.size, data.len() as u64);
+        assert_eq!(hashed.sha256, hex::encode(Sha256::digest(&data)));
+        assert_eq!(hashed.md5, hex::encode(Md5::digest(&data)));
+        let over = Box::pin(futures::stream::iter(vec![Ok(Bytes::from(data))]));
+        let err = put_hashed(&storage, &key, over, "application/octet-stream", 1000).await.unwrap_err();
+        assert!(is_over_limit(&err), "{err}");
+    }
 }
