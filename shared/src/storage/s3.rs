@@ -286,15 +286,8 @@ impl Storage for S3Storage {
     }
 
     async fn rename(&self, from: &ObjectKey, to: &ObjectKey) -> Result<(), StorageError> {
-        // S3 has no rename: copy (server side, up to 5 GiB) then delete.
-        self.client
-            .copy_object()
-            .bucket(&self.bucket)
-            .copy_source(format!("{}/{}", self.bucket, from.as_str()))
-            .key(to.as_str())
-            .send()
-            .await
-            .map_err(|e| not_found_or_backend(&e))?;
+        // S3 has no rename: a server-side copy (multipart past 5 GiB), then delete.
+        self.copy(from, to).await?;
         self.delete(from).await
     }
 
