@@ -7,7 +7,13 @@
 //! - a memory budget (`MEDIAQ_REQUEST_MEMORY_BYTES`) shared by every
 //!   request: bodies that must be held whole (urlencoded forms, JSON,
 //!   base64 sources) take a [`Lease`] on it as they grow, and a request
-//!   that finds it spent gets 503 with `Retry-After` instead of the bytes.
+//!   that finds it spent gets 503 with `Retry-After` instead of the bytes;
+//! - an answer given before its request body was read to the end (a 404
+//!   for a new version of a deleted file, a refused key…) says
+//!   `Connection: close`. hyper closes such a connection once the answer is
+//!   written; without the header a client puts it back in its pool and its
+//!   next request on it fails with "connection closed before message
+//!   completed".
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,6 +21,7 @@ use std::time::Duration;
 
 use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Version, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use futures::{Stream, StreamExt};
@@ -119,18 +126,24 @@ pub struct Guards {
 /// Middleware: hands the budget to handlers and times out stalled bodies.
 pub async fn guard(State(guards): State<Guards>, request: Request, next: Next) -> Response {
     let stalled = Arc::new(AtomicBool::new(false));
+    let read = Arc::new(AtomicBool::new(false));
     let chevereto = request.uri().path().starts_with("/api/1");
     let (mut parts, body) = request.into_parts();
     parts.extensions.insert(guards.budget.clone());
+    let http1 = parts.version <= Version::HTTP_11;
+    let has_body = !body.is_end_stream();
     let body =
-        if body.is_end_stream() { body } else { Body::from_stream(timed(body, guards.timeout, stalled.clone())) };
-    let response = next.run(Request::from_parts(parts, body)).await;
-    if !stalled.load(Ordering::SeqCst) {
-        return response;
+        if has_body { Body::from_stream(timed(body, guards.timeout, stalled.clone(), read.clone())) } else { body };
+    let mut response = next.run(Request::from_parts(parts, body)).await;
+    if stalled.load(Ordering::SeqCst) {
+        tracing::info!(secs = guards.timeout.as_secs(), "request body stalled");
+        let error = ApiError::BodyTimeout { secs: guards.timeout.as_secs() };
+        response = if chevereto { Chevereto { error, text: false }.into_response() } else { error.into_response() };
     }
-    tracing::info!(secs = guards.timeout.as_secs(), "request body stalled");
-    let error = ApiError::BodyTimeout { secs: guards.timeout.as_secs() };
-    if chevereto { Chevereto { error, text: false }.into_response() } else { error.into_response() }
+    if http1 && has_body && !read.load(Ordering::SeqCst) {
+        response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
 }
 
 /// The request body stalled (see [`guard`]).
@@ -138,20 +151,31 @@ pub async fn guard(State(guards): State<Guards>, request: Request, next: Next) -
 #[error("no byte of the request body arrived in time")]
 pub struct Stalled;
 
-/// `body`, failing with [`Stalled`] when no chunk arrives within `limit`.
+/// `body`, failing with [`Stalled`] when no chunk arrives within `limit`;
+/// `read` is set once the body's end is reached.
 fn timed(
     body: Body,
     limit: Duration,
     stalled: Arc<AtomicBool>,
+    read: Arc<AtomicBool>,
 ) -> impl Stream<Item = Result<Bytes, axum::BoxError>> + Send {
     futures::stream::unfold(Some(body.into_data_stream()), move |state| {
         let stalled = stalled.clone();
+        let read = read.clone();
         async move {
             let mut inner = state?;
             match tokio::time::timeout(limit, inner.next()).await {
-                Ok(Some(Ok(bytes))) => Some((Ok(bytes), Some(inner))),
+                Ok(Some(Ok(bytes))) => {
+                    if inner.is_end_stream() {
+                        read.store(true, Ordering::SeqCst);
+                    }
+                    Some((Ok(bytes), Some(inner)))
+                }
                 Ok(Some(Err(e))) => Some((Err(e.into()), None)),
-                Ok(None) => None,
+                Ok(None) => {
+                    read.store(true, Ordering::SeqCst);
+                    None
+                }
                 Err(_) => {
                     stalled.store(true, Ordering::SeqCst);
                     Some((Err(Stalled.into()), None))

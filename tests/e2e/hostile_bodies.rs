@@ -132,3 +132,45 @@ async fn stalled_body_gets_408_embedded() {
 async fn stalled_body_gets_408_production() {
     stalled_body_gets_408(Kind::Production).await;
 }
+
+/// An answer given before the request body was read (here a new version
+/// of a file that does not exist) tells the client to close the
+/// connection, so its next request does not land on a socket the server is
+/// closing; an answer to a body read whole keeps the connection.
+both_stacks!(answers_before_the_body_is_read_close_the_connection, |stack: Stack| async move {
+    let key = stack.key("alice");
+    let photo = std::fs::read(corpus("skimage_coffee.png")).unwrap();
+    let file = stack.upload_bytes(&key, "kept.png", photo.clone(), None).await;
+    let id = file["id"].as_str().unwrap().to_owned();
+    // One connection only, reused whenever the server allows it.
+    let http = reqwest::Client::builder().pool_max_idle_per_host(1).build().unwrap();
+    for round in 0..40 {
+        let form = reqwest::multipart::Form::new()
+            .part("file", reqwest::multipart::Part::bytes(vec![7u8; 4 << 20]).file_name("next.bin"));
+        let res = http
+            .post(stack.url("/api/v1/files/nosuchfile00/versions"))
+            .bearer_auth(&key)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status().as_u16(), 404, "round {round}");
+        assert_eq!(res.headers().get("connection").map(|v| v.to_str().unwrap()), Some("close"), "round {round}");
+        drop(res.text().await);
+        // The next request goes out at once, on whatever the pool holds.
+        let res = http.get(stack.url(&format!("/api/v1/files/{id}"))).bearer_auth(&key).send().await;
+        let res = res.unwrap_or_else(|e| panic!("round {round}: the request after a refused body failed: {e:?}"));
+        assert_eq!(res.status().as_u16(), 200, "round {round}");
+        assert!(res.headers().get("connection").is_none_or(|v| v != "close"), "round {round}");
+    }
+    // A body read to its end keeps the connection open.
+    let res = http
+        .patch(stack.url(&format!("/api/v1/files/{id}")))
+        .bearer_auth(&key)
+        .json(&serde_json::json!({ "name": "still.png" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    assert!(res.headers().get("connection").is_none_or(|v| v != "close"));
+});

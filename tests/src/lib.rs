@@ -61,7 +61,14 @@ fn required(var: &str) -> String {
 
 /// The corpus of real media beside the repository.
 pub fn corpus(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus").join(name)
+    manifest_dir().join("../../shared/corpus").join(name)
+}
+
+/// The tests crate's directory. Cargo names it at run time too; that one
+/// wins, so a library built from another checkout sharing the target
+/// directory still finds this checkout's files.
+pub fn manifest_dir() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from)
 }
 
 pub fn free_port() -> u16 {

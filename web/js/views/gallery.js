@@ -71,7 +71,7 @@ export async function render(main, [folderId], _user, readOnly = false) {
   const lists = await listsSupported();
   const folder = folderId ? await api('GET', `/api/v1/folders/${encodeURIComponent(folderId)}`) : null;
   const subfolders = folder ? folder.children || [] : (await api('GET', '/api/v1/folders', { query: { limit: 100 } })).items || [];
-  const state = { q: '', sort: 'createdAt', order: 'desc', kind: '', page: 0, done: false, loading: false };
+  const state = { q: '', sort: 'createdAt', order: 'desc', kind: '', page: 0, done: false, loading: false, gen: 0 };
 
   const grid = h('ul', { class: 'grid', id: 'files', 'aria-label': 'Files' });
   const status = h('p', { class: 'muted', role: 'status' });
@@ -79,26 +79,35 @@ export async function render(main, [folderId], _user, readOnly = false) {
   const list = h('ul', { class: 'uploads', 'aria-label': 'Uploads' });
   const up = uploader(list, { folderId: () => folderId, onReady: (f) => grid.prepend(fileTile(f)) });
 
+  // A reload while a page is on its way makes that page stale: `gen` tells.
   async function more() {
     if (state.loading || state.done) return;
     state.loading = true;
+    const gen = state.gen;
+    let page = null;
+    let error = null;
     try {
       const query = { page: state.page + 1, limit: PAGE, folderId };
       if (lists) Object.assign(query, { q: state.q, sort: state.sort, order: state.order, kind: state.kind, folderId: folderId || 'root' });
-      const page = await api('GET', '/api/v1/files', { query });
-      state.page += 1;
-      for (const f of page.items) grid.append(fileTile(f, base.file));
-      state.done = page.totalPages !== undefined ? state.page >= page.totalPages : !page.hasMore;
-      status.textContent = grid.children.length || subfolders.length ? '' : (state.q || state.kind ? 'Nothing matches.' : (readOnly ? 'No files here.' : 'No files yet: upload some.'));
+      page = await api('GET', '/api/v1/files', { query });
     } catch (e) {
-      status.textContent = errorText(e);
-      state.done = true;
+      error = e;
     }
     state.loading = false;
+    if (gen !== state.gen) { more(); return; }
+    if (error) {
+      status.textContent = errorText(error);
+      state.done = true;
+      return;
+    }
+    state.page += 1;
+    for (const f of page.items) grid.append(fileTile(f, base.file));
+    state.done = page.totalPages !== undefined ? state.page >= page.totalPages : !page.hasMore;
+    status.textContent = grid.children.length || subfolders.length ? '' : (state.q || state.kind ? 'Nothing matches.' : (readOnly ? 'No files here.' : 'No files yet: upload some.'));
     if (!state.done && sentinel.getBoundingClientRect().top < innerHeight + 400) more();
   }
   function reload() {
-    Object.assign(state, { page: 0, done: false });
+    Object.assign(state, { page: 0, done: false, gen: state.gen + 1 });
     grid.replaceChildren();
     more();
   }
