@@ -134,6 +134,15 @@ def register_and_login(d):
     fill(d, "form", {"username": "alice", "password": "correct horse battery"})
     until(d, "the gallery after logging in", lambda d: css(d, "input[type=file]"))
     step("logged out and in again")
+    # A session past its expiresAt: the log-in page, with no refused request.
+    d.execute_script("localStorage.setItem('mediaq.expires', new Date(Date.now() - 1000).toISOString())")
+    go(d, "/")
+    d.refresh()
+    until(d, "the login page for an expired session", lambda d: d.current_url.endswith("#/login"))
+    checkpoint(d, "opening the app with an expired session")
+    fill(d, "form", {"username": "alice", "password": "correct horse battery"})
+    until(d, "the gallery after logging in again", lambda d: css(d, "input[type=file]"))
+    step("an expired session opens the log-in page without a refused request")
 
 
 def upload_two(d):
@@ -325,6 +334,9 @@ def folder_upload(d):
     holiday = d.current_url
     step("created a folder, uploaded into it (breadcrumbs, thumbnail)")
     go(d, "/")
+    # The folder's view (with its own new-folder form) stays until the
+    # root's replaces it: type only into the root's.
+    until(d, "the root gallery", lambda d: one(d, ".gallery h1").text == "Files")
     fill(d, "form.new-folder", {"folderName": "Trips"})
     until(d, "the second folder's page", lambda d: "Trips" in one(d, "nav.crumbs [aria-current=page]").text)
     d.get(holiday)

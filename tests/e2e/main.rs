@@ -9,6 +9,7 @@ mod config;
 mod contracts;
 mod copy;
 mod crash;
+mod cutoff;
 mod durability;
 mod files_any;
 mod folders;

@@ -12,9 +12,26 @@ export class ApiError extends Error {
   }
 }
 
+const EXPIRES = 'mediaq.expires';
+
+// A login session's token is forgotten once its `expiresAt` has passed,
+// so an expired session goes to the log-in page without a refused request.
 export const session = {
-  get token() { return localStorage.getItem(TOKEN); },
-  set token(t) { if (t) localStorage.setItem(TOKEN, t); else localStorage.removeItem(TOKEN); },
+  get token() {
+    const expires = localStorage.getItem(EXPIRES);
+    if (expires && Date.parse(expires) <= Date.now()) this.token = null;
+    return localStorage.getItem(TOKEN);
+  },
+  set token(t) {
+    if (t) localStorage.setItem(TOKEN, t);
+    else localStorage.removeItem(TOKEN);
+    localStorage.removeItem(EXPIRES);
+  },
+  /** Keeps a login session's token until `expiresAt`. */
+  start(token, expiresAt) {
+    this.token = token;
+    if (expiresAt) localStorage.setItem(EXPIRES, expiresAt);
+  },
   me: null,
 };
 

@@ -38,7 +38,7 @@ const credentials = (autocomplete) => [
 
 async function loginWith(username, password) {
   const out = await api('POST', '/api/v1/auth/login', { body: { username, password }, auth: false });
-  session.token = out.token;
+  session.start(out.token, out.expiresAt);
   session.me = null;
   location.hash = '#/';
 }

@@ -153,9 +153,12 @@ export function sharedFile(main, params, user) {
 export async function render(main, [id], _user, readOnly = false) {
   const reload = () => render(main, [id], _user, readOnly);
   const file = await api('GET', `/api/v1/files/${encodeURIComponent(id)}`);
+  let versionsShown = Promise.resolve();
   const remove = readOnly ? null : h('button', { type: 'button', class: 'danger', onclick: async () => {
     const where = hasFeature('trash') ? 'It goes to the trash, where you can restore it.' : 'This cannot be undone.';
     if (!(await confirmDialog(`Delete “${file.name}”? ${where}`))) return;
+    // The versions still on their way would find the file gone.
+    await versionsShown;
     try {
       await api('DELETE', `/api/v1/files/${file.id}`);
       toast(hasFeature('trash') ? 'Deleted: find it in the trash' : 'Deleted');
@@ -178,5 +181,8 @@ export async function render(main, [id], _user, readOnly = false) {
     h('div', { class: 'split' }, h('div', { class: 'stack' }, h('div', { class: 'viewer' }, viewer(file)), links), side),
     'version' in file ? h('section', { class: 'card', 'aria-labelledby': 'versions-h' }, h('h2', { id: 'versions-h' }, 'Versions'), versionBox) : null,
     readOnly ? null : h('section', { class: 'card', 'aria-labelledby': 'sharing-h' }, h('h2', { id: 'sharing-h' }, 'Sharing'), sharePanel({ fileId: file.id })));
-  if ('version' in file) versions(file, reload, readOnly).then((b) => mount(versionBox, b)).catch((e) => mount(versionBox, h('p', { class: 'error' }, errorText(e))));
+  if ('version' in file) {
+    versionsShown = versions(file, reload, readOnly).then((b) => mount(versionBox, b))
+      .catch((e) => mount(versionBox, h('p', { class: 'error' }, errorText(e))));
+  }
 }
