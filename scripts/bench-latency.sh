@@ -14,3 +14,4 @@ cargo build --release --bin mediaq --quiet
 export MEDIAQ_BIN="$CARGO_TARGET_DIR/release/mediaq"
 MEDIAQ_TEST_SKIP_LINT=1 bash scripts/test.sh -p mediaq-tests --test e2e -- latency --ignored --nocapture \
     --test-threads 1 2>&1 | grep -E '^LATENCY|panicked|FAILED' || true
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -99,7 +99,17 @@ async fn media_writes_contract(repo: &DynRepo, owner: mediaq_shared::domain::Use
     (done.width, done.height, done.duration_ms) = (Some(4000), Some(3000), Some(12_345));
     done.exif = Some(serde_json::json!({"Make": "Canon"}));
     done.original.size = 99;
-    assert!(repo.finish_processing(&m.id, &done).await.unwrap());
+    let thumb = Variant {
+        kind: VariantKind::Thumb,
+        key: format!("media/{}/thumb.jpg", m.id),
+        mime: "image/jpeg".into(),
+        extension: "jpg".into(),
+        width: 160,
+        height: 120,
+        size: 5,
+    };
+    assert!(repo.finish_processing(&m.id, &done, std::slice::from_ref(&thumb)).await.unwrap());
+    assert_eq!(repo.variants(&m.id).await.unwrap(), vec![thumb.clone()], "the variants come with ready");
     let back = repo.media(&m.id).await.unwrap();
     assert_eq!(
         (back.status, back.width, back.height, back.duration_ms),
@@ -111,7 +121,7 @@ async fn media_writes_contract(repo: &DynRepo, owner: mediaq_shared::domain::Use
         (false, None, Some("Mine")),
         "finishing keeps the edit"
     );
-    assert!(!repo.finish_processing(&m.id, &done).await.unwrap(), "only from processing");
+    assert!(!repo.finish_processing(&m.id, &done, &[]).await.unwrap(), "only from processing");
     assert!(!repo.fail_media(&m.id, "late").await.unwrap(), "a ready media does not fail");
     assert_eq!(repo.start_job(&m.id).await.unwrap(), None, "a settled media is not started again");
     assert!(matches!(repo.edit_media(&MediaId::generate(), &again).await, Ok(false)));
@@ -129,7 +139,8 @@ async fn media_writes_contract(repo: &DynRepo, owner: mediaq_shared::domain::Use
     assert!(repo.retire_media(&gone.id, MediaStatus::Deleted).await.unwrap());
     let facts = OriginalFacts::of(&gone);
     assert_eq!(repo.start_job(&gone.id).await.unwrap(), None);
-    assert!(!repo.finish_processing(&gone.id, &done).await.unwrap());
+    assert!(!repo.finish_processing(&gone.id, &done, std::slice::from_ref(&thumb)).await.unwrap());
+    assert!(repo.variants(&gone.id).await.unwrap().is_empty(), "no variant row without ready");
     assert!(!repo.fail_media(&gone.id, "x").await.unwrap());
     assert!(!repo.edit_media(&gone.id, &public).await.unwrap());
     assert!(!repo.replace_original(&gone.id, &facts).await.unwrap());

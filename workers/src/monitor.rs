@@ -201,8 +201,9 @@ async fn sweep_tick(_tick: Tick, env: Data<Env>) -> Result<(), BoxDynError> {
 
 async fn fetch_handler(job: FetchRemote, env: Data<Env>, attempt: Attempt, task: TaskId) -> Result<(), BoxDynError> {
     let started = Instant::now();
-    let result = limited(&env, true, jobs::fetch::run(&job, &env)).await;
-    finish(FETCH_QUEUE, Some(&job.media_id), &env, &task, attempt.current(), started, result).await
+    let (id, run_env) = (job.media_id.clone(), Env::clone(&env));
+    let result = detached(async move { limited(&run_env, true, jobs::fetch::run(&job, &run_env)).await }).await;
+    finish(FETCH_QUEUE, Some(&id), &env, &task, attempt.current(), started, result).await
 }
 
 async fn process_handler(job: ProcessMedia, env: Data<Env>, attempt: Attempt, task: TaskId) -> Result<(), BoxDynError> {
@@ -221,23 +222,55 @@ async fn process(
     task: TaskId,
 ) -> Result<(), BoxDynError> {
     let started = Instant::now();
-    let result = limited(&env, true, jobs::process::run(&job, &env)).await;
-    finish(queue, Some(&job.media_id), &env, &task, attempt.current(), started, result).await
+    let (id, run_env) = (job.media_id.clone(), Env::clone(&env));
+    let result = detached(async move { limited(&run_env, true, jobs::process::run(&job, &run_env)).await }).await;
+    finish(queue, Some(&id), &env, &task, attempt.current(), started, result).await
 }
 
 async fn purge_handler(job: PurgeMedia, env: Data<Env>, attempt: Attempt, task: TaskId) -> Result<(), BoxDynError> {
     let started = Instant::now();
-    let result = limited(&env, false, jobs::purge::run(&job.media_id, &env)).await;
+    let run_env = Env::clone(&env);
+    let result =
+        detached(async move { limited(&run_env, false, jobs::purge::run(&job.media_id, &run_env)).await }).await;
     // A purge that gives up leaves the media retired: the sweep retries it.
     finish(PURGE_QUEUE, None, &env, &task, attempt.current(), started, result).await
 }
 
 async fn webhook_handler(job: DeliverWebhook, env: Data<Env>, task: TaskId) -> Result<(), BoxDynError> {
     let started = Instant::now();
-    let result = mediaq_shared::webhooks::attempt(&env.repo, env.queue.as_ref(), env.config.fetch_allow_private, &job)
-        .await
-        .map_err(|e| JobError::Retryable(e.to_string()));
-    finish(WEBHOOK_QUEUE, None, &env, &task, job.attempt as usize, started, result).await
+    let (attempt, run_env) = (job.attempt as usize, Env::clone(&env));
+    let result = detached(async move {
+        let e = &run_env;
+        mediaq_shared::webhooks::attempt(&e.repo, e.queue.as_ref(), e.config.fetch_allow_private, &job)
+            .await
+            .map_err(|e| JobError::Retryable(e.to_string()))
+    })
+    .await;
+    finish(WEBHOOK_QUEUE, None, &env, &task, attempt, started, result).await
+}
+
+/// Runs a job's body in a task of its own, so that its many wake-ups
+/// (every database query, storage read and CPU hand-off) wake only that
+/// task: apalis polls a worker's backend each time the worker's task is
+/// woken, and an idle backend answers each poll with a fetch query — on
+/// SQLite a write transaction that contends with the job's own writes.
+/// The worker's task now wakes when the job ends. Dropping the returned
+/// future (shutdown past its grace) aborts the task; a panic in it is a
+/// retryable failure, like one caught by the worker's panic layer.
+async fn detached(job: impl Future<Output = Result<(), JobError>> + Send + 'static) -> Result<(), JobError> {
+    struct AbortOnDrop(tokio::task::AbortHandle);
+    impl Drop for AbortOnDrop {
+        fn drop(&mut self) {
+            self.0.abort();
+        }
+    }
+    let handle = tokio::spawn(job);
+    let _abort = AbortOnDrop(handle.abort_handle());
+    match handle.await {
+        Ok(result) => result,
+        Err(e) if e.is_panic() => Err(JobError::Retryable("the job panicked".into())),
+        Err(e) => Err(JobError::Retryable(format!("the job stopped: {e}"))),
+    }
 }
 
 /// Runs a job under the wall-clock limit (`MEDIAQ_JOB_TIMEOUT_SECS`). A

@@ -6,8 +6,8 @@
 //!   there: an unsupported, oversized or broken file fails before the rest
 //!   of its body is read.
 //! - [`read_jpeg`]: a JPEG's primary image, read up to its EOI (what
-//!   libjpeg-turbo needs in one buffer), refused past a size its pixels
-//!   cannot need; trailing data is never read.
+//!   libjpeg-turbo needs in one buffer) from where the head ended, refused
+//!   past a size its pixels cannot need; trailing data is never read.
 //! - [`download`]: everything else goes to a temporary file, streamed, for
 //!   decoders and walkers to read through a buffer.
 //! - [`put_file`]: a replacement streamed from its file, hashed on the way.
@@ -60,10 +60,18 @@ async fn read_range(storage: &DynStorage, key: &ObjectKey, len: u64) -> Result<(
     Ok((head, total))
 }
 
+/// The head of an original as read by [`probe_head`].
+pub struct Head {
+    pub bytes: Vec<u8>,
+    /// The size of the whole object.
+    pub total: u64,
+    pub probe: Probe,
+}
+
 /// Reads and probes the head of the original; a refusal (unsupported,
 /// over a limit, corrupt headers) is a permanent failure, decided before
 /// the body is read.
-pub async fn probe_head(storage: &DynStorage, key: &ObjectKey, limits: Limits) -> Result<(Vec<u8>, Probe), JobError> {
+pub async fn probe_head(storage: &DynStorage, key: &ObjectKey, limits: Limits) -> Result<Head, JobError> {
     let mut want = HEAD_START;
     loop {
         let (head, total) = read_range(storage, key, want).await?;
@@ -77,20 +85,35 @@ pub async fn probe_head(storage: &DynStorage, key: &ObjectKey, limits: Limits) -
                     HEAD_CAP >> 20
                 )));
             }
-            other => return Ok((head, other?)),
+            other => return Ok(Head { bytes: head, total, probe: other? }),
         }
     }
 }
 
 /// A JPEG's bytes up to the end of its primary image (its EOI), and the
-/// size of the whole object. Fails once more than [`jpeg_byte_cap`] bytes
-/// have been read without an EOI.
-pub async fn read_jpeg(storage: &DynStorage, key: &ObjectKey, probe: &Probe) -> Result<(Vec<u8>, u64), JobError> {
-    let body = storage.get(key, None).await?;
-    let (total, mut stream) = (body.total, body.stream);
-    let cap = jpeg_byte_cap(probe);
+/// size of the whole object. Only the bytes after the `head` that
+/// [`probe_head`] read are read now (none when the image ends within it).
+/// Fails once more than [`jpeg_byte_cap`] bytes have been read without an
+/// EOI.
+pub async fn read_jpeg(storage: &DynStorage, key: &ObjectKey, head: Head) -> Result<(Vec<u8>, u64), JobError> {
+    let Head { bytes: mut data, total, probe } = head;
+    let cap = jpeg_byte_cap(&probe);
     let mut end = JpegEnd::default();
-    let mut data = Vec::new();
+    let from = data.len() as u64;
+    if let Some(at) = end.find(&data)? {
+        data.truncate(at);
+        return Ok((data, total));
+    }
+    if from >= total {
+        return Ok((data, total));
+    }
+    let body = match storage.get(key, Some(ByteRange { start: from, end: None })).await {
+        Ok(body) => body,
+        // Shortened since the head was read: what was read is all there is.
+        Err(StorageError::InvalidRange) => return Ok((data, total)),
+        Err(e) => return Err(e.into()),
+    };
+    let mut stream = body.stream;
     while let Some(chunk) = stream.try_next().await.map_err(reading)? {
         data.extend_from_slice(&chunk);
         if let Some(at) = end.find(&data)? {
@@ -98,7 +121,7 @@ pub async fn read_jpeg(storage: &DynStorage, key: &ObjectKey, probe: &Probe) -> 
             break;
         }
         if data.len() as u64 > cap {
-            return Err(jpeg_too_large(probe).into());
+            return Err(jpeg_too_large(&probe).into());
         }
     }
     Ok((data, total))

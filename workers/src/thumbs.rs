@@ -66,12 +66,12 @@ fn job_error(e: JobError) -> ThumbError {
 impl ThumbRenderer for Thumbnailer {
     async fn render(&self, source: &ObjectKey, spec: ThumbSpec) -> Result<ThumbImage, ThumbError> {
         let limits = self.limits;
-        let (head, probe) = original::probe_head(&self.storage, source, limits).await.map_err(job_error)?;
-        if probe.format == Format::Jpeg {
-            let (primary, total) = original::read_jpeg(&self.storage, source, &probe).await.map_err(job_error)?;
+        let head = original::probe_head(&self.storage, source, limits).await.map_err(job_error)?;
+        if head.probe.format == Format::Jpeg {
+            let (primary, total) = original::read_jpeg(&self.storage, source, head).await.map_err(job_error)?;
             return self.cpu(move || sized::render(&Source::jpeg_primary(&primary, total), limits, spec)).await;
         }
         let (tmp, total) = original::download(&self.storage, source).await.map_err(job_error)?;
-        self.cpu(move || sized::render(&Source::file(&head, tmp.path(), total), limits, spec)).await
+        self.cpu(move || sized::render(&Source::file(&head.bytes, tmp.path(), total), limits, spec)).await
     }
 }

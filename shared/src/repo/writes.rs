@@ -20,7 +20,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::domain::{Media, MediaId, MediaKind, MediaStatus};
+use crate::domain::{Media, MediaId, MediaKind, MediaStatus, Variant};
 use crate::repo::RepoError;
 
 /// The stored original's facts, written by jobs only.
@@ -135,7 +135,14 @@ pub trait MediaWriteRepo: Send + Sync {
     async fn replace_original(&self, id: &MediaId, original: &OriginalFacts) -> Result<bool, RepoError>;
 
     /// `processing → ready` with the processing facts; clears `error`.
-    async fn finish_processing(&self, id: &MediaId, processed: &Processed) -> Result<bool, RepoError>;
+    /// `variants` (derivatives whose objects are stored) are recorded in
+    /// the same transaction: all of it applies, or none (`false`).
+    async fn finish_processing(
+        &self,
+        id: &MediaId,
+        processed: &Processed,
+        variants: &[Variant],
+    ) -> Result<bool, RepoError>;
 
     /// `queued | processing → failed` with `reason`.
     async fn fail_media(&self, id: &MediaId, reason: &str) -> Result<bool, RepoError>;
@@ -179,7 +186,7 @@ macro_rules! sql_media_write_repo {
             use chrono::{DateTime, Utc};
 
             use super::$repo;
-            use crate::domain::MediaId;
+            use crate::domain::{MediaId, Variant};
             use crate::repo::sql::{parse_enum, to_i64, to_u32};
             use crate::repo::writes::{MediaWriteRepo, OriginalFacts, OwnerEdit, Processed, StuckMedia};
             use crate::repo::{RepoError, now};
@@ -250,12 +257,14 @@ macro_rules! sql_media_write_repo {
                 }
 
                 #[tracing::instrument(skip_all, fields(media = %id))]
-                async fn finish_processing(&self, id: &MediaId, p: &Processed) -> Result<bool, RepoError> {
+                async fn finish_processing(&self, id: &MediaId, p: &Processed, variants: &[Variant]) -> Result<bool, RepoError> {
                     let sql = format!(
                         "UPDATE media SET {ORIGINAL_SET}, status = 'ready', error = NULL, updated_at = $10, \
                          width = $11, height = $12, duration_ms = $13, is_animated = $14, exif = $15, \
                          created_at = COALESCE($16, created_at) WHERE id = $1 AND status = 'processing' AND version = $17"
                     );
+                    // One transaction, one commit (one fsync) for the row and its variants.
+                    let mut tx = self.pool.begin().await?;
                     let q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id.as_str());
                     let done = bind_original!(q, p.original)
                         .bind(now())
@@ -266,9 +275,33 @@ macro_rules! sql_media_write_repo {
                         .bind(p.exif.as_ref().map(|e| e.to_string()))
                         .bind(p.taken_at)
                         .bind(i64::from(p.original.version))
-                        .execute(&self.pool)
+                        .execute(&mut *tx)
                         .await?;
-                    Ok(done.rows_affected() == 1)
+                    if done.rows_affected() != 1 {
+                        return Ok(false); // Dropping `tx` rolls back.
+                    }
+                    for v in variants {
+                        // The media row updated above is locked until the
+                        // commit: it guards these rows too.
+                        sqlx::query(
+                            "INSERT INTO variants (media_id, kind, key, mime, extension, width, height, size) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (media_id, kind) DO UPDATE SET \
+                             key = excluded.key, mime = excluded.mime, extension = excluded.extension, \
+                             width = excluded.width, height = excluded.height, size = excluded.size",
+                        )
+                        .bind(id.as_str())
+                        .bind(v.kind.as_str())
+                        .bind(&v.key)
+                        .bind(&v.mime)
+                        .bind(&v.extension)
+                        .bind(i64::from(v.width))
+                        .bind(i64::from(v.height))
+                        .bind(to_i64(v.size))
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    tx.commit().await?;
+                    Ok(true)
                 }
 
                 #[tracing::instrument(skip_all, fields(media = %id))]

@@ -3,7 +3,8 @@
 //! stored image's resize / EXIF removal, derivatives, facts — then `ready`.
 //!
 //! Idempotent: every object it writes has a fixed key, every row write
-//! replaces the last, and a media already settled is left alone, so a
+//! replaces the last (the derivatives' rows are written with `ready`, in
+//! one transaction), and a media already settled is left alone, so a
 //! redelivery after a crash yields the same objects and row. Row writes
 //! touch only the job's own columns and apply only while the media is
 //! `processing`: a PATCH meanwhile stays, and a media deleted or expired
@@ -54,14 +55,14 @@ async fn process(media: &mut Media, env: &Env) -> Result<(), JobError> {
     if media.sha256.is_none() {
         checksum(media, env, &key).await?;
     }
-    match media.kind {
+    let variants = match media.kind {
         MediaKind::Image => process_image(media, env, &key).await?,
         MediaKind::Video => process_video(media, env, &key).await?,
         // Any other file is stored and checksummed, never decoded.
-        MediaKind::File => {}
-    }
+        MediaKind::File => Vec::new(),
+    };
     let taken_at = if media.use_file_date { date_taken(media.exif.as_ref()) } else { None };
-    if !env.repo.finish_processing(&media.id, &Processed::of(media, taken_at)).await? {
+    if !env.repo.finish_processing(&media.id, &Processed::of(media, taken_at), &variants).await? {
         return Err(JobError::Stopped);
     }
     env.emit(&media.id, Some(FileEvent::Ready)).await;
@@ -91,14 +92,16 @@ async fn checksum(media: &mut Media, env: &Env, key: &ObjectKey) -> Result<(), J
     Ok(())
 }
 
-async fn process_image(media: &mut Media, env: &Env, key: &ObjectKey) -> Result<(), JobError> {
+async fn process_image(media: &mut Media, env: &Env, key: &ObjectKey) -> Result<Vec<Variant>, JobError> {
     let opts = ImageOptions {
         max_pixels: env.config.max_pixels,
         max_frames: env.config.max_frames,
         resize_width: media.resize_width,
         strip_exif: env.config.strip_exif,
     };
+    let started = std::time::Instant::now();
     let out = image_output(env, key, opts).await?;
+    let rendered = started.elapsed();
     media.width = Some(out.width);
     media.height = Some(out.height);
     media.is_animated = out.is_animated;
@@ -107,11 +110,12 @@ async fn process_image(media: &mut Media, env: &Env, key: &ObjectKey) -> Result<
         replace_original(media, env, key, Replacement { path: r.file.path(), mime: r.mime, extension: r.extension })
             .await?;
     }
-    store_variant(media, env, VariantKind::Thumb, out.thumb).await?;
-    if let Some(medium) = out.medium {
-        store_variant(media, env, VariantKind::Medium, medium).await?;
-    }
-    Ok(())
+    let mut outputs = vec![(VariantKind::Thumb, out.thumb)];
+    outputs.extend(out.medium.map(|m| (VariantKind::Medium, m)));
+    let variants = store_variants(media, env, outputs).await?;
+    // Where a job's time goes (`MEDIAQ_LOG=mediaq_workers=debug`).
+    tracing::debug!(read_render_ms = rendered.as_millis(), total_ms = started.elapsed().as_millis(), "image done");
+    Ok(variants)
 }
 
 /// Probes a bounded head of the original and refuses by its header facts
@@ -119,14 +123,15 @@ async fn process_image(media: &mut Media, env: &Env, key: &ObjectKey) -> Result<
 /// to its EOI in memory, anything else through a temporary file.
 async fn image_output(env: &Env, key: &ObjectKey, opts: ImageOptions) -> Result<ImageOutput, JobError> {
     let limits = Limits { max_pixels: opts.max_pixels, max_frames: opts.max_frames };
-    let (head, probe) = original::probe_head(&env.storage, key, limits).await?;
-    if probe.format == Format::Jpeg {
-        let (primary, total) = original::read_jpeg(&env.storage, key, &probe).await?;
+    let head = original::probe_head(&env.storage, key, limits).await?;
+    if head.probe.format == Format::Jpeg {
+        let (primary, total) = original::read_jpeg(&env.storage, key, head).await?;
+        tracing::debug!(bytes = primary.len(), "original read");
         let src = move || image::process(&Source::jpeg_primary(&primary, total), &opts).map_err(JobError::from);
         return env.cpu(src).await;
     }
     let (tmp, total) = original::download(&env.storage, key).await?;
-    env.cpu(move || image::process(&Source::file(&head, tmp.path(), total), &opts).map_err(JobError::from)).await
+    env.cpu(move || image::process(&Source::file(&head.bytes, tmp.path(), total), &opts).map_err(JobError::from)).await
 }
 
 /// A new original in a local file.
@@ -168,7 +173,7 @@ fn date_taken(exif: Option<&serde_json::Value>) -> Option<chrono::DateTime<chron
     Some(naive.and_utc())
 }
 
-async fn process_video(media: &mut Media, env: &Env, key: &ObjectKey) -> Result<(), JobError> {
+async fn process_video(media: &mut Media, env: &Env, key: &ObjectKey) -> Result<Vec<Variant>, JobError> {
     // ffmpeg reads from a file: copy the original to a temporary one.
     let (tmp, _) = original::download(&env.storage, key).await?;
     let opts = VideoOptions {
@@ -196,33 +201,37 @@ async fn process_video(media: &mut Media, env: &Env, key: &ObjectKey) -> Result<
     let frame_bytes = out.frame.bytes.clone();
     let opts = ImageOptions { max_pixels: env.config.max_pixels, max_frames: 1, resize_width: None, strip_exif: false };
     let stills = env.cpu(move || image::process_bytes(&frame_bytes, &opts).map_err(JobError::from)).await?;
-    store_variant(media, env, VariantKind::Frame, out.frame).await?;
-    store_variant(media, env, VariantKind::Thumb, stills.thumb).await?;
-    if let Some(medium) = stills.medium {
-        store_variant(media, env, VariantKind::Medium, medium).await?;
-    }
-    Ok(())
+    let mut outputs = vec![(VariantKind::Frame, out.frame), (VariantKind::Thumb, stills.thumb)];
+    outputs.extend(stills.medium.map(|m| (VariantKind::Medium, m)));
+    store_variants(media, env, outputs).await
 }
 
-async fn store_variant(media: &Media, env: &Env, kind: VariantKind, r: Rendered) -> Result<(), JobError> {
-    let original = ObjectKey::parse(&media.original_key)
-        .ok_or_else(|| JobError::Permanent("the stored original is missing".into()))?;
-    let key = original.variant_like(&media.id, kind, r.extension);
-    let size = r.bytes.len() as u64;
-    env.storage.put(&key, stream_of(r.bytes), r.mime).await?;
-    let variant = Variant {
-        kind,
-        key: key.to_string(),
-        mime: r.mime.to_owned(),
-        extension: r.extension.to_owned(),
-        width: r.width,
-        height: r.height,
-        size,
-    };
-    if !env.repo.put_version_variant(&media.id, media.version, &variant).await? {
-        return Err(JobError::Stopped);
-    }
-    Ok(())
+/// Stores the derivatives' objects side by side, each durable before it
+/// returns; their rows are written with `ready` ([`process`]), so a row
+/// never names an object that is not stored.
+async fn store_variants(
+    media: &Media,
+    env: &Env,
+    outputs: Vec<(VariantKind, Rendered)>,
+) -> Result<Vec<Variant>, JobError> {
+    let original = original_key(media)?;
+    let puts = outputs.into_iter().map(|(kind, r)| {
+        let key = original.variant_like(&media.id, kind, r.extension);
+        async move {
+            let size = r.bytes.len() as u64;
+            env.storage.put(&key, stream_of(r.bytes), r.mime).await?;
+            Ok::<_, JobError>(Variant {
+                kind,
+                key: key.to_string(),
+                mime: r.mime.to_owned(),
+                extension: r.extension.to_owned(),
+                width: r.width,
+                height: r.height,
+                size,
+            })
+        }
+    });
+    futures::future::try_join_all(puts).await
 }
 
 #[cfg(test)]

@@ -157,9 +157,17 @@ fn render(src: &Source<'_>, probe: &Probe, opts: &ImageOptions) -> Result<ImageO
         Ok(resize::orient(resize::resize(&pixels, rw, rh, fit, transparent)?, o))
     };
     let derivative = |p: Pixels| if transparent { encode::png(&p, icc) } else { encode::jpeg(&p, JPEG_QUALITY, icc) };
-    let thumb = derivative(draw((plan.thumb, plan.thumb), Fit::Cover)?)?;
-    let medium = plan.medium.map(|size| draw(size, Fit::Stretch).and_then(derivative)).transpose()?;
-    let resized = plan.resized.map(|size| draw(size, Fit::Stretch)).transpose()?;
+    // The thumb is drawn and encoded on a second core while this one makes
+    // the medium and the resized original from the same decode.
+    let (thumb, medium, resized) = std::thread::scope(|scope| {
+        let thumb = scope.spawn(|| derivative(draw((plan.thumb, plan.thumb), Fit::Cover)?));
+        let medium = plan.medium.map(|size| draw(size, Fit::Stretch).and_then(derivative)).transpose();
+        let resized = plan.resized.map(|size| draw(size, Fit::Stretch)).transpose();
+        // A panic goes on up, as it would have on this thread.
+        let thumb = thumb.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (thumb, medium, resized)
+    });
+    let (thumb, medium, resized) = (thumb?, medium?, resized?);
     // The full decode is no longer needed: free it before encoding.
     drop(pixels);
     let replacement = match resized {
