@@ -278,3 +278,64 @@ both_stacks_with!(concurrent_patches_one_wins, NO_STRIP, |stack: Stack| async mo
         stack.http.delete(&url).bearer_auth(&key).header("Tus-Resumable", "1.0.0").send().await.unwrap();
     }
 });
+
+/// Waits until the API process at `base` answers `/readyz`.
+async fn wait_ready_at(stack: &Stack, base: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !stack.http.get(format!("{base}/readyz")).send().await.is_ok_and(|r| r.status().is_success()) {
+        assert!(Instant::now() < deadline, "the second API did not start; logs:\n{}", stack.logs());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+// Two API processes over one database and store; the chunks of one upload
+// alternate between them, each sent the moment the one before it was
+// answered (on the file system store that answer comes before its offset
+// is recorded). The other process must never show an offset but the one
+// before or after that chunk, must refuse a PATCH at the old offset (409,
+// its bytes never kept) and one past the answered offset, and must take
+// the next chunk at the answered one; the file ends intact. Chunks of
+// 1 MiB + 7 bytes: on S3 some end in a staging tail, some fill parts.
+both_stacks_with!(chunks_alternate_between_two_api_processes, NO_STRIP, |mut stack: Stack| async move {
+    let key = stack.key("alice");
+    let second = stack.spawn_second_api();
+    wait_ready_at(&stack, &second).await;
+    let (chunk, rounds) = (1024 * 1024 + 7, 24);
+    let bytes: Vec<u8> = (0..chunk * rounds).map(|i| u8::try_from(i * 7919 % 251).unwrap()).collect();
+    let id = id_of(&created(&stack, &key, bytes.len()).await).to_owned();
+    let urls = [stack.url(&format!("/api/v1/tus/{id}")), format!("{second}/api/v1/tus/{id}")];
+    let mut offset = 0;
+    for (i, part) in bytes.chunks(chunk).enumerate() {
+        let (this, other) = (&urls[i % 2], &urls[(i + 1) % 2]);
+        let res = patch(&stack, &key, this, offset, part.to_vec(), None).await;
+        assert_eq!(res.status(), 204, "chunk {i}: {}", res.text().await.unwrap());
+        let answered = offset + part.len();
+        assert_eq!(res.headers()["upload-offset"].to_str().unwrap(), answered.to_string(), "chunk {i}");
+        if answered == bytes.len() {
+            break;
+        }
+        let stale = patch(&stack, &key, other, offset, vec![0xEE; part.len()], None).await;
+        assert_eq!(stale.status(), 409, "chunk {i}: a PATCH at the old offset on the other process");
+        if i % 2 == 0 {
+            let (status, seen) = head(&stack, &key, other).await;
+            assert_eq!(status, 200);
+            let seen = usize::try_from(seen.unwrap()).unwrap();
+            assert!(seen == offset || seen == answered, "chunk {i}: the other process shows offset {seen}");
+        }
+        if i == rounds / 2 {
+            let ahead = patch(&stack, &key, other, answered + 1, vec![0xEE; 10], None).await;
+            assert_eq!(ahead.status(), 409, "a PATCH past the answered offset");
+        }
+        offset = answered;
+    }
+    let file = stack.wait_settled(&key, &id, Duration::from_secs(120)).await;
+    assert_eq!(file["sizeBytes"].as_u64(), Some(bytes.len() as u64), "{file}");
+    assert_eq!(file["sha256"].as_str(), Some(sha256(&bytes).as_str()), "{file}");
+    let left: Vec<_> = std::fs::read_dir(stack.objects_dir().join("media").join(&id))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with("tail."))
+        .collect();
+    assert!(left.is_empty(), "staging objects left: {left:?}");
+});

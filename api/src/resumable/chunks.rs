@@ -7,7 +7,9 @@
 //!   by a writer that died are cut off by the next write.
 //! - S3: a multipart upload of the assembled object. The incoming bytes
 //!   (after the staging tail, below) fill a part buffer of [`PART_SIZE`];
-//!   every full buffer becomes a part. What is left under 5 MiB when the
+//!   every full buffer becomes a part, sent by a task of its own while the
+//!   next one fills (at most `parts::IN_FLIGHT` at once, see `parts`);
+//!   the chunk is done once they all went up. What is left under 5 MiB when the
 //!   chunk ends is put in a staging object (`media/{id}/tail.{P}`, P = the
 //!   bytes in parts), read back in front of the next chunk. A tail only
 //!   ever grows while P stays, so a writer that died after replacing it
@@ -20,14 +22,16 @@
 use std::io;
 use std::sync::{Arc, Mutex};
 
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 use futures::TryStreamExt;
+use tokio::sync::Semaphore;
 
 use mediaq_shared::repo::{RecordedPart, ResumableUpload};
 use mediaq_shared::storage::{
     BodyStream, ByteRange, ObjectKey, StorageError, Unsynced, is_over_limit, limited, stream_of,
 };
 
+use super::parts::PartUploads;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -101,6 +105,17 @@ impl From<StorageError> for ChunkError {
     }
 }
 
+/// The multipart upload a new upload of `length` bytes writes on S3,
+/// started at once so that it is recorded with the upload from the first
+/// (and aborted with it by termination or the sweep, whatever happens to
+/// a chunk); none where bytes are written in place or fit one object.
+pub async fn start_parts(state: &AppState, key: &ObjectKey, length: u64) -> Result<Option<String>, StorageError> {
+    if state.storage.writes_in_place() || length < MIN_PART as u64 {
+        return Ok(None);
+    }
+    Ok(Some(state.storage.create_multipart(key, "application/octet-stream").await?))
+}
+
 /// Writes `body` at the upload's offset. A body that fails part way keeps
 /// what arrived (unless a checksum was sent).
 pub async fn write(
@@ -108,6 +123,7 @@ pub async fn write(
     upload: &ResumableUpload,
     body: BodyStream<'_>,
     checksum: Option<&Checksum>,
+    permits: Arc<Semaphore>,
 ) -> Result<Written, ChunkError> {
     let room = upload.length.unwrap_or(state.config.max_upload_bytes).saturating_sub(upload.offset);
     let hasher = checksum.map(|c| Arc::new(Mutex::new(Some(Hasher::new(c.sha256)))));
@@ -123,7 +139,7 @@ pub async fn write(
     let (written, failed) = if state.storage.writes_in_place() {
         in_place(state, upload, Box::pin(body)).await?
     } else {
-        in_parts(state, upload, Box::pin(body), checksum.is_some()).await?
+        in_parts(state, upload, Box::pin(body), checksum.is_some(), permits).await?
     };
     if let Some(e) = failed {
         return Err(e);
@@ -180,38 +196,21 @@ async fn in_parts(
     upload: &ResumableUpload,
     body: BodyStream<'_>,
     checksum: bool,
+    permits: Arc<Semaphore>,
 ) -> Result<(Written, Option<ChunkError>), ChunkError> {
     let key = ObjectKey::parse(&upload.object_key).ok_or(ChunkError::Api(ApiError::NotFound))?;
     let start_parts = upload.parts_bytes();
     let old_tail = ObjectKey::tus_tail(&upload.id, start_parts);
-    let mut parts = upload.parts.clone();
-    let mut multipart_id = upload.multipart_id.clone();
+    let mut parts = PartUploads::new(state, key.clone(), upload.multipart_id.clone(), upload.parts.clone(), permits);
     let mut buf = read_tail(state, &old_tail, upload.tail_bytes).await?;
-    let mut body = body;
-    let mut failed = None;
-    loop {
-        match body.try_next().await {
-            Ok(Some(chunk)) => {
-                buf.extend_from_slice(&chunk);
-                while buf.len() >= PART_SIZE {
-                    let part = buf.split_to(PART_SIZE).freeze();
-                    put_part(state, &key, &mut multipart_id, &mut parts, part).await?;
-                }
-            }
-            Ok(None) => break,
-            Err(e) => {
-                failed = body_failure(StorageError::Body(e), checksum)?;
-                break;
-            }
-        }
-    }
+    let failed = fill_parts(&mut parts, &mut buf, body, checksum).await?;
     let length = upload.length.unwrap_or(u64::MAX);
-    let parts_bytes: u64 = parts.iter().map(|p| p.size).sum();
+    let parts_bytes = parts.bytes();
     let offset = parts_bytes + buf.len() as u64;
     let complete = offset == length && failed.is_none();
     let leftover = buf.freeze();
     let mut tail_bytes = 0;
-    if complete && multipart_id.is_none() {
+    if complete && !parts.started() {
         // Small enough for one object. (A checksum mismatch found next
         // leaves it unrecorded; the next chunk writes it again.)
         state.storage.put(&key, stream_of(leftover), "application/octet-stream").await?;
@@ -219,15 +218,42 @@ async fn in_parts(
         // The last part may be short; the upload is completed by
         // `assemble` once the checksum is checked.
         if !leftover.is_empty() {
-            put_part(state, &key, &mut multipart_id, &mut parts, leftover).await?;
+            parts.send(leftover).await?;
         }
     } else if !leftover.is_empty() {
         let tail = ObjectKey::tus_tail(&upload.id, parts_bytes);
         tail_bytes = leftover.len() as u64;
         state.storage.put(&tail, stream_of(leftover), "application/octet-stream").await?;
     }
+    let (multipart_id, parts) = parts.finish().await?;
     let stale_tail = (upload.tail_bytes > 0 && (parts_bytes != start_parts || tail_bytes == 0)).then_some(old_tail);
     Ok((Written { offset, pending: None, multipart_id, parts, tail_bytes, stale_tail }, failed))
+}
+
+/// Reads `body` into part buffers, sending each full one while the next
+/// fills; what is left (under one part) stays in `buf`. Returns how the
+/// body failed, if it did and what arrived is kept.
+async fn fill_parts(
+    parts: &mut PartUploads,
+    buf: &mut BytesMut,
+    mut body: BodyStream<'_>,
+    checksum: bool,
+) -> Result<Option<ChunkError>, ChunkError> {
+    loop {
+        let mut frame = match body.try_next().await {
+            Ok(Some(frame)) => frame,
+            Ok(None) => return Ok(None),
+            Err(e) => return body_failure(StorageError::Body(e), checksum),
+        };
+        while !frame.is_empty() {
+            let take = frame.len().min(PART_SIZE - buf.len());
+            buf.extend_from_slice(&frame.split_to(take));
+            if buf.len() == PART_SIZE {
+                let full = std::mem::replace(buf, BytesMut::with_capacity(PART_SIZE));
+                parts.send(full.freeze()).await?;
+            }
+        }
+    }
 }
 
 /// The recorded first `len` bytes of a staging tail, in a part buffer.
@@ -239,31 +265,11 @@ async fn read_tail(state: &AppState, tail: &ObjectKey, len: u64) -> Result<Bytes
     let range = ByteRange { start: 0, end: Some(len - 1) };
     let mut stream = state.storage.get(tail, Some(range)).await?.stream;
     while let Some(chunk) = stream.try_next().await.map_err(StorageError::Io)? {
-        buf.extend_from_slice(&chunk);
+        let take = chunk.len().min(PART_SIZE - buf.len());
+        buf.extend_from_slice(&chunk[..take]);
     }
     buf.truncate(usize::try_from(len).unwrap_or(usize::MAX));
     Ok(buf)
-}
-
-async fn put_part(
-    state: &AppState,
-    key: &ObjectKey,
-    multipart_id: &mut Option<String>,
-    parts: &mut Vec<RecordedPart>,
-    bytes: Bytes,
-) -> Result<(), ChunkError> {
-    let id = match multipart_id {
-        Some(id) => id.clone(),
-        None => {
-            let id = state.storage.create_multipart(key, "application/octet-stream").await?;
-            *multipart_id = Some(id.clone());
-            id
-        }
-    };
-    let number = u32::try_from(parts.len() + 1).unwrap_or(u32::MAX);
-    let stored = state.storage.upload_part(key, &id, number, stream_of(bytes)).await?;
-    parts.push(RecordedPart { number, etag: stored.etag, size: stored.size });
-    Ok(())
 }
 
 /// Joins an S3 upload's recorded parts into its object (after the

@@ -2,15 +2,20 @@
 //! update (only at the expected offset, only when no live lock is held),
 //! kept alive by a heartbeat while the writer streams, and let go with
 //! its progress or without. A writer that dies stops renewing; its lock
-//! lapses after [`LEASE`] and the upload can be resumed.
+//! lapses after [`LEASE`] and the upload can be resumed. Parts a writer
+//! sends to S3 in tasks of their own (see `parts`) each hold a permit of
+//! [`Held::parts`]: the hold is let go only once all of them ended.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::TimeDelta;
+use tokio::sync::Semaphore;
 
 use mediaq_shared::domain::{MediaId, random_token};
 use mediaq_shared::repo::{Progress, now};
 
+use super::parts::IN_FLIGHT;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -24,6 +29,7 @@ pub struct Held {
     id: MediaId,
     token: String,
     heartbeat: tokio::task::JoinHandle<()>,
+    parts: Arc<Semaphore>,
     done: bool,
 }
 
@@ -40,7 +46,8 @@ impl Held {
             return Ok(None);
         }
         let heartbeat = tokio::spawn(renew(state.clone(), id.clone(), token.clone()));
-        Ok(Some(Self { state: state.clone(), id: id.clone(), token, heartbeat, done: false }))
+        let parts = Arc::new(Semaphore::new(IN_FLIGHT as usize));
+        Ok(Some(Self { state: state.clone(), id: id.clone(), token, heartbeat, parts, done: false }))
     }
 
     /// The upload held.
@@ -48,9 +55,15 @@ impl Held {
         &self.id
     }
 
+    /// The permits of this writer's parts on their way.
+    pub fn parts(&self) -> Arc<Semaphore> {
+        self.parts.clone()
+    }
+
     /// Records `progress` and lets go; false when the hold was lost (the
     /// upload was terminated or expired meanwhile).
     pub async fn advance(mut self, progress: &Progress<'_>) -> Result<bool, ApiError> {
+        let _ = self.parts.acquire_many(IN_FLIGHT).await;
         self.heartbeat.abort();
         self.done = true;
         Ok(self.state.repo.advance_resumable(&self.id, &self.token, progress).await?)
@@ -58,6 +71,7 @@ impl Held {
 
     /// Lets go without progress.
     pub async fn release(mut self) {
+        let _ = self.parts.acquire_many(IN_FLIGHT).await;
         self.heartbeat.abort();
         self.done = true;
         if let Err(e) = self.state.repo.unlock_resumable(&self.id, &self.token).await {
@@ -74,16 +88,23 @@ impl Held {
 
 impl Drop for Held {
     fn drop(&mut self) {
-        self.heartbeat.abort();
         if self.done {
+            self.heartbeat.abort();
             return;
         }
-        // A cancelled request: let go at once rather than after the lease.
+        // A cancelled request: let go once its parts ended, rather than
+        // after the lease (renewed until then).
         let (state, id, token) = (self.state.clone(), self.id.clone(), self.token.clone());
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            runtime.spawn(async move {
-                let _ = state.repo.unlock_resumable(&id, &token).await;
-            });
+        let (parts, heartbeat) = (self.parts.clone(), self.heartbeat.abort_handle());
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(async move {
+                    let _ = parts.acquire_many(IN_FLIGHT).await;
+                    heartbeat.abort();
+                    let _ = state.repo.unlock_resumable(&id, &token).await;
+                });
+            }
+            Err(_) => heartbeat.abort(),
         }
     }
 }

@@ -18,6 +18,7 @@ mod commits;
 mod finish;
 mod held;
 mod meta;
+mod parts;
 mod signed;
 mod tus;
 mod tus_http;

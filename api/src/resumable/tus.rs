@@ -149,6 +149,14 @@ async fn start(state: &AppState, caller: &Caller, length: u64, meta: &FileMeta) 
     let id = MediaId::generate();
     let expires_at = expiry(state);
     quota::reserve(state, &caller.user, Some(id.as_str()), length, length, state.config.tus_expiry).await?;
+    let key = ObjectKey::assembled(&id);
+    let multipart_id = match chunks::start_parts(state, &key, length).await {
+        Ok(mp) => mp,
+        Err(e) => {
+            quota::release(state, id.as_str()).await;
+            return Err(ApiError::from(e).into());
+        }
+    };
     let upload = ResumableUpload {
         id: id.clone(),
         owner_id: caller.user.id,
@@ -156,15 +164,15 @@ async fn start(state: &AppState, caller: &Caller, length: u64, meta: &FileMeta) 
         length: Some(length),
         offset: 0,
         metadata: meta.to_json(),
-        object_key: ObjectKey::assembled(&id).to_string(),
-        multipart_id: None,
+        object_key: key.to_string(),
+        multipart_id,
         parts: Vec::new(),
         tail_bytes: 0,
         created_at: now(),
         expires_at,
     };
     if let Err(e) = state.repo.insert_resumable(&upload).await {
-        quota::release(state, id.as_str()).await;
+        drop_upload(state, &upload, &key).await;
         return Err(e.into());
     }
     Ok(upload)
@@ -336,7 +344,7 @@ async fn write_chunk(
         ));
     };
     let stream = Box::pin(body.into_data_stream().map_err(std::io::Error::other));
-    let mut written = match chunks::write(state, &upload, stream, sum).await {
+    let mut written = match chunks::write(state, &upload, stream, sum, held.parts()).await {
         Ok(w) => w,
         Err(e) => {
             held.release().await;

@@ -36,7 +36,8 @@ impl S3Storage {
     }
 
     /// The part is held in memory to send it with its length: callers
-    /// give parts of a bounded size (tus: one part buffer).
+    /// give parts of a bounded size (tus: one part buffer, given as one
+    /// piece, which is sent as it is, without a copy).
     pub(super) async fn mp_upload_part(
         &self,
         key: &ObjectKey,
@@ -45,12 +46,20 @@ impl S3Storage {
         body: BodyStream<'_>,
     ) -> Result<StoredPart, StorageError> {
         let mut body = body;
-        let mut bytes = BytesMut::new();
-        while let Some(chunk) = body.try_next().await.map_err(StorageError::Body)? {
-            bytes.extend_from_slice(&chunk);
-        }
+        let first = body.try_next().await.map_err(StorageError::Body)?.unwrap_or_default();
+        let bytes = match body.try_next().await.map_err(StorageError::Body)? {
+            None => first,
+            Some(second) => {
+                let mut bytes = BytesMut::from(first);
+                bytes.extend_from_slice(&second);
+                while let Some(chunk) = body.try_next().await.map_err(StorageError::Body)? {
+                    bytes.extend_from_slice(&chunk);
+                }
+                bytes.freeze()
+            }
+        };
         let size = bytes.len() as u64;
-        let etag = self.mp_send_part(key, upload_id, number, bytes.freeze()).await?;
+        let etag = self.mp_send_part(key, upload_id, number, bytes).await?;
         Ok(StoredPart { number, etag, size })
     }
 
