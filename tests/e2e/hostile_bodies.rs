@@ -133,10 +133,10 @@ async fn stalled_body_gets_408_production() {
     stalled_body_gets_408(Kind::Production).await;
 }
 
-/// An answer given before the request body was read (here a new version
-/// of a file that does not exist) tells the client to close the
-/// connection, so its next request does not land on a socket the server is
-/// closing; an answer to a body read whole keeps the connection.
+// An answer given before the request body was read (here a new version
+// of a file that does not exist) tells the client to close the
+// connection, so its next request does not land on a socket the server is
+// closing; an answer to a body read whole keeps the connection.
 both_stacks!(answers_before_the_body_is_read_close_the_connection, |stack: Stack| async move {
     let key = stack.key("alice");
     let photo = std::fs::read(corpus("skimage_coffee.png")).unwrap();
