@@ -175,20 +175,8 @@ macro_rules! sql_sized_thumb_repo {
                     let mut tx = self.pool.begin().await?;
                     insert_media_on(&mut tx, media, None).await?;
                     for v in variants {
-                        sqlx::query(
-                            "INSERT INTO variants (media_id, kind, key, mime, extension, width, height, size) \
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                        )
-                        .bind(media.id.as_str())
-                        .bind(v.kind.as_str())
-                        .bind(&v.key)
-                        .bind(&v.mime)
-                        .bind(&v.extension)
-                        .bind(i64::from(v.width))
-                        .bind(i64::from(v.height))
-                        .bind(to_i64(v.size))
-                        .execute(&mut *tx)
-                        .await?;
+                        let q = sqlx::query(concat!(insert_variant!(), "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"));
+                        bind_variant!(q, media.id.as_str(), v).execute(&mut *tx).await?;
                     }
                     tx.commit().await?;
                     Ok(())

@@ -25,6 +25,37 @@ pub(crate) const MEDIA_COLUMNS: &str = "id, owner_id, status, error, kind, mime,
 
 pub(crate) const USER_COLUMNS: &str = "id, username, role, status, quota_bytes, quota_files, created_at";
 
+/// The head of an insert of one `variants` row (`$1` the media id, `$2..$8`
+/// the variant, bound by [`bind_variant!`]).
+macro_rules! insert_variant {
+    () => {
+        "INSERT INTO variants (media_id, kind, key, mime, extension, width, height, size) "
+    };
+}
+
+/// The tail of an insert of a `variants` row that replaces the media's
+/// row of the same kind.
+macro_rules! variant_upsert {
+    () => {
+        " ON CONFLICT (media_id, kind) DO UPDATE SET key = excluded.key, mime = excluded.mime, \
+         extension = excluded.extension, width = excluded.width, height = excluded.height, size = excluded.size"
+    };
+}
+
+/// Binds `$1..$8` of an [`insert_variant!`]: media id `$m`, variant `$v`.
+macro_rules! bind_variant {
+    ($q:expr, $m:expr, $v:expr) => {
+        $q.bind($m)
+            .bind($v.kind.as_str())
+            .bind(&$v.key)
+            .bind(&$v.mime)
+            .bind(&$v.extension)
+            .bind(i64::from($v.width))
+            .bind(i64::from($v.height))
+            .bind(crate::repo::sql::to_i64($v.size))
+    };
+}
+
 /// Count (`n`), original bytes (every version's) and variant bytes of a
 /// user's live media (`$1`), trashed ones included. CAST: SUM is NUMERIC
 /// on Postgres, INTEGER on SQLite.
@@ -339,25 +370,13 @@ macro_rules! sql_repo {
                 // INSERT … SELECT … WHERE: the row is written only while the
                 // media is processing (and at `version`, unless 0), atomically
                 // with that check.
-                let done = sqlx::query(
-                    "INSERT INTO variants (media_id, kind, key, mime, extension, width, height, size) \
-                     SELECT $1, $2, $3, $4, $5, $6, $7, $8 WHERE EXISTS \
-                     (SELECT 1 FROM media WHERE id = $1 AND status = 'processing' AND ($9 = 0 OR version = $9)) \
-                     ON CONFLICT (media_id, kind) DO UPDATE SET \
-                     key = excluded.key, mime = excluded.mime, extension = excluded.extension, \
-                     width = excluded.width, height = excluded.height, size = excluded.size",
-                )
-                .bind(media.as_str())
-                .bind(v.kind.as_str())
-                .bind(&v.key)
-                .bind(&v.mime)
-                .bind(&v.extension)
-                .bind(i64::from(v.width))
-                .bind(i64::from(v.height))
-                .bind(to_i64(v.size))
-                .bind(i64::from(version))
-                .execute(&self.pool)
-                .await?;
+                let q = sqlx::query(concat!(
+                    insert_variant!(),
+                    "SELECT $1, $2, $3, $4, $5, $6, $7, $8 WHERE EXISTS \
+                     (SELECT 1 FROM media WHERE id = $1 AND status = 'processing' AND ($9 = 0 OR version = $9))",
+                    variant_upsert!()
+                ));
+                let done = bind_variant!(q, media.as_str(), v).bind(i64::from(version)).execute(&self.pool).await?;
                 Ok(done.rows_affected() == 1)
             }
 

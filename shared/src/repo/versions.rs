@@ -274,19 +274,8 @@ macro_rules! sql_version_repo {
             /// Inserts `variants` as the current version's rows.
             async fn put_variants(tx: &mut Tx<'_>, id: &MediaId, variants: &[Variant]) -> Result<(), RepoError> {
                 for v in variants {
-                    sqlx::query(
-                        "INSERT INTO variants (media_id, kind, key, mime, extension, width, height, size) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                    )
-                    .bind(id.as_str())
-                    .bind(v.kind.as_str())
-                    .bind(&v.key)
-                    .bind(&v.mime)
-                    .bind(&v.extension)
-                    .bind(i64::from(v.width))
-                    .bind(i64::from(v.height))
-                    .bind(to_i64(v.size))
-                    .execute(&mut **tx)
-                    .await?;
+                    let q = sqlx::query(concat!(insert_variant!(), "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"));
+                    bind_variant!(q, id.as_str(), v).execute(&mut **tx).await?;
                 }
                 Ok(())
             }

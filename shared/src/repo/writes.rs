@@ -283,22 +283,12 @@ macro_rules! sql_media_write_repo {
                     for v in variants {
                         // The media row updated above is locked until the
                         // commit: it guards these rows too.
-                        sqlx::query(
-                            "INSERT INTO variants (media_id, kind, key, mime, extension, width, height, size) \
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (media_id, kind) DO UPDATE SET \
-                             key = excluded.key, mime = excluded.mime, extension = excluded.extension, \
-                             width = excluded.width, height = excluded.height, size = excluded.size",
-                        )
-                        .bind(id.as_str())
-                        .bind(v.kind.as_str())
-                        .bind(&v.key)
-                        .bind(&v.mime)
-                        .bind(&v.extension)
-                        .bind(i64::from(v.width))
-                        .bind(i64::from(v.height))
-                        .bind(to_i64(v.size))
-                        .execute(&mut *tx)
-                        .await?;
+                        let q = sqlx::query(concat!(
+                            insert_variant!(),
+                            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                            variant_upsert!()
+                        ));
+                        bind_variant!(q, id.as_str(), v).execute(&mut *tx).await?;
                     }
                     tx.commit().await?;
                     Ok(true)
