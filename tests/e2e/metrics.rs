@@ -173,7 +173,14 @@ async fn embedded() {
     let listen = format!("127.0.0.1:{port}");
     let stack =
         Stack::start_with(Kind::Embedded, &[("MEDIAQ_METRICS_TOKEN", TOKEN), ("MEDIAQ_METRICS_LISTEN", &listen)]).await;
-    story(&stack, &stack.url("/metrics"), &format!("http://{listen}/metrics")).await;
+    // The API answering says nothing of the metrics listener: wait for it.
+    let jobs = format!("http://{listen}/metrics");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while stack.http.get(&jobs).send().await.is_err() {
+        assert!(Instant::now() < deadline, "the metrics listener did not start:\n{}", stack.logs());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    story(&stack, &stack.url("/metrics"), &jobs).await;
 }
 
 /// `mediaq serve` and one `mediaq work` with MEDIAQ_METRICS_LISTEN (the
