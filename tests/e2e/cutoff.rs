@@ -8,7 +8,7 @@
 
 use std::time::{Duration, Instant};
 
-use mediaq_tests::{Stack, both_stacks};
+use mediaq_tests::{Stack, both_stacks, noise};
 use reqwest::Method;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -89,15 +89,7 @@ both_stacks!(cut_off_uploads_leave_nothing_behind, |stack: Stack| async move {
     let admin = stack.admin_key("root");
     let alice = stack.key("alice");
     // A file of kind `file` is stored as sent, so its checksum is known.
-    let mut x = 0x2545_f491_4f6c_dd1d_u64;
-    let bytes: Vec<u8> = (0..(6 << 20) / 8)
-        .flat_map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x.to_le_bytes()
-        })
-        .collect();
+    let bytes = noise(6, 0x2545_f491_4f6c_dd1d);
     let sha = hex::encode(Sha256::digest(&bytes));
     let body = form(&bytes);
     // Room for one file and its derivatives, not for two.

@@ -22,16 +22,7 @@ fn status_kib(pid: u32, field: &str) -> u64 {
 
 /// `BULK` bytes of noise: one random MiB repeated (xorshift, reproducible).
 fn noise() -> Vec<u8> {
-    let mut x = 0x9e37_79b9_7f4a_7c15_u64;
-    let block: Vec<u8> = (0..MIB / 8)
-        .flat_map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x.to_le_bytes()
-        })
-        .collect();
-    block.repeat(BULK / MIB)
+    mediaq_tests::noise(BULK / MIB, 0x9e37_79b9_7f4a_7c15)
 }
 
 /// A PNG header claiming `w`×`h` pixels (no image data).

@@ -214,7 +214,6 @@ fn status_kib(pid: u32, field: &str) -> u64 {
 /// by less than 64 MiB while it is received, hashed, stored and settled.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_large_new_version_keeps_memory_flat() {
-    const MIB: usize = 1024 * 1024;
     let stack = Stack::start_with(mediaq_tests::Kind::Embedded, &[("MEDIAQ_MAX_UPLOAD_BYTES", "536870912")]).await;
     let key = stack.key("alice");
     let file = ready(&stack, &key, pdf("small"), "big.bin").await;
@@ -222,16 +221,7 @@ async fn a_large_new_version_keeps_memory_flat() {
     // Warm up the version path once.
     assert_eq!(new_version(&stack, &key, &id, pdf("warm"), None).await.0, 202);
     stack.wait_settled(&key, &id, Duration::from_secs(60)).await;
-    let mut x = 0x9e37_79b9_7f4a_7c15_u64;
-    let block: Vec<u8> = (0..MIB / 8)
-        .flat_map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x.to_le_bytes()
-        })
-        .collect();
-    let bulk = block.repeat(256);
+    let bulk = mediaq_tests::noise(256, 0x9e37_79b9_7f4a_7c15);
     let pid = stack.processes[0].id();
     std::fs::write(format!("/proc/{pid}/clear_refs"), "5").unwrap();
     let before = status_kib(pid, "VmHWM:");

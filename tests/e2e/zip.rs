@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::process::Command;
 
-use mediaq_tests::{Kind, Stack, both_stacks, corpus};
+use mediaq_tests::{Kind, Stack, both_stacks, corpus, noise};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -126,22 +126,6 @@ both_stacks!(folders_zip_with_paths_and_checksums, |stack: Stack| async move {
     assert!(bytes.starts_with(b"PK\x05\x06") || bytes.starts_with(b"PK\x06\x06"), "{bytes:?}");
     assert!(bytes.len() <= 22 + 56 + 20, "{} bytes", bytes.len());
 });
-
-const MIB: usize = 1024 * 1024;
-
-/// `mib` MiB of noise (a file of kind `file`: stored and served whole).
-fn noise(mib: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    let block: Vec<u8> = (0..MIB / 8)
-        .flat_map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x.to_le_bytes()
-        })
-        .collect();
-    block.repeat(mib)
-}
 
 fn status_kib(pid: u32, field: &str) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();

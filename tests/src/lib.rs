@@ -71,6 +71,20 @@ pub fn manifest_dir() -> PathBuf {
     std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from)
 }
 
+/// `mib` MiB of reproducible noise: one xorshift MiB from `seed`, repeated.
+pub fn noise(mib: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    let block: Vec<u8> = (0..(1 << 20) / 8)
+        .flat_map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x.to_le_bytes()
+        })
+        .collect();
+    block.repeat(mib)
+}
+
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
