@@ -124,3 +124,20 @@ bench_serve() {
 bench_rss() { awk '/VmRSS/ {print $2}' "/proc/$PID/status"; }
 bench_peak() { awk '/VmHWM/ {print $2}' "/proc/$PID/status"; }
 bench_reset_peak() { echo 5 >"/proc/$PID/clear_refs" 2>/dev/null || true; }
+
+# bench_vips_groups FILE...: sorts images for vipsthumbnail, which writes
+# one output format per run: OPAQUE and ALPHA (JPEG or PNG thumbs), and
+# WIDE_OPAQUE / WIDE_ALPHA, those wider than 500 px (mediums).
+bench_vips_groups() {
+    OPAQUE=() ALPHA=() WIDE_OPAQUE=() WIDE_ALPHA=()
+    local f bands width
+    for f in "$@"; do
+        bands=$(vipsheader -f bands "$f" 2>/dev/null) width=$(vipsheader -f width "$f" 2>/dev/null)
+        if [ "$bands" = 2 ] || [ "$bands" = 4 ]; then
+            ALPHA+=("$f"); [ "$width" -gt 500 ] && WIDE_ALPHA+=("$f")
+        else
+            OPAQUE+=("$f"); [ "$width" -gt 500 ] && WIDE_OPAQUE+=("$f")
+        fi
+    done
+    return 0
+}

@@ -38,15 +38,7 @@ KEY=$(MEDIAQ_DATA_DIR="$WORK/data" "$BIN" key create --user bench)
 bench_serve all
 
 # vipsthumbnail writes one output format per run: group by alpha and width.
-OPAQUE=() ALPHA=() WIDE_OPAQUE=() WIDE_ALPHA=()
-for f in "${FILES[@]}"; do
-    bands=$(vipsheader -f bands "$f" 2>/dev/null) width=$(vipsheader -f width "$f" 2>/dev/null)
-    if [ "$bands" = 2 ] || [ "$bands" = 4 ]; then
-        ALPHA+=("$f"); [ "$width" -gt 500 ] && WIDE_ALPHA+=("$f")
-    else
-        OPAQUE+=("$f"); [ "$width" -gt 500 ] && WIDE_OPAQUE+=("$f")
-    fi
-done
+bench_vips_groups "${FILES[@]}"
 mkdir -p "$WORK/vips"
 export OUT="$WORK/vips" URL KEY
 

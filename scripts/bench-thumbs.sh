@@ -24,6 +24,7 @@ cd "$(dirname "$0")/.."
 command -v vipsthumbnail >/dev/null || mediaq_ensure_packages libvips-tools
 mediaq_ensure_packages "${MEDIAQ_BUILD_PACKAGES[@]}"
 mediaq_target_dir
+. scripts/bench-lib.sh
 
 CORPUS=${1:-../shared/corpus}
 ROUNDS=${2:-5}
@@ -42,15 +43,7 @@ for l in sys.stdin:
 [ -x "$BIN" ] || { echo "benchmark binary not built; run: cargo bench -p mediaq-workers --bench thumbs --no-run" >&2; exit 1; }
 
 # vipsthumbnail makes the same outputs, grouped by output format.
-OPAQUE=() ALPHA=() WIDE_OPAQUE=() WIDE_ALPHA=()
-for f in "${FILES[@]}"; do
-    bands=$(vipsheader -f bands "$f" 2>/dev/null) width=$(vipsheader -f width "$f" 2>/dev/null)
-    if [ "$bands" = 2 ] || [ "$bands" = 4 ]; then
-        ALPHA+=("$f"); [ "$width" -gt 500 ] && WIDE_ALPHA+=("$f")
-    else
-        OPAQUE+=("$f"); [ "$width" -gt 500 ] && WIDE_OPAQUE+=("$f")
-    fi
-done
+bench_vips_groups "${FILES[@]}"
 OUT=$(mktemp -d /tmp/bench-thumbs.XXXXXX)
 trap 'rm -rf "$OUT"' EXIT
 export OUT BIN
