@@ -112,6 +112,15 @@ both_stacks!(anonymous_uploads_land_in_the_owners_folder, |stack: Stack| async m
     let small = link(&stack, &alice, &inbox, json!({ "maxBytes": 1000, "maxFiles": 1 })).await;
     let surl = small["url"].as_str().unwrap();
     assert_eq!(send(&stack, surl, None, "big.jpg", bytes.clone()).await.0, 413);
+    // A budget of exactly the file's size takes it (the multipart framing
+    // around it is not counted), and then nothing more, not one byte.
+    let exact = link(&stack, &alice, &inbox, json!({ "maxBytes": bytes.len() })).await;
+    let eurl = exact["url"].as_str().unwrap();
+    let (status, body) = send(&stack, eurl, None, "exact.jpg", bytes.clone()).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(send(&stack, eurl, None, "one.txt", b"x".to_vec()).await.0, 413);
+    let short = link(&stack, &alice, &inbox, json!({ "maxBytes": bytes.len() - 1 })).await;
+    assert_eq!(send(&stack, short["url"].as_str().unwrap(), None, "short.jpg", bytes.clone()).await.0, 413);
     // Expiry: 410 once past.
     let expiry = chrono::Utc::now() + chrono::TimeDelta::seconds(2);
     let brief = link(&stack, &alice, &inbox, json!({ "expiresAt": expiry.to_rfc3339() })).await;
@@ -165,9 +174,9 @@ both_stacks!(concurrent_uploads_never_pass_max_files_or_bytes, |stack: Stack| as
     let size = bytes.len() as u64;
     let mut kept = 0;
     for round in 0..20u64 {
-        // Even rounds: 3 files; odd rounds: bytes for 3 files (each
-        // upload reserves its body, a little more than its file).
-        let limit = if round % 2 == 0 { json!({ "maxFiles": 3 }) } else { json!({ "maxBytes": 3 * size + 2000 }) };
+        // Even rounds: 3 files; odd rounds: exactly the bytes of 3 files
+        // (each upload's body is a little more than its file).
+        let limit = if round % 2 == 0 { json!({ "maxFiles": 3 }) } else { json!({ "maxBytes": 3 * size }) };
         let l = link(&stack, &alice, &inbox, limit).await;
         let url = l["url"].as_str().unwrap().to_owned();
         let uploads: Vec<_> =

@@ -136,6 +136,11 @@ impl Pending {
         self.object.is_some()
     }
 
+    /// The stored file's size, once there is one.
+    pub fn stored_size(&self) -> Option<u64> {
+        self.object.as_ref().map(|o| o.size)
+    }
+
     /// Refuses a folder the owner cannot upload into.
     pub async fn check_folder(&self, folder: Option<&str>) -> Result<(), ApiError> {
         match folder.filter(|f| !f.is_empty()) {

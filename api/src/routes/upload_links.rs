@@ -29,7 +29,7 @@ use serde_json::{Value, json};
 
 use mediaq_shared::domain::{UserStatus, random_token};
 use mediaq_shared::keys::hash_key;
-use mediaq_shared::repo::{RepoError, UploadLink, now};
+use mediaq_shared::repo::{RepoError, SlotTake, UploadLink, now};
 
 use crate::audit::{self, Actor, ClientIp};
 use crate::auth::Caller;
@@ -200,8 +200,13 @@ async fn usable(
     Ok(link)
 }
 
-/// A slot taken on a link: given back (in full, or what the upload did
-/// not use) when dropped, also when the client goes away mid-upload.
+/// How far a request's declared length may pass what is left of a link's
+/// `maxBytes`: the multipart framing around the file (boundaries, part
+/// headers, a password field). The file itself must fit exactly.
+const FRAMING_SLACK: u64 = 16 * 1024;
+
+/// A slot taken on a link: given back in full when dropped (also when the
+/// client goes away mid-upload) unless the upload was recorded.
 struct Slot {
     state: AppState,
     link: String,
@@ -210,34 +215,67 @@ struct Slot {
 }
 
 impl Slot {
-    async fn take(state: &AppState, link: &UploadLink, bytes: u64) -> Result<Self, ApiError> {
-        if state.repo.take_upload_slot(&link.id, bytes, now()).await? {
-            return Ok(Self { state: state.clone(), link: link.id.clone(), files: 1, bytes });
+    /// Takes a file slot and, of the byte budget, the declared length or
+    /// what is left of it (when the length passes that by the framing
+    /// slack at most). A read of the link that went stale before the
+    /// UPDATE is tried again.
+    async fn take(state: &AppState, link: &UploadLink, declared: u64) -> Result<Self, ApiError> {
+        let mut current = link.clone();
+        for _ in 0..8 {
+            let left = current.max_bytes.map(|m| m.saturating_sub(current.bytes_used));
+            let bytes = left.map_or(declared, |left| declared.min(left));
+            let take = SlotTake { bytes, declared, slack: FRAMING_SLACK };
+            if state.repo.take_upload_slot(&current.id, take, now()).await? {
+                return Ok(Self { state: state.clone(), link: current.id.clone(), files: 1, bytes });
+            }
+            // Why not: read the link again.
+            current = state.repo.upload_link(&link.id).await?;
+            if current.revoked || current.expires_at.is_some_and(|e| e <= now()) {
+                return Err(gone());
+            }
+            if current.max_files.is_some_and(|m| current.files_used >= m) {
+                return Err(ApiError::Forbidden("this upload link has taken all the files it allows".into()));
+            }
+            if current.max_bytes.is_some_and(|m| current.bytes_used.saturating_add(declared) > m + FRAMING_SLACK) {
+                return Err(Self::too_large(&current));
+            }
         }
-        // Why not: read the link again.
-        let fresh = state.repo.upload_link(&link.id).await;
-        let current = fresh.unwrap_or_else(|_| link.clone());
-        if current.revoked || current.expires_at.is_some_and(|e| e <= now()) {
-            return Err(gone());
-        }
-        if current.max_files.is_some_and(|m| current.files_used >= m) {
-            return Err(ApiError::Forbidden("this upload link has taken all the files it allows".into()));
-        }
-        let left = current.max_bytes.map_or(0, |m| m.saturating_sub(current.bytes_used));
-        Err(ApiError::TooLarge { limit: left })
+        Err(Self::too_large(&current))
     }
 
-    /// The upload is recorded: the part of the bytes it did not use goes
-    /// back before the answer, so the link's counters are exact by the
-    /// time the uploader hears back.
-    async fn finish(mut self, used: u64) {
-        let unused = self.bytes.saturating_sub(used);
-        (self.files, self.bytes) = (0, 0);
-        if unused > 0
-            && let Err(e) = self.state.repo.give_back_upload_slot(&self.link, 0, unused).await
-        {
-            tracing::warn!(error = %e, "could not give back the unused bytes of an upload-link slot");
+    fn too_large(link: &UploadLink) -> ApiError {
+        ApiError::TooLarge { limit: link.max_bytes.map_or(0, |m| m.saturating_sub(link.bytes_used)) }
+    }
+
+    /// The file is stored and `used` bytes long: the slot becomes exactly
+    /// that. What it took beyond goes back; what it lacks (when it took
+    /// only what was left) is taken if the budget holds it, waiting a
+    /// little for concurrent uploads to give back what they took beyond
+    /// their files, and 413 otherwise (the slot is given back on drop).
+    async fn fit(&mut self, used: u64) -> Result<(), ApiError> {
+        if used <= self.bytes {
+            let unused = self.bytes - used;
+            if unused > 0 {
+                self.state.repo.give_back_upload_slot(&self.link, 0, unused).await?;
+            }
+            self.bytes = used;
+            return Ok(());
         }
+        let lacking = used - self.bytes;
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(3);
+        while !self.state.repo.grow_upload_slot(&self.link, lacking).await? {
+            if tokio::time::Instant::now() >= deadline {
+                return Err(Self::too_large(&self.state.repo.upload_link(&self.link).await?));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        self.bytes = used;
+        Ok(())
+    }
+
+    /// The upload is recorded: the slot stays taken.
+    fn keep(mut self) {
+        (self.files, self.bytes) = (0, 0);
     }
 }
 
@@ -266,7 +304,7 @@ async fn upload(
     Path(token): Path<String>,
     request: Request,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let (link, owner, slot) = match admit(&state, &attempts, &token, request.headers()).await {
+    let (link, owner, mut slot) = match admit(&state, &attempts, &token, request.headers()).await {
         Ok(admitted) => admitted,
         Err(e) => {
             drain(request).await;
@@ -274,10 +312,10 @@ async fn upload(
         }
     };
     let mut pending = Pending::new(&state, &owner).any_type();
-    let result = ingest(&mut pending, &link, request).await;
+    let result = ingest(&mut pending, &link, &mut slot, request).await;
     pending.settle().await;
     let (id, name, size) = result?;
-    slot.finish(size).await;
+    slot.keep();
     Ok((StatusCode::CREATED, Json(json!({ "id": id, "name": name, "sizeBytes": size }))))
 }
 
@@ -306,8 +344,14 @@ async fn admit(
     Ok((link, owner, slot))
 }
 
-/// Reserve quota → store the `file` part → check the folder → record.
-async fn ingest(pending: &mut Pending, link: &UploadLink, request: Request) -> Result<(String, String, u64), ApiError> {
+/// Reserve quota → store the `file` part → check the folder and the
+/// link's byte budget → record.
+async fn ingest(
+    pending: &mut Pending,
+    link: &UploadLink,
+    slot: &mut Slot,
+    request: Request,
+) -> Result<(String, String, u64), ApiError> {
     if let Err(e) = pending.reserve_for_body(request.headers()).await {
         drain(request).await;
         return Err(e);
@@ -328,6 +372,7 @@ async fn ingest(pending: &mut Pending, link: &UploadLink, request: Request) -> R
         return Err(ApiError::EmptySource);
     }
     pending.check_folder(Some(&link.folder_id)).await?;
+    slot.fit(pending.stored_size().unwrap_or(0)).await?;
     let meta = UploadMeta { filename, album_id: Some(link.folder_id.clone()), ..UploadMeta::default() };
     let done = pending.commit(meta).await?;
     Ok((done.media.id.to_string(), done.media.original_filename, done.media.size))

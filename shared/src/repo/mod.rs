@@ -54,7 +54,7 @@ pub use resumable::{Progress, Protocol, RecordedPart, ResumableRepo, ResumableUp
 pub use shares::{Share, ShareRepo};
 pub use sized_thumbs::{SizedThumb, SizedThumbRepo, ThumbClaim, ThumbDone};
 pub use sqlite::{SqliteRepo, open_pool as open_sqlite_pool, open_queue_pool as open_sqlite_queue_pool};
-pub use upload_links::{UploadLink, UploadLinkRepo};
+pub use upload_links::{SlotTake, UploadLink, UploadLinkRepo};
 pub use versions::{Refusal, Version, VersionChange, VersionRepo};
 pub use webhooks::{Attempt, Delivery, Webhook, WebhookRepo};
 pub use writes::{MediaWriteRepo, OriginalFacts, OwnerEdit, Processed, StuckMedia};

@@ -1,10 +1,14 @@
 //! Upload links: anyone holding the token (stored hashed) may upload into
 //! one folder, counted against the folder owner's quota, within the
 //! link's expiry, file count and byte budget. A slot is taken by one
-//! conditional UPDATE (files and bytes together), so concurrent uploads
-//! through one link never pass its limits; a failed upload gives its slot
-//! back and a finished one returns the bytes it reserved but did not use.
-//! `sql_upload_link_repo!` implements the trait for both backends.
+//! conditional UPDATE (files and bytes together): the request's declared
+//! length may pass what is left of the budget by a `slack` (the multipart
+//! framing around the file), the bytes taken never do. Once the file is
+//! stored, the slot is trimmed to its size, or grown to it by another
+//! conditional UPDATE; so concurrent uploads through one link never pass
+//! its limits, and a file of exactly the bytes left fits. A failed upload
+//! gives its slot back. `sql_upload_link_repo!` implements the trait for
+//! both backends.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -27,6 +31,17 @@ pub struct UploadLink {
     pub revoked: bool,
 }
 
+/// What [`UploadLinkRepo::take_upload_slot`] takes and checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SlotTake {
+    /// The bytes taken from the budget.
+    pub bytes: u64,
+    /// The request's declared length.
+    pub declared: u64,
+    /// How far `declared` may pass what is left of the budget.
+    pub slack: u64,
+}
+
 #[async_trait]
 pub trait UploadLinkRepo: Send + Sync {
     async fn insert_upload_link(&self, link: &UploadLink, token_hash: &str) -> Result<(), RepoError>;
@@ -37,9 +52,14 @@ pub trait UploadLinkRepo: Send + Sync {
     async fn list_upload_links(&self, owner: UserId) -> Result<Vec<UploadLink>, RepoError>;
     /// False when the owner has no such unrevoked link.
     async fn revoke_upload_link(&self, owner: UserId, id: &str, now: DateTime<Utc>) -> Result<bool, RepoError>;
-    /// Takes one file slot and `bytes` of the byte budget while the link
-    /// is live and both fit; false (nothing taken) otherwise.
-    async fn take_upload_slot(&self, id: &str, bytes: u64, now: DateTime<Utc>) -> Result<bool, RepoError>;
+    /// Takes one file slot and `take.bytes` of the byte budget while the
+    /// link is live, a file slot is free, those bytes fit, and
+    /// `take.declared` fits within the budget plus `take.slack`; false
+    /// (nothing taken) otherwise.
+    async fn take_upload_slot(&self, id: &str, take: SlotTake, now: DateTime<Utc>) -> Result<bool, RepoError>;
+    /// Adds `bytes` to a taken slot when they fit the budget; false
+    /// (nothing taken) otherwise.
+    async fn grow_upload_slot(&self, id: &str, bytes: u64) -> Result<bool, RepoError>;
     /// Gives back `files` slots and `bytes` (a failed upload, or the part
     /// of a reservation a finished upload did not use).
     async fn give_back_upload_slot(&self, id: &str, files: u64, bytes: u64) -> Result<(), RepoError>;
@@ -56,7 +76,7 @@ macro_rules! sql_upload_link_repo {
             use crate::domain::UserId;
             use crate::repo::RepoError;
             use crate::repo::sql::{to_i64, to_u64};
-            use crate::repo::upload_links::{UploadLink, UploadLinkRepo};
+            use crate::repo::upload_links::{SlotTake, UploadLink, UploadLinkRepo};
 
             const COLUMNS: &str = "id, owner_id, folder_id, password_hash, expires_at, max_files, max_bytes, \
                  files_used, bytes_used, created_at, revoked_at";
@@ -130,16 +150,35 @@ macro_rules! sql_upload_link_repo {
                     Ok(done.rows_affected() == 1)
                 }
 
-                async fn take_upload_slot(&self, id: &str, bytes: u64, at: DateTime<Utc>) -> Result<bool, RepoError> {
+                async fn take_upload_slot(
+                    &self,
+                    id: &str,
+                    take: SlotTake,
+                    at: DateTime<Utc>,
+                ) -> Result<bool, RepoError> {
                     let done = sqlx::query(
                         "UPDATE upload_links SET files_used = files_used + 1, bytes_used = bytes_used + $2 \
                          WHERE id = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $3) \
                          AND (max_files IS NULL OR files_used < max_files) \
-                         AND (max_bytes IS NULL OR bytes_used + $2 <= max_bytes)",
+                         AND (max_bytes IS NULL OR (bytes_used + $2 <= max_bytes AND bytes_used + $4 <= max_bytes + $5))",
+                    )
+                    .bind(id)
+                    .bind(to_i64(take.bytes))
+                    .bind(at)
+                    .bind(to_i64(take.declared))
+                    .bind(to_i64(take.slack))
+                    .execute(&self.pool)
+                    .await?;
+                    Ok(done.rows_affected() == 1)
+                }
+
+                async fn grow_upload_slot(&self, id: &str, bytes: u64) -> Result<bool, RepoError> {
+                    let done = sqlx::query(
+                        "UPDATE upload_links SET bytes_used = bytes_used + $2 \
+                         WHERE id = $1 AND (max_bytes IS NULL OR bytes_used + $2 <= max_bytes)",
                     )
                     .bind(id)
                     .bind(to_i64(bytes))
-                    .bind(at)
                     .execute(&self.pool)
                     .await?;
                     Ok(done.rows_affected() == 1)
