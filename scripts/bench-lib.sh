@@ -81,8 +81,7 @@ bench_wait() { # bench_wait NAME COMMAND...
 
 bench_production() {
     mediaq_ensure_packages redis-server postgresql
-    command -v s3s-fs >/dev/null 2>&1 || export PATH="$HOME/.cargo/bin:$PATH"
-    command -v s3s-fs >/dev/null 2>&1 || cargo install s3s-fs@0.14.1 --features binary --locked --quiet
+    mediaq_s3_server
     local redis_port pg_port s3_port
     redis_port=$(bench_free_port)
     redis-server --bind 127.0.0.1 --port "$redis_port" --save "" --appendonly no --dir "$WORK" >"$WORK/redis.log" 2>&1 &
@@ -99,7 +98,7 @@ bench_production() {
     runuser -u postgres -- "$PG_BIN/createdb" -h 127.0.0.1 -p "$pg_port" -U mediaq mediaq
     s3_port=$(bench_free_port)
     mkdir -p "$WORK/s3/bench"
-    s3s-fs --host 127.0.0.1 --port "$s3_port" --access-key bench --secret-key bench-secret "$WORK/s3" \
+    "$MEDIAQ_S3_SERVER" --host 127.0.0.1 --port "$s3_port" --access-key bench --secret-key bench-secret "$WORK/s3" \
         >"$WORK/s3.log" 2>&1 &
     BENCH_PIDS+=($!)
     bench_wait s3s-fs curl -s -o /dev/null "http://127.0.0.1:$s3_port/"

@@ -44,3 +44,12 @@ mediaq_target_dir() {
     export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/mediaq/target}"
     mkdir -p "$CARGO_TARGET_DIR"
 }
+
+# The S3 server of the tests and benchmarks (tools/s3-fs: the s3s-fs
+# library with TCP_NODELAY on its connections), built once into the cache
+# dir and again only when its source changes; sets $MEDIAQ_S3_SERVER.
+mediaq_s3_server() {
+    local target="${XDG_CACHE_HOME:-$HOME/.cache}/mediaq/s3-fs-target"
+    cargo build --release --quiet --locked --manifest-path tools/s3-fs/Cargo.toml --target-dir "$target"
+    export MEDIAQ_S3_SERVER="$target/release/mediaq-s3-fs"
+}

@@ -30,12 +30,10 @@ if [ "${MEDIAQ_TEST_SKIP_LINT:-0}" != 1 ]; then
     cargo clippy --workspace --all-targets --quiet -- -D warnings
 fi
 
-# s3s-fs: an S3 server that checks SigV4 signatures and presigned URLs.
-if ! command -v s3s-fs >/dev/null 2>&1; then
-    echo "==> installing s3s-fs (once)" >&2
-    cargo install s3s-fs@0.14.1 --features binary --locked --quiet
-fi
-export PATH="$HOME/.cargo/bin:$PATH"
+# The S3 server: s3s-fs, which checks SigV4 signatures and presigned
+# URLs (tools/s3-fs, built once).
+echo "==> building the S3 test server (tools/s3-fs; once)" >&2
+mediaq_s3_server
 
 # Stock clients of the resumable-upload tests, from their registries,
 # cached under ~/.cache/mediaq: the Python ones (mediaq_python_venv,
@@ -105,7 +103,7 @@ runuser -u postgres -- "$PG_BIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U mediaq m
 # S3 (s3s-fs keeps each bucket as a directory)
 S3_PORT=$(free_port)
 mkdir -p "$WORK/s3"
-s3s-fs --host 127.0.0.1 --port "$S3_PORT" --access-key mediaq-test --secret-key mediaq-test-secret "$WORK/s3" >"$WORK/s3.log" 2>&1 &
+"$MEDIAQ_S3_SERVER" --host 127.0.0.1 --port "$S3_PORT" --access-key mediaq-test --secret-key mediaq-test-secret "$WORK/s3" >"$WORK/s3.log" 2>&1 &
 PIDS+=($!)
 wait_for s3s-fs curl -s -o /dev/null "http://127.0.0.1:$S3_PORT/"
 
