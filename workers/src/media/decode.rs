@@ -158,12 +158,20 @@ fn jpeg(bytes: &[u8], probe: &Probe, need: Need) -> Result<Pixels, MediaError> {
     let scaled = header.scaled(scale);
     let pitch = scaled.width * layout.channels();
     let mut data = vec![0; pitch * scaled.height];
-    let image = turbojpeg::Image { pixels: &mut data[..], width: scaled.width, pitch, height: scaled.height, format };
-    match d.decompress(bytes, image) {
-        // A warning, not an error: the image was decoded whole. Writers
-        // that pad before a marker are common and browsers show the files.
-        Err(turbojpeg::Error::TurboJpegError(m)) if m.contains("extraneous bytes before marker") => {}
-        other => other.map_err(tj)?,
+    let mut decompress = |bytes: &[u8], data: &mut [u8]| {
+        let image = turbojpeg::Image { pixels: data, width: scaled.width, pitch, height: scaled.height, format };
+        match d.decompress(bytes, image) {
+            // A warning, not an error: the image was decoded whole. Writers
+            // that pad before a marker are common and browsers show the files.
+            Err(turbojpeg::Error::TurboJpegError(m)) if m.contains("extraneous bytes before marker") => Ok(()),
+            other => other,
+        }
+    };
+    // At 1/8 only DC coefficients count: a progressive file's AC scans
+    // are left undecoded. Anything unexpected decodes the whole file.
+    let dc = (scale == ScalingFactor::ONE_EIGHTH).then(|| super::progressive::dc_scans(bytes)).flatten();
+    if dc.is_none_or(|dc| decompress(&dc, &mut data).is_err()) {
+        decompress(bytes, &mut data).map_err(tj)?;
     }
     // Both sides are at most the probed u16 sizes, so these cannot fail.
     let width = u32::try_from(scaled.width).map_err(|_| MediaError::Corrupt("JPEG width".into()))?;
@@ -249,6 +257,27 @@ mod tests {
         assert_eq!(jpeg_scale(640, 427, Need { width: 500, height: 160 }), ScalingFactor::new(7, 8));
         // A side smaller than the need is kept whole, not upscaled.
         assert_eq!(jpeg_scale(100, 4000, Need { width: 160, height: 160 }), ScalingFactor::ONE);
+    }
+
+    #[test]
+    fn a_progressive_jpeg_at_one_eighth_looks_like_its_whole_decode() {
+        let fast = decode_file("kde_Volna_5120.jpg", Need { width: 500, height: 160 });
+        assert_eq!((fast.width, fast.height, fast.layout), (640, 360, Layout::Rgb));
+        let mut d = Decompressor::new().unwrap();
+        d.set_scaling_factor(ScalingFactor::ONE_EIGHTH).unwrap();
+        let mut whole = vec![0; fast.data.len()];
+        let image = turbojpeg::Image {
+            pixels: &mut whole[..],
+            width: 640,
+            pitch: 640 * 3,
+            height: 360,
+            format: PixelFormat::RGB,
+        };
+        d.decompress(&corpus("kde_Volna_5120.jpg"), image).unwrap();
+        let diff: u64 = fast.data.iter().zip(&whole).map(|(a, b)| u64::from(a.abs_diff(*b))).sum();
+        let mean = diff as f64 / whole.len() as f64;
+        // Only block smoothing differs (not an exact match, not a blank).
+        assert!(mean > 0.0 && mean < 1.0, "mean difference {mean}");
     }
 
     #[test]

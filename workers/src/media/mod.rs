@@ -18,6 +18,7 @@ mod gif;
 mod icc;
 pub mod image;
 pub mod probe;
+mod progressive;
 mod resize;
 pub mod sized;
 pub mod source;
