@@ -18,7 +18,7 @@ use futures::TryStreamExt;
 use tokio::io::AsyncWriteExt;
 use tokio_util::io::ReaderStream;
 
-use mediaq_shared::storage::{ByteRange, DynStorage, Hashed, ObjectKey, StorageError, put_hashed};
+use mediaq_shared::storage::{ByteRange, DynStorage, Hashed, Md5, ObjectKey, StorageError, put_hashed};
 
 use crate::error::JobError;
 use crate::media::MediaError;
@@ -150,5 +150,5 @@ pub async fn put_file(
 ) -> Result<Hashed, JobError> {
     let file = tokio::fs::File::open(path).await.map_err(temp)?;
     let body = Box::pin(ReaderStream::with_capacity(file, 256 * 1024));
-    Ok(put_hashed(storage, key, body, mime, u64::MAX).await?)
+    Ok(put_hashed(storage, key, body, mime, u64::MAX, Md5::Yes).await?)
 }

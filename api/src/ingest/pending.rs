@@ -7,7 +7,7 @@ use mediaq_shared::domain::{Media, MediaId, User, UserId};
 use mediaq_shared::events::FileEvent;
 use mediaq_shared::queue::Job;
 use mediaq_shared::repo::{OriginalFacts, VersionChange};
-use mediaq_shared::storage::{BodyStream, ObjectKey};
+use mediaq_shared::storage::{BodyStream, Md5, ObjectKey};
 
 use super::store::{StoredOriginal, store_within};
 use super::{Accept, Ingested, UploadMeta, delete_secret, new_media};
@@ -34,6 +34,8 @@ pub struct Pending {
     accept: Accept,
     /// A new version of an existing media: the revision of its keys.
     revision: Option<String>,
+    /// Whether the upload's MD5 is computed as it is stored.
+    md5: Md5,
 }
 
 /// Whether this upload owns its `Idempotency-Key`.
@@ -65,12 +67,13 @@ impl Pending {
             claim: None,
             accept: Accept::Media,
             revision: None,
+            md5: Md5::Yes,
         }
     }
 
     /// A new version of media `id` (any type), stored under keys of its own.
     pub fn for_version(state: &AppState, owner: &User, id: &MediaId) -> Self {
-        let mut pending = Self::new(state, owner).any_type();
+        let mut pending = Self::new(state, owner).any_type().without_md5();
         pending.id = id.clone();
         pending.revision = Some(ObjectKey::new_revision());
         pending
@@ -79,6 +82,14 @@ impl Pending {
     /// Takes any file, not only images and videos (the native routes).
     pub fn any_type(mut self) -> Self {
         self.accept = Accept::Any;
+        self
+    }
+
+    /// Records the SHA-256 only: the native routes show no MD5, and it
+    /// would cost more CPU than the rest of the upload (the Chevereto
+    /// route's `checksum` and the signed PUT's ETag keep it).
+    pub fn without_md5(mut self) -> Self {
+        self.md5 = Md5::No;
         self
     }
 
@@ -103,6 +114,7 @@ impl Pending {
             claim: None,
             accept: Accept::Any,
             revision: None,
+            md5: Md5::Yes,
         }
     }
 
@@ -124,9 +136,16 @@ impl Pending {
         if self.object.is_some() {
             return Err(ApiError::BadRequest("send one file per upload".into()));
         }
-        let stored =
-            store_within(&self.state, &self.id, body, self.reservation.as_ref(), self.accept, self.revision.as_deref())
-                .await?;
+        let stored = store_within(
+            &self.state,
+            &self.id,
+            body,
+            self.reservation.as_ref(),
+            self.accept,
+            self.revision.as_deref(),
+            self.md5,
+        )
+        .await?;
         self.object = Some(stored);
         Ok(())
     }

@@ -8,7 +8,7 @@ use std::io;
 use futures::StreamExt;
 
 use mediaq_shared::domain::{MediaId, MediaKind};
-use mediaq_shared::storage::{BodyStream, ObjectKey, StorageError, is_over_limit, put_hashed, read_head};
+use mediaq_shared::storage::{BodyStream, Md5, ObjectKey, StorageError, is_over_limit, put_hashed, read_head};
 
 use super::{Accept, SNIFF_LEN, sniff};
 use crate::error::ApiError;
@@ -29,7 +29,7 @@ pub struct StoredOriginal {
     pub md5: Option<String>,
 }
 
-/// Sniffs, hashes and streams `body` to the original key of `id`, within
+/// Sniffs, hashes (MD5 too with [`Md5::Yes`]) and streams `body` to the original key of `id`, within
 /// the upload limit and the room `quota` reserved: a body that goes past
 /// either is refused and nothing is kept.
 #[tracing::instrument(skip_all, fields(media = %id))]
@@ -40,6 +40,7 @@ pub(super) async fn store_within(
     quota: Option<&Reserved>,
     accept: Accept,
     revision: Option<&str>,
+    md5: Md5,
 ) -> Result<StoredOriginal, ApiError> {
     let head = read_head(&mut body, SNIFF_LEN).await.map_err(|e| read_error(&e))?;
     if head.is_empty() {
@@ -50,20 +51,13 @@ pub(super) async fn store_within(
     let max = state.config.max_upload_bytes;
     let cap = quota.and_then(Reserved::cap).filter(|&c| c < max);
     let whole = Box::pin(futures::stream::once(async { Ok(head) }).chain(body));
-    let hashed =
-        put_hashed(&state.storage, &key, whole, mime, cap.unwrap_or(max)).await.map_err(|e| match (quota, cap) {
+    let hashed = put_hashed(&state.storage, &key, whole, mime, cap.unwrap_or(max), md5).await.map_err(|e| {
+        match (quota, cap) {
             (Some(q), Some(_)) if is_over_limit(&e) => q.exceeded(),
             _ => body_error(e, max),
-        })?;
-    Ok(StoredOriginal {
-        key,
-        mime,
-        extension,
-        kind,
-        size: hashed.size,
-        sha256: Some(hashed.sha256),
-        md5: Some(hashed.md5),
-    })
+        }
+    })?;
+    Ok(StoredOriginal { key, mime, extension, kind, size: hashed.size, sha256: Some(hashed.sha256), md5: hashed.md5 })
 }
 
 fn body_error(e: StorageError, limit: u64) -> ApiError {

@@ -66,7 +66,7 @@ pub async fn create(
         quota::drain(request.into_body(), state.config.max_upload_bytes.saturating_mul(2)).await;
         return accepted(&state, &caller, id.as_str()).await;
     }
-    let mut pending = Pending::new(&state, &caller.user).any_type();
+    let mut pending = Pending::new(&state, &caller.user).any_type().without_md5();
     let result = ingest(&state, &mut pending, request, idem.as_deref()).await;
     pending.settle().await;
     accepted(&state, &caller, result?.as_str()).await

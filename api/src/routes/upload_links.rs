@@ -311,7 +311,7 @@ async fn upload(
             return Err(e);
         }
     };
-    let mut pending = Pending::new(&state, &owner).any_type();
+    let mut pending = Pending::new(&state, &owner).any_type().without_md5();
     let result = ingest(&mut pending, &link, &mut slot, request).await;
     pending.settle().await;
     let (id, name, size) = result?;

@@ -25,7 +25,7 @@ use chrono::{DateTime, Utc};
 use futures::Stream;
 
 pub use fs::FsStorage;
-pub use hashed::{Hashed, LimitExceeded, is_over_limit, limited, put_hashed, read_head};
+pub use hashed::{Hashed, LimitExceeded, Md5, is_over_limit, limited, put_hashed, read_head};
 pub use in_place::Unsynced;
 pub use key::ObjectKey;
 pub use metered::Metered;

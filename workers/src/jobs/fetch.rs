@@ -13,7 +13,7 @@ use mediaq_shared::domain::{Media, sniff_any};
 use mediaq_shared::fetch::{FetchError, FetchPolicy, fetch};
 use mediaq_shared::queue::{FetchRemote, Job};
 use mediaq_shared::repo::OriginalFacts;
-use mediaq_shared::storage::{BodyStream, ObjectKey, is_over_limit, put_hashed, read_head};
+use mediaq_shared::storage::{BodyStream, Md5, ObjectKey, is_over_limit, put_hashed, read_head};
 
 use crate::env::Env;
 use crate::error::JobError;
@@ -62,7 +62,7 @@ async fn fetch_original(media: &Media, env: &Env) -> Result<(), JobError> {
     }
     let key = ObjectKey::original(&media.id, extension);
     let whole: BodyStream<'_> = Box::pin(futures::stream::once(async { Ok(head) }).chain(body));
-    let hashed = match put_hashed(&env.storage, &key, whole, mime, limit).await {
+    let hashed = match put_hashed(&env.storage, &key, whole, mime, limit, Md5::Yes).await {
         Ok(h) => h,
         Err(e) if is_over_limit(&e) => {
             return Err(JobError::Permanent(format!("{url} is larger than the limit of {limit} bytes")));
@@ -76,8 +76,8 @@ async fn fetch_original(media: &Media, env: &Env) -> Result<(), JobError> {
         size: hashed.size,
         key: key.to_string(),
         sha256: Some(hashed.sha256),
-        md5: Some(hashed.md5.clone()),
-        source_md5: Some(hashed.md5),
+        md5: hashed.md5.clone(),
+        source_md5: hashed.md5,
         version: media.version,
     };
     // The served file name, unless the owner renamed the media meanwhile.

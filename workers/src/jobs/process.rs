@@ -149,7 +149,7 @@ async fn replace_original(media: &mut Media, env: &Env, old: &ObjectKey, r: Repl
     let key = old.original_like(&media.id, r.extension);
     let stored = original::put_file(&env.storage, &key, r.path, r.mime).await?;
     media.sha256 = Some(stored.sha256);
-    media.md5 = Some(stored.md5);
+    media.md5 = stored.md5;
     media.size = stored.size;
     r.mime.clone_into(&mut media.mime);
     r.extension.clone_into(&mut media.extension);
