@@ -81,7 +81,7 @@ for n, line in enumerate(open(rounds), 1):
     print(f"round {n}: dd conv=fdatasync {dd:7.1f} MB/s, mediaq upload {up:7.1f} MB/s, ratio {up / dd:5.2f}x, peak RSS +{growth:.1f} MiB")
 dd, up = statistics.median(dds), statistics.median(ups)
 print(f"dd conv=fdatasync  {dd:8.1f} MB/s  (median)")
-print(f"mediaq upload      {up:8.1f} MB/s  (median; multipart POST /api/v1/files, SHA-256 + MD5, fsync'd)")
+print(f"mediaq upload      {up:8.1f} MB/s  (median; multipart POST /api/v1/files, SHA-256, fsync'd)")
 print(f"ratio              {statistics.median(u / d for u, d in zip(ups, dds)):8.2f}x dd  (median of the pairs; goal >= 0.80)")
 print(f"server peak RSS    +{max(growths):.1f} MiB at most over the idle {rss0 / 1024:.1f} MiB  (goal < 64 MiB)")
 PY
