@@ -133,10 +133,12 @@ async fn stalled_body_gets_408_production() {
     stalled_body_gets_408(Kind::Production).await;
 }
 
-// An answer given before the request body was read (here a new version
-// of a file that does not exist) tells the client to close the
-// connection, so its next request does not land on a socket the server is
-// closing; an answer to a body read whole keeps the connection.
+// A refusal made before the request body is read (here a new version of
+// a file that does not exist) reads and drops a bounded part of the body
+// first, so the client, still sending, gets the 404 rather than a broken
+// pipe, and its next request does not land on a socket the server is
+// closing (beyond that part, the answer says `Connection: close`); an
+// answer to a body read whole keeps the connection.
 both_stacks!(answers_before_the_body_is_read_close_the_connection, |stack: Stack| async move {
     let key = stack.key("alice");
     let photo = std::fs::read(corpus("skimage_coffee.png")).unwrap();
@@ -155,7 +157,6 @@ both_stacks!(answers_before_the_body_is_read_close_the_connection, |stack: Stack
             .await
             .unwrap();
         assert_eq!(res.status().as_u16(), 404, "round {round}");
-        assert_eq!(res.headers().get("connection").map(|v| v.to_str().unwrap()), Some("close"), "round {round}");
         drop(res.text().await);
         // The next request goes out at once, on whatever the pool holds.
         let res = http.get(stack.url(&format!("/api/v1/files/{id}"))).bearer_auth(&key).send().await;

@@ -63,16 +63,6 @@ fn resource(l: &UploadLink) -> Value {
     })
 }
 
-/// Most bytes of a refused anonymous upload read (and dropped) so the
-/// client gets the answer, and for how long; past them the connection is
-/// closed.
-const DRAIN_LIMIT: u64 = 64 * 1024 * 1024;
-const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(5);
-
-async fn drain(request: Request) {
-    let _ = tokio::time::timeout(DRAIN_TIME, quota::drain(request.into_body(), DRAIN_LIMIT)).await;
-}
-
 /// The body of `POST /api/v1/folders/{id}/upload-links`; every field is
 /// optional (no expiry, no file or byte limit, no password).
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -307,7 +297,7 @@ async fn upload(
     let (link, owner, mut slot) = match admit(&state, &attempts, &token, request.headers()).await {
         Ok(admitted) => admitted,
         Err(e) => {
-            drain(request).await;
+            quota::drain_refused(request).await;
             return Err(e);
         }
     };
@@ -353,7 +343,7 @@ async fn ingest(
     request: Request,
 ) -> Result<(String, String, u64), ApiError> {
     if let Err(e) = pending.reserve_for_body(request.headers()).await {
-        drain(request).await;
+        quota::drain_refused(request).await;
         return Err(e);
     }
     let mut multipart = Multipart::from_request(request, &()).await.map_err(|e| ApiError::BadRequest(e.body_text()))?;

@@ -48,7 +48,13 @@ async fn create(
     Path(id): Path<String>,
     request: Request,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let media = writable_file(&state, &caller, &id).await?;
+    let media = match writable_file(&state, &caller, &id).await {
+        Ok(media) => media,
+        Err(e) => {
+            crate::quota::drain_refused(request).await;
+            return Err(e);
+        }
+    };
     let owner = state.repo.user(media.owner_id).await?;
     let mut pending = Pending::for_version(&state, &owner, &media.id);
     let result = ingest(&state, &mut pending, request).await;

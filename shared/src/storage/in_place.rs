@@ -144,7 +144,9 @@ fn write_batches(file: &std::fs::File, offset: u64, mut rx: mpsc::Receiver<Vec<B
 }
 
 fn write_all(mut file: &std::fs::File, batch: &[Bytes], written: &mut u64) -> io::Result<()> {
-    let mut slices: Vec<IoSlice<'_>> = batch.iter().map(|b| IoSlice::new(b)).collect();
+    // Empty frames are left out: `writev` of empty slices only writes 0
+    // bytes, which would read as a full disk.
+    let mut slices: Vec<IoSlice<'_>> = batch.iter().filter(|b| !b.is_empty()).map(|b| IoSlice::new(b)).collect();
     let mut rest = &mut slices[..];
     while !rest.is_empty() {
         match file.write_vectored(rest) {
@@ -164,4 +166,23 @@ fn write_all(mut file: &std::fs::File, batch: &[Bytes], written: &mut u64) -> io
 /// Only a hint: a failure shows in the final `fdatasync`.
 fn kick(file: &std::fs::File, from: u64, len: u64) {
     let _ = rustix::fs::fadvise(file, from, NonZeroU64::new(len), rustix::fs::Advice::DontNeed);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn empty_frames_anywhere_in_a_body_are_written_around() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("object");
+        // Empty frames first and between, and a last batch of nothing but
+        // empty frames (a multipart parser yields them at part ends).
+        let big = Bytes::from(vec![b'x'; BATCH]);
+        let frames = [Bytes::new(), Bytes::from("abc"), Bytes::new(), big.clone(), Bytes::new(), Bytes::new()];
+        let body: BodyStream<'_> = Box::pin(futures::stream::iter(frames.map(Ok)));
+        let written = write_at(&path, 0, body).await.unwrap().sync().await.unwrap();
+        assert_eq!(written, 3 + BATCH as u64);
+        assert_eq!(std::fs::read(&path).unwrap(), [b"abc".as_slice(), &big].concat());
+    }
 }
