@@ -137,8 +137,9 @@ async fn stalled_body_gets_408_production() {
 // a file that does not exist) reads and drops a bounded part of the body
 // first, so the client, still sending, gets the 404 rather than a broken
 // pipe, and its next request does not land on a socket the server is
-// closing (beyond that part, the answer says `Connection: close`); an
-// answer to a body read whole keeps the connection.
+// closing. An answer given before the body was read to its end says
+// `Connection: close`; an answer to a body read whole keeps the
+// connection.
 both_stacks!(answers_before_the_body_is_read_close_the_connection, |stack: Stack| async move {
     let key = stack.key("alice");
     let photo = std::fs::read(corpus("skimage_coffee.png")).unwrap();
@@ -163,6 +164,19 @@ both_stacks!(answers_before_the_body_is_read_close_the_connection, |stack: Stack
         let res = res.unwrap_or_else(|e| panic!("round {round}: the request after a refused body failed: {e:?}"));
         assert_eq!(res.status().as_u16(), 200, "round {round}");
         assert!(res.headers().get("connection").is_none_or(|v| v != "close"), "round {round}");
+        // A wrong key is refused before any of the body is read (64 KiB:
+        // all in the socket's buffers, so the client is done sending):
+        // that answer says `Connection: close`, and the next request
+        // still goes through.
+        let form = reqwest::multipart::Form::new()
+            .part("file", reqwest::multipart::Part::bytes(vec![7u8; 64 << 10]).file_name("small.bin"));
+        let res = http.post(stack.url("/api/v1/files")).bearer_auth("mq_wrong").multipart(form).send().await.unwrap();
+        assert_eq!(res.status().as_u16(), 401, "round {round}");
+        assert_eq!(res.headers().get("connection").map(|v| v.to_str().unwrap()), Some("close"), "round {round}");
+        drop(res.text().await);
+        let res = http.get(stack.url(&format!("/api/v1/files/{id}"))).bearer_auth(&key).send().await;
+        let res = res.unwrap_or_else(|e| panic!("round {round}: the request after an unread body failed: {e:?}"));
+        assert_eq!(res.status().as_u16(), 200, "round {round}");
     }
     // A body read to its end keeps the connection open.
     let res = http

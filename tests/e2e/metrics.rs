@@ -166,6 +166,18 @@ async fn story(stack: &Stack, api: &str, jobs: &str) {
     }
 }
 
+/// The metrics URL of a `MEDIAQ_METRICS_LISTEN` address, once something
+/// answers there (a listener of its own, bound after the API is ready).
+async fn listening(stack: &Stack, listen: &str) -> String {
+    let url = format!("http://{listen}/metrics");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while stack.http.get(&url).send().await.is_err() {
+        assert!(Instant::now() < deadline, "the metrics listener on {listen} did not start:\n{}", stack.logs());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    url
+}
+
 /// `mediaq all`: metrics on its own listener and on MEDIAQ_METRICS_LISTEN.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn embedded() {
@@ -174,12 +186,7 @@ async fn embedded() {
     let stack =
         Stack::start_with(Kind::Embedded, &[("MEDIAQ_METRICS_TOKEN", TOKEN), ("MEDIAQ_METRICS_LISTEN", &listen)]).await;
     // The API answering says nothing of the metrics listener: wait for it.
-    let jobs = format!("http://{listen}/metrics");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while stack.http.get(&jobs).send().await.is_err() {
-        assert!(Instant::now() < deadline, "the metrics listener did not start:\n{}", stack.logs());
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let jobs = listening(&stack, &listen).await;
     story(&stack, &stack.url("/metrics"), &jobs).await;
 }
 
@@ -192,11 +199,6 @@ async fn production() {
     stack.kill(1);
     let listen = format!("127.0.0.1:{}", free_port());
     stack.spawn_with(&["work"], &[("MEDIAQ_METRICS_LISTEN", &listen)]);
-    let jobs = format!("http://{listen}/metrics");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while stack.http.get(&jobs).send().await.is_err() {
-        assert!(Instant::now() < deadline, "the worker's metrics listener did not start:\n{}", stack.logs());
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let jobs = listening(&stack, &listen).await;
     story(&stack, &stack.url("/metrics"), &jobs).await;
 }
