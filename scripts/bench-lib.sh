@@ -6,6 +6,7 @@
 #   bench_init NAME             $WORK (under $TMPDIR or /var/tmp) and the exit trap
 #   bench_build [PROFILE]       builds `mediaq` (release unless PROFILE=debug,
 #                               skipped with MEDIAQ_BENCH_SKIP_BUILD=1); sets $BIN
+#                               (BENCH_BIN=PATH: that binary, no build)
 #   bench_source PATH MIB       an MP4 header then random bytes (sniffs as video/mp4)
 #   bench_dd PATH               `dd … conv=fdatasync` of PATH on the same disk;
 #                               prints its MB/s
@@ -39,6 +40,10 @@ bench_init() {
 
 bench_build() {
     local profile=${1:-release}
+    if [ -n "${BENCH_BIN:-}" ]; then
+        BIN=$BENCH_BIN
+        return
+    fi
     if [ "${MEDIAQ_BENCH_SKIP_BUILD:-0}" != 1 ]; then
         if [ "$profile" = release ]; then
             cargo build --release --bin mediaq --quiet

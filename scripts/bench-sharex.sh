@@ -33,7 +33,7 @@ FILES=("$CORPUS"/*.jpg "$CORPUS"/*.png)
 [ ${#FILES[@]} -gt 0 ] || { echo "no photos in $CORPUS" >&2; exit 1; }
 
 bench_init sharex
-if [ -n "${BENCH_BIN:-}" ]; then BIN=$BENCH_BIN; else bench_build; fi
+bench_build
 KEY=$(MEDIAQ_DATA_DIR="$WORK/data" "$BIN" key create --user bench)
 bench_serve all
 

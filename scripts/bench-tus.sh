@@ -14,6 +14,7 @@
 #   MEDIAQ_BENCH_CHUNK_MIB=64     tuspy's chunk size
 #   MEDIAQ_BENCH_PROFILE=debug    the debug build instead of a release build
 #   MEDIAQ_BENCH_SKIP_BUILD=1     use the binary already built
+#   BENCH_BIN=PATH                measure that binary (before/after figures)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/setup.sh
