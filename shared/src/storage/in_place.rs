@@ -7,7 +7,8 @@
 //! little as it can. Request frames are copied into [`BUF`] buffers that
 //! start on an [`ALIGN`] boundary, and one blocking writer thread writes
 //! each full buffer while the next fills (at most [`QUEUE`] wait: memory
-//! stays flat). Bytes past [`DIRECT_FROM`] go to the disk with direct I/O
+//! stays flat; written buffers are kept, [`POOL`] at most, for the next
+//! body). Bytes past [`DIRECT_FROM`] go to the disk with direct I/O
 //! (`O_DIRECT`), straight from those buffers: no page cache copy, no
 //! dirty pages for the kernel to write back, and nothing that pushes other
 //! files out of the cache. The first bytes of an object, all of a small
@@ -24,7 +25,7 @@ use std::io::{self, Seek, SeekFrom};
 use std::num::NonZeroU64;
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use futures::TryStreamExt;
@@ -45,6 +46,12 @@ const DIRECT_FROM: u64 = 8 * 1024 * 1024;
 const QUEUE: usize = 1;
 /// Buffered bytes written between two write-back kicks.
 const KICK: u64 = 4 * 1024 * 1024;
+/// Written buffers kept for the next bodies at most.
+const POOL: usize = 8;
+
+/// Buffers written and free again: reused, rather than each body
+/// allocating (and faulting in) its own.
+static FREE: Mutex<Vec<Aligned>> = Mutex::new(Vec::new());
 
 /// A buffer whose bytes start on an [`ALIGN`] boundary in memory; it
 /// holds at most `cap` bytes.
@@ -56,17 +63,25 @@ struct Aligned {
 }
 
 impl Aligned {
-    fn new(cap: usize) -> Self {
-        let raw = vec![0; BUF + ALIGN];
-        let start = raw.as_ptr().align_offset(ALIGN);
-        Self { raw, start, len: 0, cap }
+    /// An empty buffer for `cap` bytes, from the pool when it has one.
+    fn take(cap: usize) -> Self {
+        let mut buf = FREE.lock().ok().and_then(|mut free| free.pop()).unwrap_or_else(|| {
+            let raw = vec![0; BUF + ALIGN];
+            let start = raw.as_ptr().align_offset(ALIGN);
+            Self { raw, start, len: 0, cap }
+        });
+        buf.len = 0;
+        buf.cap = cap;
+        buf
     }
 
-    /// The same memory, empty, holding up to [`BUF`].
-    fn reset(mut self) -> Self {
-        self.len = 0;
-        self.cap = BUF;
-        self
+    /// Back to the pool, unless it is full.
+    fn give_back(self) {
+        if let Ok(mut free) = FREE.lock()
+            && free.len() < POOL
+        {
+            free.push(self);
+        }
     }
 
     /// Moves what fits from the front of `frame` in.
@@ -134,11 +149,9 @@ pub(super) async fn write_at(path: &Path, offset: u64, mut body: BodyStream<'_>)
     let (file, direct) = opened.map_err(|e| fail(0, io::Error::other(e).into()))?.map_err(|e| fail(0, e))?;
     let file = Arc::new(file);
     let (tx, rx) = mpsc::channel::<Aligned>(QUEUE);
-    // Written buffers come back to be filled again.
-    let (back_tx, back_rx) = std::sync::mpsc::channel::<Aligned>();
     let writer = {
         let file = file.clone();
-        tokio::task::spawn_blocking(move || write_buffers(&file, direct, offset, rx, &back_tx))
+        tokio::task::spawn_blocking(move || write_buffers(&file, direct, offset, rx))
     };
     // The first buffer ends on an aligned file offset; every later one
     // starts on one.
@@ -146,19 +159,16 @@ pub(super) async fn write_at(path: &Path, offset: u64, mut body: BodyStream<'_>)
         0 => BUF,
         into => ALIGN - into,
     };
-    let mut buf = Aligned::new(head);
+    let mut buf = Aligned::take(head);
     let mut failed = None;
     'body: loop {
         match body.try_next().await {
             Ok(Some(mut frame)) => {
                 while !frame.is_empty() {
                     buf.fill(&mut frame);
-                    if buf.is_full() {
-                        let next = back_rx.try_recv().map(Aligned::reset).unwrap_or_else(|_| Aligned::new(BUF));
-                        if tx.send(std::mem::replace(&mut buf, next)).await.is_err() {
-                            // The writer stopped: its error is below.
-                            break 'body;
-                        }
+                    // A send that fails: the writer stopped (its error is below).
+                    if buf.is_full() && tx.send(std::mem::replace(&mut buf, Aligned::take(BUF))).await.is_err() {
+                        break 'body;
                     }
                 }
             }
@@ -171,6 +181,8 @@ pub(super) async fn write_at(path: &Path, offset: u64, mut body: BodyStream<'_>)
     }
     if buf.len > 0 {
         let _ = tx.send(buf).await;
+    } else {
+        buf.give_back();
     }
     drop(tx);
     let (written, error) = writer.await.unwrap_or_else(|e| (0, Some(io::Error::other(e))));
@@ -188,14 +200,13 @@ pub(super) async fn write_at(path: &Path, offset: u64, mut body: BodyStream<'_>)
 }
 
 /// The writer thread: writes every buffer it is given, in order, from
-/// `offset` on, and hands it back. Returns the bytes written and the
+/// `offset` on, and gives it back to the pool. Returns the bytes written and the
 /// error that stopped it, if any.
 fn write_buffers(
     file: &std::fs::File,
     mut direct: Option<std::fs::File>,
     offset: u64,
     mut rx: mpsc::Receiver<Aligned>,
-    back: &std::sync::mpsc::Sender<Aligned>,
 ) -> (u64, Option<io::Error>) {
     let mut pos = offset;
     let mut kicked = offset;
@@ -212,7 +223,7 @@ fn write_buffers(
             kick(file, kicked, buffered_end - kicked);
             kicked = buffered_end;
         }
-        let _ = back.send(buf);
+        buf.give_back();
     }
     (pos - offset, None)
 }
