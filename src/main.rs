@@ -17,15 +17,6 @@ use mediaq_shared::signing::UrlSigner;
 use mediaq_shared::storage::{self, DynStorage};
 use mediaq_workers::{Env, QueueSet};
 
-/// mimalloc rather than glibc's malloc: request bodies arrive in buffers
-/// of a few hundred KiB that hyper allocates on one thread and the file
-/// writer frees on another, a pattern in which glibc hands the pages back
-/// to the kernel and faults them in again (~400,000 page faults per 3 GB
-/// received through tus). mimalloc keeps them: a third less CPU per byte
-/// received (README, "Benchmarks").
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// Self-hosted media hosting: uploads in, thumbnails and Chevereto-style metadata out.
 ///
 /// With no configuration, everything is embedded under ./data (SQLite

@@ -47,7 +47,7 @@ const QUEUE: usize = 1;
 /// Buffered bytes written between two write-back kicks.
 const KICK: u64 = 4 * 1024 * 1024;
 /// Written buffers kept for the next bodies at most.
-const POOL: usize = 8;
+const POOL: usize = 4;
 
 /// Buffers written and free again: reused, rather than each body
 /// allocating (and faulting in) its own.
