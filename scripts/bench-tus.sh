@@ -12,6 +12,10 @@
 #   MEDIAQ_BENCH_STACK=production PostgreSQL + Redis + S3 (s3s-fs, on this
 #                                 disk) instead of the embedded default
 #   MEDIAQ_BENCH_CHUNK_MIB=64     tuspy's chunk size
+#   MEDIAQ_BENCH_CLIENT=tus-js    tus-js-client 4 on Node instead of tuspy:
+#                                 a read stream of the file, one PATCH
+#                                 (its default chunkSize); needs the npm
+#                                 install that scripts/test.sh makes
 #   MEDIAQ_BENCH_PROFILE=debug    the debug build instead of a release build
 #   MEDIAQ_BENCH_SKIP_BUILD=1     use the binary already built
 #   BENCH_BIN=PATH                measure that binary (before/after figures)
@@ -26,6 +30,7 @@ CHUNK_MIB=${MEDIAQ_BENCH_CHUNK_MIB:-64}
 ROUNDS=${MEDIAQ_BENCH_ROUNDS:-1}
 STACK=${MEDIAQ_BENCH_STACK:-embedded}
 PROFILE=${MEDIAQ_BENCH_PROFILE:-release}
+CLIENT=${MEDIAQ_BENCH_CLIENT:-tuspy}
 bench_build "$PROFILE"
 mediaq_python_venv
 
@@ -36,9 +41,31 @@ BYTES=$(stat -c %s "$SRC")
 [ "$STACK" = production ] && bench_production
 export MEDIAQ_MAX_UPLOAD_BYTES=$((BYTES * 2))
 echo "mediaq build: $PROFILE, stack: $STACK"
-echo "size: $BYTES bytes ($(python3 -c "print(f'{$BYTES / 2**30:.2f}')") GiB), tuspy chunks of $CHUNK_MIB MiB"
+if [ "$CLIENT" = tus-js ]; then how="tus-js-client, one streamed PATCH"; else how="tuspy chunks of $CHUNK_MIB MiB"; fi
+echo "size: $BYTES bytes ($(python3 -c "print(f'{$BYTES / 2**30:.2f}')") GiB), $how"
+
+NODE_MODULES="$HOME/.cache/mediaq/node/node_modules"
+if [ "$CLIENT" = tus-js ] && [ ! -f "$NODE_MODULES/tus-js-client/package.json" ]; then
+    echo "tus-js-client is not installed: run scripts/test.sh once (it installs it under ~/.cache/mediaq/node)" >&2
+    exit 1
+fi
 
 upload() { # upload URL KEY
+    if [ "$CLIENT" = tus-js ]; then
+        NODE_PATH="$NODE_MODULES" node - "$1/api/v1/tus" "$2" "$SRC" <<'JS'
+const fs = require('fs')
+const tus = require('tus-js-client')
+const [endpoint, key, path] = process.argv.slice(2)
+new tus.Upload(fs.createReadStream(path), {
+  endpoint,
+  headers: { Authorization: `Bearer ${key}` },
+  uploadSize: fs.statSync(path).size,
+  metadata: { filename: 'bench.mp4' },
+  onError(e) { console.error(`upload failed: ${e}`); process.exit(1) },
+}).start()
+JS
+        return
+    fi
     "$MEDIAQ_TEST_PYTHON" - "$1/api/v1/tus" "$2" "$SRC" "$CHUNK_MIB" <<'PY'
 import sys
 from tusclient import client
