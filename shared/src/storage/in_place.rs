@@ -1,6 +1,6 @@
-//! Writes in place on the file system store (tus): a chunk's bytes go into
-//! the object at the upload's offset, and are made durable by a separate
-//! step, [`Unsynced::sync`], so the caller decides when to wait for the
+//! Writes on the file system store, of every upload and of every tus
+//! chunk (in place, at the upload's offset); the bytes are made durable
+//! by a separate step, [`Unsynced::sync`], so the caller decides when to wait for the
 //! disk (before it records the new offset, never after).
 //!
 //! The receive path is the upload's speed, so it touches each byte as
@@ -21,7 +21,7 @@
 //! page cache copy, on a 2-core machine where the client and the kernel's
 //! write-back need the same cores (README, "Benchmarks").
 
-use std::io::{self, Seek, SeekFrom};
+use std::io;
 use std::num::NonZeroU64;
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::Path;
@@ -54,11 +54,13 @@ const POOL: usize = 4;
 static FREE: Mutex<Vec<Aligned>> = Mutex::new(Vec::new());
 
 /// A buffer whose bytes start on an [`ALIGN`] boundary in memory; it
-/// holds at most `cap` bytes.
+/// holds at most `cap` bytes. Its allocation is reserved, not touched:
+/// a small body costs the pages it fills, not a whole buffer.
 struct Aligned {
+    /// `start` bytes of padding, then the data; never grows past its
+    /// capacity, so it never moves.
     raw: Vec<u8>,
     start: usize,
-    len: usize,
     cap: usize,
 }
 
@@ -66,13 +68,18 @@ impl Aligned {
     /// An empty buffer for `cap` bytes, from the pool when it has one.
     fn take(cap: usize) -> Self {
         let mut buf = FREE.lock().ok().and_then(|mut free| free.pop()).unwrap_or_else(|| {
-            let raw = vec![0; BUF + ALIGN];
+            let mut raw: Vec<u8> = Vec::with_capacity(BUF + ALIGN);
             let start = raw.as_ptr().align_offset(ALIGN);
-            Self { raw, start, len: 0, cap }
+            raw.resize(start, 0);
+            Self { raw, start, cap }
         });
-        buf.len = 0;
+        buf.raw.truncate(buf.start);
         buf.cap = cap;
         buf
+    }
+
+    fn len(&self) -> usize {
+        self.raw.len() - self.start
     }
 
     /// Back to the pool, unless it is full.
@@ -86,21 +93,21 @@ impl Aligned {
 
     /// Moves what fits from the front of `frame` in.
     fn fill(&mut self, frame: &mut Bytes) {
-        let n = frame.len().min(self.cap - self.len);
-        self.raw[self.start + self.len..][..n].copy_from_slice(&frame.split_to(n));
-        self.len += n;
+        let n = frame.len().min(self.cap - self.len());
+        self.raw.extend_from_slice(&frame.split_to(n));
     }
 
     fn is_full(&self) -> bool {
-        self.len == self.cap
+        self.len() == self.cap
     }
 
     fn data(&self) -> &[u8] {
-        &self.raw[self.start..self.start + self.len]
+        &self.raw[self.start..]
     }
 }
 
-/// Bytes written in place, not yet durable (in the page cache).
+/// Bytes written, not yet durable (in the page cache, or direct I/O
+/// not yet flushed from the disk's own cache).
 #[derive(Debug)]
 pub struct Unsynced {
     file: Arc<std::fs::File>,
@@ -114,7 +121,8 @@ impl Unsynced {
     }
 
     /// Makes the bytes durable (`fdatasync` on the descriptor that wrote
-    /// them, so a failed write-back is reported here); returns them.
+    /// the buffered ones, so a failed write-back is reported here; direct
+    /// writes report their errors as they happen); returns them.
     pub async fn sync(self) -> Result<u64, StorageError> {
         let file = self.file;
         tokio::task::spawn_blocking(move || file.sync_data()).await.map_err(io::Error::other)??;
@@ -126,14 +134,13 @@ impl Unsynced {
 /// writer that died) are cut off. Also returns a descriptor for direct
 /// I/O, where the file system takes it.
 fn open_at(path: &Path, offset: u64) -> Result<(std::fs::File, Option<std::fs::File>), StorageError> {
-    let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(false).open(path)?;
+    let file = std::fs::OpenOptions::new().write(true).create(true).truncate(false).open(path)?;
     let len = file.metadata()?.len();
     if len < offset {
         let why = format!("the stored upload has {len} bytes, fewer than its recorded offset {offset}");
         return Err(StorageError::Backend(why));
     }
     file.set_len(offset)?;
-    file.seek(SeekFrom::Start(offset))?;
     let direct =
         std::fs::OpenOptions::new().write(true).custom_flags(rustix::fs::OFlags::DIRECT.bits() as i32).open(path).ok();
     Ok((file, direct))
@@ -179,7 +186,7 @@ pub(super) async fn write_at(path: &Path, offset: u64, mut body: BodyStream<'_>)
             }
         }
     }
-    if buf.len > 0 {
+    if buf.len() > 0 {
         let _ = tx.send(buf).await;
     } else {
         buf.give_back();
