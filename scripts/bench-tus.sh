@@ -14,8 +14,8 @@
 #   MEDIAQ_BENCH_CHUNK_MIB=64     tuspy's chunk size
 #   MEDIAQ_BENCH_CLIENT=tus-js    tus-js-client 4 on Node instead of tuspy:
 #                                 a read stream of the file, one PATCH
-#                                 (its default chunkSize); needs the npm
-#                                 install that scripts/test.sh makes
+#                                 (its default chunkSize), installed from
+#                                 npm once (as for the tests)
 #   MEDIAQ_BENCH_PROFILE=debug    the debug build instead of a release build
 #   MEDIAQ_BENCH_SKIP_BUILD=1     use the binary already built
 #   BENCH_BIN=PATH                measure that binary (before/after figures)
@@ -44,15 +44,11 @@ echo "mediaq build: $PROFILE, stack: $STACK"
 if [ "$CLIENT" = tus-js ]; then how="tus-js-client, one streamed PATCH"; else how="tuspy chunks of $CHUNK_MIB MiB"; fi
 echo "size: $BYTES bytes ($(python3 -c "print(f'{$BYTES / 2**30:.2f}')") GiB), $how"
 
-NODE_MODULES="$HOME/.cache/mediaq/node/node_modules"
-if [ "$CLIENT" = tus-js ] && [ ! -f "$NODE_MODULES/tus-js-client/package.json" ]; then
-    echo "tus-js-client is not installed: run scripts/test.sh once (it installs it under ~/.cache/mediaq/node)" >&2
-    exit 1
-fi
+if [ "$CLIENT" = tus-js ]; then mediaq_node_clients; fi
 
 upload() { # upload URL KEY
     if [ "$CLIENT" = tus-js ]; then
-        NODE_PATH="$NODE_MODULES" node - "$1/api/v1/tus" "$2" "$SRC" <<'JS'
+        NODE_PATH="$MEDIAQ_TEST_NODE_MODULES" node - "$1/api/v1/tus" "$2" "$SRC" <<'JS'
 const fs = require('fs')
 const tus = require('tus-js-client')
 const [endpoint, key, path] = process.argv.slice(2)

@@ -38,6 +38,20 @@ mediaq_python_venv() {
     export MEDIAQ_TEST_PYTHON="$venv/bin/python"
 }
 
+# The Node clients the tests (and bench-tus.sh) drive: tus-js-client and
+# the Uppy 5 bundle from npm, under ~/.cache/mediaq/node, installed once.
+mediaq_node_clients() {
+    local dir="$HOME/.cache/mediaq/node"
+    command -v npm >/dev/null 2>&1 || mediaq_ensure_packages nodejs npm
+    mkdir -p "$dir"
+    if [ ! -f "$dir/node_modules/tus-js-client/package.json" ] || [ ! -f "$dir/node_modules/uppy/package.json" ]; then
+        echo "==> installing tus-js-client and uppy (once)" >&2
+        [ -f "$dir/package.json" ] || echo '{"name":"mediaq-test-clients","private":true}' >"$dir/package.json"
+        (cd "$dir" && npm install --no-audit --no-fund --silent tus-js-client@4.3.1 uppy@5.2.4)
+    fi
+    export MEDIAQ_TEST_NODE_MODULES="$dir/node_modules"
+}
+
 # Build output lives outside the clone, in one cache dir per machine, so a
 # fresh clone (as CI makes) reuses what this machine already built.
 mediaq_target_dir() {

@@ -37,18 +37,11 @@ mediaq_s3_server
 
 # Stock clients of the resumable-upload tests, from their registries,
 # cached under ~/.cache/mediaq: the Python ones (mediaq_python_venv,
-# above), tus-js-client and the Uppy 5 bundle with npm; Chromium and its
-# driver from Debian.
+# above), tus-js-client and the Uppy 5 bundle with npm (mediaq_node_clients);
+# Chromium and its driver from Debian.
 CLIENTS="$HOME/.cache/mediaq"
 mediaq_ensure_packages chromium chromium-driver
-command -v npm >/dev/null 2>&1 || mediaq_ensure_packages nodejs npm
-mkdir -p "$CLIENTS/node"
-if [ ! -f "$CLIENTS/node/node_modules/tus-js-client/package.json" ] || [ ! -f "$CLIENTS/node/node_modules/uppy/package.json" ]; then
-    echo "==> installing tus-js-client and uppy (once)" >&2
-    [ -f "$CLIENTS/node/package.json" ] || echo '{"name":"mediaq-test-clients","private":true}' >"$CLIENTS/node/package.json"
-    (cd "$CLIENTS/node" && npm install --no-audit --no-fund --silent tus-js-client@4.3.1 uppy@5.2.4)
-fi
-export MEDIAQ_TEST_NODE_MODULES="$CLIENTS/node/node_modules"
+mediaq_node_clients
 
 # promtool (the metrics test checks /metrics with it): taken out of
 # Debian's prometheus package into ~/.cache/mediaq/bin without installing
