@@ -100,17 +100,17 @@ pub async fn reserve_for_body(state: &AppState, user: &User, headers: &HeaderMap
     reserve(state, user, None, want, min.max(1), STREAM_TTL).await
 }
 
-/// Reads and drops what is left of a refused request's body (at most
-/// `max` bytes), so the client, still sending, gets the refusal instead
-/// of a reset connection. Nothing is stored.
 /// Reads (and drops) up to 64 MiB of a refused request's body for at
 /// most 5 s, so the client, still sending, gets the answer on a
 /// connection it can go on using instead of a reset.
-pub async fn drain_refused(request: axum::extract::Request) {
+pub async fn drain_refused(body: axum::body::Body) {
     const LIMIT: u64 = 64 * 1024 * 1024;
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), drain(request.into_body(), LIMIT)).await;
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), drain(body, LIMIT)).await;
 }
 
+/// Reads and drops what is left of a refused request's body (at most
+/// `max` bytes), so the client, still sending, gets the refusal instead
+/// of a reset connection. Nothing is stored.
 pub async fn drain(body: axum::body::Body, max: u64) {
     use futures::StreamExt;
     let mut stream = body.into_data_stream();

@@ -35,19 +35,11 @@ use crate::state::AppState;
 
 const EXTENSIONS: &str = "creation,creation-with-upload,termination,checksum,expiration";
 const OFFSET_TYPE: &str = "application/offset+octet-stream";
-/// Most bytes of a refused chunk read (and dropped) so the client gets
-/// the answer, and for how long; past them the connection is closed.
-const DRAIN_LIMIT: u64 = 64 * 1024 * 1024;
-const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(5);
 /// How long a PATCH ahead of the recorded offset waits for the record of
 /// the chunk before it (made in another API process), and how often it
 /// looks.
 const CATCH_UP: std::time::Duration = std::time::Duration::from_secs(2);
 const CATCH_UP_POLL: std::time::Duration = std::time::Duration::from_millis(10);
-
-async fn drain(body: Body) {
-    let _ = tokio::time::timeout(DRAIN_TIME, quota::drain(body, DRAIN_LIMIT)).await;
-}
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -266,7 +258,7 @@ async fn patch(
         Err(e) => {
             // Read (and drop) the chunk, so the client gets this answer on a
             // connection it can go on using.
-            drain(body).await;
+            quota::drain_refused(body).await;
             return Err(e);
         }
     };
@@ -336,7 +328,7 @@ async fn write_chunk(
     sum: Option<&Checksum>,
 ) -> Result<(u64, Option<DateTime<Utc>>), TusError> {
     let Some(held) = Held::take(state, &upload.id, upload.offset).await? else {
-        drain(body).await;
+        quota::drain_refused(body).await;
         return Err(status(
             409,
             "Conflict",

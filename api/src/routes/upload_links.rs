@@ -297,7 +297,7 @@ async fn upload(
     let (link, owner, mut slot) = match admit(&state, &attempts, &token, request.headers()).await {
         Ok(admitted) => admitted,
         Err(e) => {
-            quota::drain_refused(request).await;
+            quota::drain_refused(request.into_body()).await;
             return Err(e);
         }
     };
@@ -343,7 +343,7 @@ async fn ingest(
     request: Request,
 ) -> Result<(String, String, u64), ApiError> {
     if let Err(e) = pending.reserve_for_body(request.headers()).await {
-        quota::drain_refused(request).await;
+        quota::drain_refused(request.into_body()).await;
         return Err(e);
     }
     let mut multipart = Multipart::from_request(request, &()).await.map_err(|e| ApiError::BadRequest(e.body_text()))?;

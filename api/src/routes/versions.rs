@@ -51,7 +51,7 @@ async fn create(
     let media = match writable_file(&state, &caller, &id).await {
         Ok(media) => media,
         Err(e) => {
-            crate::quota::drain_refused(request).await;
+            crate::quota::drain_refused(request.into_body()).await;
             return Err(e);
         }
     };
