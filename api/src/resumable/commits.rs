@@ -1,9 +1,10 @@
 //! Chunks answered before they are recorded.
 //!
 //! On the file system store a PATCH that does not finish the upload is
-//! answered (204, the new offset) as soon as its bytes are written; the
-//! bytes are then made durable (`fdatasync`) and only then is the offset
-//! recorded, in the background, under the writer's lock ([`record_later`]).
+//! answered (204, the new offset) as soon as its bytes are received and
+//! handed to the store's writer; the writer ends, the bytes are made
+//! durable (`fdatasync`) and only then is the offset recorded, in the
+//! background, under the writer's lock ([`record_later`]).
 //! So the client reads and sends its next chunk while the disk is still
 //! busy with the last one, instead of the network and the disk taking
 //! turns. The recorded offset — the one `HEAD` reports, the one a resume

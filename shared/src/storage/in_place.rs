@@ -1,14 +1,23 @@
 //! Writes on the file system store, of every upload and of every tus
 //! chunk (in place, at the upload's offset); the bytes are made durable
-//! by a separate step, [`Unsynced::sync`], so the caller decides when to wait for the
-//! disk (before it records the new offset, never after).
+//! by a separate step, [`Unsynced::sync`], so the caller decides when to
+//! wait for the disk (before it records the new offset, never after).
 //!
 //! The receive path is the upload's speed, so it touches each byte as
 //! little as it can. Request frames are copied into [`BUF`] buffers that
 //! start on an [`ALIGN`] boundary, and one blocking writer thread writes
-//! each full buffer while the next fills (at most [`QUEUE`] wait: memory
-//! stays flat; written buffers are kept, [`POOL`] at most, for the next
-//! body). Bytes past [`DIRECT_FROM`] go to the disk with direct I/O
+//! each full buffer while the next fills. Full buffers may wait for their
+//! writer, [`AHEAD`] at most in the whole process (memory stays flat
+//! however many uploads run; written buffers are kept, [`POOL`] at most,
+//! for the next body). The body is done once its last buffer is handed
+//! over; its writer may still be at work, and [`Unsynced::sync`] waits
+//! for it. So a client that pauses between chunks (tuspy reads each one
+//! before it sends it) finds the disk still writing the last one, rather
+//! than the network and the disk taking turns. The writer holds an
+//! exclusive lock on the file (`flock`) until it ends: the next writer of
+//! the same file, in this process or another, waits for it, so bytes a
+//! writer had not written yet never land over the ones that follow (a
+//! chunk refused for its checksum, a request cut off). Bytes past [`DIRECT_FROM`] go to the disk with direct I/O
 //! (`O_DIRECT`), straight from those buffers: no page cache copy, no
 //! dirty pages for the kernel to write back, and nothing that pushes other
 //! files out of the cache. The first bytes of an object, all of a small
@@ -21,7 +30,7 @@
 //! page cache copy, on a 2-core machine where the client and the kernel's
 //! write-back need the same cores (README, "Benchmarks").
 
-use std::io;
+use std::io::{self, IoSlice};
 use std::num::NonZeroU64;
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::Path;
@@ -42,12 +51,16 @@ const ALIGN: usize = 4096;
 /// Bytes of an object written through the page cache before direct I/O
 /// takes over (a multiple of [`ALIGN`]).
 const DIRECT_FROM: u64 = 8 * 1024 * 1024;
-/// Full buffers waiting for the writer thread at most.
-const QUEUE: usize = 1;
+/// Full buffers handed to writer threads and not written yet, at most,
+/// in the whole process ([`BUF`] each).
+const AHEAD: usize = 8;
+static WAITING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(AHEAD);
 /// Buffered bytes written between two write-back kicks.
 const KICK: u64 = 4 * 1024 * 1024;
-/// Written buffers kept for the next bodies at most.
-const POOL: usize = 4;
+/// Written buffers kept for the next bodies at most: as many as one
+/// large upload keeps busy (filling, waiting, being written), so that it
+/// does not fault fresh pages in for every buffer.
+const POOL: usize = AHEAD + 2;
 
 /// Buffers written and free again: reused, rather than each body
 /// allocating (and faulting in) its own.
@@ -106,35 +119,55 @@ impl Aligned {
     }
 }
 
-/// Bytes written, not yet durable (in the page cache, or direct I/O
-/// not yet flushed from the disk's own cache).
+/// What the writer thread did: bytes written, and the error that stopped it.
+type Outcome = (u64, Option<io::Error>);
+
+/// Bytes received, not yet durable: the writer thread may still be
+/// writing the last of them; the rest are in the page cache, or written
+/// with direct I/O and not yet flushed from the disk's own cache.
 #[derive(Debug)]
 pub struct Unsynced {
     file: Arc<std::fs::File>,
     written: u64,
+    writer: tokio::task::JoinHandle<Outcome>,
 }
 
 impl Unsynced {
-    /// Bytes written.
+    /// Bytes received (and handed to the writer).
     pub fn written(&self) -> u64 {
         self.written
     }
 
-    /// Makes the bytes durable (`fdatasync` on the descriptor that wrote
-    /// the buffered ones, so a failed write-back is reported here; direct
-    /// writes report their errors as they happen); returns them.
+    /// Waits for the writer, then makes the bytes durable (`fdatasync` on
+    /// the descriptor that wrote the buffered ones, so a failed write-back
+    /// is reported here; direct writes report their errors to the
+    /// writer); returns them.
     pub async fn sync(self) -> Result<u64, StorageError> {
+        let (wrote, error) = finished(self.writer).await;
+        if let Some(e) = error {
+            return Err(e.into());
+        }
+        if wrote != self.written {
+            let why = format!("wrote {wrote} of {} bytes received", self.written);
+            return Err(StorageError::Backend(why));
+        }
         let file = self.file;
         tokio::task::spawn_blocking(move || file.sync_data()).await.map_err(io::Error::other)??;
         Ok(self.written)
     }
 }
 
-/// Opens `path` for a write at `offset`: bytes past it (never recorded: a
+async fn finished(writer: tokio::task::JoinHandle<Outcome>) -> Outcome {
+    writer.await.unwrap_or_else(|e| (0, Some(io::Error::other(e))))
+}
+
+/// Opens `path` for a write at `offset`, once the writer before has
+/// ended (see the module header): bytes past it (never recorded: a
 /// writer that died) are cut off. Also returns a descriptor for direct
 /// I/O, where the file system takes it.
 fn open_at(path: &Path, offset: u64) -> Result<(std::fs::File, Option<std::fs::File>), StorageError> {
     let file = std::fs::OpenOptions::new().write(true).create(true).truncate(false).open(path)?;
+    file.lock()?;
     let len = file.metadata()?.len();
     if len < offset {
         let why = format!("the stored upload has {len} bytes, fewer than its recorded offset {offset}");
@@ -155,7 +188,7 @@ pub(super) async fn write_at(path: &Path, offset: u64, mut body: BodyStream<'_>)
     let opened = tokio::task::spawn_blocking(move || open_at(&owned, offset)).await;
     let (file, direct) = opened.map_err(|e| fail(0, io::Error::other(e).into()))?.map_err(|e| fail(0, e))?;
     let file = Arc::new(file);
-    let (tx, rx) = mpsc::channel::<Aligned>(QUEUE);
+    let (tx, rx) = mpsc::channel::<Waiting>(AHEAD);
     let writer = {
         let file = file.clone();
         tokio::task::spawn_blocking(move || write_buffers(&file, direct, offset, rx))
@@ -167,43 +200,58 @@ pub(super) async fn write_at(path: &Path, offset: u64, mut body: BodyStream<'_>)
         into => ALIGN - into,
     };
     let mut buf = Aligned::take(head);
-    let mut failed = None;
+    let mut received = 0;
+    // Set when the body stops early: with the client's error, or with
+    // none when the writer stopped (its own error says why).
+    let mut stopped: Option<Option<StorageError>> = None;
     'body: loop {
         match body.try_next().await {
             Ok(Some(mut frame)) => {
+                received += frame.len() as u64;
                 while !frame.is_empty() {
                     buf.fill(&mut frame);
-                    // A send that fails: the writer stopped (its error is below).
-                    if buf.is_full() && tx.send(std::mem::replace(&mut buf, Aligned::take(BUF))).await.is_err() {
+                    if buf.is_full() && hand_over(&tx, std::mem::replace(&mut buf, Aligned::take(BUF))).await.is_err() {
+                        stopped = Some(None);
                         break 'body;
                     }
                 }
             }
             Ok(None) => break,
             Err(e) => {
-                failed = Some(StorageError::Body(e));
+                stopped = Some(Some(StorageError::Body(e)));
                 break;
             }
         }
     }
-    if buf.len() > 0 {
-        let _ = tx.send(buf).await;
-    } else {
+    if buf.len() == 0 {
         buf.give_back();
+    } else if hand_over(&tx, buf).await.is_err() {
+        stopped.get_or_insert(None);
     }
     drop(tx);
-    let (written, error) = writer.await.unwrap_or_else(|e| (0, Some(io::Error::other(e))));
+    let Some(why) = stopped else {
+        return Ok(Unsynced { file, written: received, writer });
+    };
+    // What arrived is kept: written, and made durable.
+    let (written, error) = finished(writer).await;
     if let Some(e) = error {
         return Err(fail(written, e.into()));
     }
-    let pending = Unsynced { file, written };
-    match failed {
-        Some(error) => match pending.sync().await {
-            Ok(written) => Err(fail(written, error)),
-            Err(e) => Err(fail(written, e)),
-        },
-        None => Ok(pending),
+    let why = why.unwrap_or_else(|| StorageError::Backend("the upload's writer stopped".into()));
+    match tokio::task::spawn_blocking(move || file.sync_data()).await.map_err(io::Error::other) {
+        Ok(Ok(())) => Err(fail(written, why)),
+        Ok(Err(e)) | Err(e) => Err(fail(written, e.into())),
     }
+}
+
+/// A full buffer on its way to the writer, with its place in [`AHEAD`].
+type Waiting = (Aligned, tokio::sync::SemaphorePermit<'static>);
+
+/// Hands `buf` to the writer once one of the [`AHEAD`] places is free.
+/// An error: the writer stopped.
+async fn hand_over(tx: &mpsc::Sender<Waiting>, buf: Aligned) -> Result<(), ()> {
+    let place = WAITING.acquire().await.map_err(|_| ())?;
+    tx.send((buf, place)).await.map_err(|_| ())
 }
 
 /// The writer thread: writes every buffer it is given, in order, from
@@ -213,14 +261,20 @@ fn write_buffers(
     file: &std::fs::File,
     mut direct: Option<std::fs::File>,
     offset: u64,
-    mut rx: mpsc::Receiver<Aligned>,
-) -> (u64, Option<io::Error>) {
+    mut rx: mpsc::Receiver<Waiting>,
+) -> Outcome {
     let mut pos = offset;
     let mut kicked = offset;
-    while let Some(buf) = rx.blocking_recv() {
+    let mut batch = Vec::with_capacity(AHEAD);
+    while let Some(first) = rx.blocking_recv() {
+        // What else is waiting goes out with it.
+        batch.push(first);
+        while let Ok(next) = rx.try_recv() {
+            batch.push(next);
+        }
         let mut done = 0;
-        let result = write_out(file, &mut direct, pos, buf.data(), &mut done);
-        pos += done as u64;
+        let result = write_batch(file, &mut direct, pos, &batch, &mut done);
+        pos += done;
         if let Err(e) = result {
             return (pos - offset, Some(e));
         }
@@ -230,9 +284,69 @@ fn write_buffers(
             kick(file, kicked, buffered_end - kicked);
             kicked = buffered_end;
         }
-        buf.give_back();
+        for (buf, _place) in batch.drain(..) {
+            buf.give_back();
+        }
     }
     (pos - offset, None)
+}
+
+/// Writes the buffers of `batch` one after the other from `pos`; `done`
+/// counts the bytes written. A run of whole buffers past [`DIRECT_FROM`]
+/// goes to the disk in one direct write (`pwritev`): a disk given 32 MiB
+/// at once writes faster than one given 4 MiB at a time.
+fn write_batch(
+    file: &std::fs::File,
+    direct: &mut Option<std::fs::File>,
+    pos: u64,
+    batch: &[Waiting],
+    done: &mut u64,
+) -> io::Result<()> {
+    let mut i = 0;
+    // Bytes of `batch[i]` already written.
+    let mut into = 0;
+    while i < batch.len() {
+        let at = pos + *done;
+        let run = match direct.as_ref() {
+            Some(_) if into == 0 && at >= DIRECT_FROM && at.is_multiple_of(ALIGN as u64) => {
+                batch[i..].iter().take_while(|(b, _)| b.len() > 0 && b.len().is_multiple_of(ALIGN)).count()
+            }
+            _ => 0,
+        };
+        if let (true, Some(d)) = (run > 1, direct.as_ref()) {
+            let slices: Vec<IoSlice<'_>> = batch[i..i + run].iter().map(|(b, _)| IoSlice::new(b.data())).collect();
+            match rustix::io::pwritev(d, &slices, at) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(mut n) => {
+                    *done += n as u64;
+                    // Whole buffers written; a partial write goes on below.
+                    while n > 0 && n >= batch[i].0.len() {
+                        n -= batch[i].0.len();
+                        i += 1;
+                    }
+                    into = n;
+                }
+                Err(rustix::io::Errno::INTR) => {}
+                // Refused: [`write_out`] finds out how to write it.
+                Err(rustix::io::Errno::INVAL) => {
+                    let mut wrote = 0;
+                    let result = write_out(file, direct, at, batch[i].0.data(), &mut wrote);
+                    *done += wrote as u64;
+                    result?;
+                    i += 1;
+                }
+                Err(e) => return Err(e.into()),
+            }
+            continue;
+        }
+        let mut wrote = into;
+        let result = write_out(file, direct, at - into as u64, batch[i].0.data(), &mut wrote);
+        *done += (wrote - into) as u64;
+        result?;
+        i += 1;
+        into = 0;
+    }
+    Ok(())
 }
 
 /// Writes `data` at `pos`: with direct I/O from [`DIRECT_FROM`] on, where
@@ -357,6 +471,28 @@ mod tests {
         assert_eq!(write_at(&path, resume as u64, stream(frames)).await.unwrap().sync().await.unwrap(), c.len() as u64);
         let whole = [&a, &b[..resume - first], c.as_slice()].concat();
         assert_eq!(std::fs::read(&path).unwrap(), whole);
+    }
+
+    /// A chunk answered but never recorded (its checksum did not match)
+    /// may still be on its way to the disk when the client sends it again:
+    /// none of its bytes may land after the next chunk's.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_writer_still_at_work_is_waited_for() {
+        let dir = tempfile::tempdir_in(std::env::temp_dir()).unwrap();
+        let path = dir.path().join("object");
+        // Buffers that wait together go out in one write (`pwritev`), in order.
+        let (first, frames) = noise(5, DIRECT_FROM as usize + AHEAD * BUF + 4321);
+        write_at(&path, 0, stream(frames)).await.unwrap().sync().await.unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), first);
+        let head = &first[..DIRECT_FROM as usize];
+        for round in 0..8 {
+            let (_, frames) = noise(6 + round, AHEAD * BUF + 4321);
+            let (again, resent) = noise(100 + round, BUF + 17);
+            let dropped = write_at(&path, DIRECT_FROM, stream(frames)).await.unwrap();
+            drop(dropped);
+            write_at(&path, DIRECT_FROM, stream(resent)).await.unwrap().sync().await.unwrap();
+            assert_eq!(std::fs::read(&path).unwrap(), [head, &again].concat(), "round {round}");
+        }
     }
 
     /// A body that fails part way keeps exactly what arrived, and says how
