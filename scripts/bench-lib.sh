@@ -21,6 +21,8 @@
 #   bench_mbps BYTES START END  MB/s
 
 BENCH_PIDS=()
+# Also removed on exit (a directory outside $WORK, e.g. on tmpfs).
+BENCH_EXTRA_DIR=""
 PG_DIR=""
 
 bench_cleanup() {
@@ -30,6 +32,7 @@ bench_cleanup() {
     for pid in "${BENCH_PIDS[@]}"; do kill "$pid" 2>/dev/null; done
     wait 2>/dev/null
     rm -rf "$WORK"
+    [ -n "$BENCH_EXTRA_DIR" ] && rm -rf "$BENCH_EXTRA_DIR"
 }
 
 bench_init() {

@@ -16,6 +16,13 @@
 #                                 a read stream of the file, one PATCH
 #                                 (its default chunkSize), installed from
 #                                 npm once (as for the tests)
+#   MEDIAQ_BENCH_CLIENT=curl      curl: the creation POST, then the whole
+#                                 file in one streamed PATCH (mediaq's own
+#                                 rate, without a client's pauses)
+#   MEDIAQ_BENCH_CEILING=0        skip the last line: the same client
+#                                 uploading into a data dir on tmpfs
+#                                 (/dev/shm, when it has room), which no
+#                                 disk slows: the client's own ceiling
 #   MEDIAQ_BENCH_PROFILE=debug    the debug build instead of a release build
 #   MEDIAQ_BENCH_SKIP_BUILD=1     use the binary already built
 #   BENCH_BIN=PATH                measure that binary (before/after figures)
@@ -41,12 +48,26 @@ BYTES=$(stat -c %s "$SRC")
 [ "$STACK" = production ] && bench_production
 export MEDIAQ_MAX_UPLOAD_BYTES=$((BYTES * 2))
 echo "mediaq build: $PROFILE, stack: $STACK"
-if [ "$CLIENT" = tus-js ]; then how="tus-js-client, one streamed PATCH"; else how="tuspy chunks of $CHUNK_MIB MiB"; fi
+case $CLIENT in
+tus-js) how="tus-js-client, one streamed PATCH" ;;
+curl) how="curl, one streamed PATCH" ;;
+*) how="tuspy chunks of $CHUNK_MIB MiB" ;;
+esac
 echo "size: $BYTES bytes ($(python3 -c "print(f'{$BYTES / 2**30:.2f}')") GiB), $how"
 
 if [ "$CLIENT" = tus-js ]; then mediaq_node_clients; fi
 
 upload() { # upload URL KEY
+    if [ "$CLIENT" = curl ]; then
+        local location
+        location=$(curl -sf -D - -o /dev/null -X POST -H "Authorization: Bearer $2" -H 'Tus-Resumable: 1.0.0' \
+            -H "Upload-Length: $BYTES" -H 'Upload-Metadata: filename YmVuY2gubXA0' "$1/api/v1/tus" |
+            tr -d '\r' | awk -F': ' 'tolower($1) == "location" {print $2}')
+        case $location in http*) ;; *) location="$1$location" ;; esac
+        curl -sf -o /dev/null -X PATCH -H "Authorization: Bearer $2" -H 'Tus-Resumable: 1.0.0' -H 'Upload-Offset: 0' \
+            -H 'Content-Type: application/offset+octet-stream' -H 'Expect:' -T "$SRC" "$location"
+        return
+    fi
     if [ "$CLIENT" = tus-js ]; then
         NODE_PATH="$MEDIAQ_TEST_NODE_MODULES" node - "$1/api/v1/tus" "$2" "$SRC" <<'JS'
 const fs = require('fs')
@@ -98,4 +119,22 @@ print(f"round {r}: dd conv=fdatasync {dd} MB/s, tus upload (mediaq all) {up} MB/
       f"peak RSS growth {(int(hwm1) - int(hwm0)) / 1024:.1f} MiB (RSS before {int(rss0) / 1024:.1f} MiB)")
 PY
 done
+# The same client into tmpfs: no disk, so what bounds it is the client,
+# the loopback and mediaq's CPU. A tus rate near this line is as fast as
+# this client goes on this machine, whatever the disk.
+SHM_FREE=$(df -B1 --output=avail /dev/shm 2>/dev/null | tail -n 1 || echo 0)
+if [ "${MEDIAQ_BENCH_CEILING:-1}" != 0 ] && [ "$STACK" = embedded ] && [ "${SHM_FREE:-0}" -gt $((BYTES + (1 << 30))) ]; then
+    export MEDIAQ_DATA_DIR
+    MEDIAQ_DATA_DIR=$(mktemp -d /dev/shm/mediaq-bench.XXXXXX)
+    BENCH_EXTRA_DIR=$MEDIAQ_DATA_DIR
+    KEY=$("$BIN" key create --user benchshm)
+    bench_serve all
+    START=$(bench_now)
+    upload "$URL" "$KEY"
+    END=$(bench_now)
+    kill "$PID"
+    wait "$PID" 2>/dev/null || true
+    rm -rf "$MEDIAQ_DATA_DIR"
+    echo "ceiling: the same upload into tmpfs (no disk) $(bench_mbps "$BYTES" "$START" "$END") MB/s"
+fi
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"

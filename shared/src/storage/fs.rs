@@ -123,9 +123,9 @@ impl FsStorage {
     }
 
     /// Writes `body` to a new file at `tmp`, durably, through the same
-    /// writer as writes in place (request frames handed over uncopied,
-    /// write-back started as they arrive, so the closing `fdatasync` finds
-    /// little left to write instead of the whole object).
+    /// writer as writes in place (`in_place`: aligned buffers, direct I/O
+    /// past the first 8 MiB, write-back of the rest started as it
+    /// arrives, so the closing `fdatasync` finds little left to write).
     async fn write_new(&self, tmp: &Path, body: BodyStream<'_>) -> Result<u64, StorageError> {
         match in_place::write_at(tmp, 0, body).await {
             Ok(unsynced) => unsynced.sync().await,
