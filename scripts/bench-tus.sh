@@ -2,13 +2,15 @@
 # A large upload through tus with a stock tus client (tuspy, 64 MiB
 # chunks): a 5.1 GiB file (an MP4 header, then random bytes) uploaded to
 # `mediaq all`, compared with `dd … conv=fdatasync` writing the same bytes
-# to the same disk in the same run. Prints MB/s of both, their ratio (goal
-# ≥ 0.8 on the embedded default) and the peak RSS growth of `mediaq all`
-# during the upload (goal < 128 MiB), then the load average, since other
-# work on the machine moves both figures. Needs ~3× the size free on disk.
+# to the same disk just before and just after. Prints MB/s of each, the
+# ratios (goal ≥ 0.8 on the embedded default) and the peak RSS growth of
+# `mediaq all` during the upload (goal < 128 MiB), then the load average,
+# since other work on the machine moves both figures. Needs ~3× the
+# size free on disk.
 #   scripts/bench-tus.sh [SIZE_MIB]   (default 5222, i.e. 5.1 GiB)
 # Settings:
-#   MEDIAQ_BENCH_ROUNDS=N         N pairs (dd, then tus), each on a fresh server
+#   MEDIAQ_BENCH_ROUNDS=N         N uploads, each on a fresh server, each
+#                                 followed by a dd
 #   MEDIAQ_BENCH_STACK=production PostgreSQL + Redis + S3 (s3s-fs, on this
 #                                 disk) instead of the embedded default
 #   MEDIAQ_BENCH_CHUNK_MIB=64     tuspy's chunk size
@@ -93,8 +95,12 @@ up.upload()
 PY
 }
 
+# dd runs before each upload and once after the last: each upload is
+# compared with the dd before it and with the dd after it (the disk's rate
+# drifts from one minute to the next), and with their mean.
+DD_AFTER=$(bench_dd "$SRC")
 for round in $(seq 1 "$ROUNDS"); do
-    DD=$(bench_dd "$SRC")
+    DD=$DD_AFTER
     export MEDIAQ_DATA_DIR="$WORK/data.$round"
     KEY=$("$BIN" key create --user "bench$round")
     bench_serve all
@@ -112,10 +118,13 @@ for round in $(seq 1 "$ROUNDS"); do
     rm -rf "$MEDIAQ_DATA_DIR"
     [ "$STACK" = production ] && rm -rf "$WORK/s3/bench/media"
     TUS=$(bench_mbps "$BYTES" "$START" "$END")
-    python3 - "$round" "$DD" "$TUS" "$RSS_BEFORE" "$PEAK_BEFORE" "$PEAK_AFTER" <<'PY'
+    DD_AFTER=$(bench_dd "$SRC")
+    python3 - "$round" "$DD" "$DD_AFTER" "$TUS" "$RSS_BEFORE" "$PEAK_BEFORE" "$PEAK_AFTER" <<'PY'
 import sys
-r, dd, up, rss0, hwm0, hwm1 = sys.argv[1:]
-print(f"round {r}: dd conv=fdatasync {dd} MB/s, tus upload (mediaq all) {up} MB/s, ratio {int(up) / int(dd):.2f}, "
+r, dd0, dd1, up, rss0, hwm0, hwm1 = sys.argv[1:]
+dd0, dd1, up = int(dd0), int(dd1), int(up)
+print(f"round {r}: dd conv=fdatasync {dd0} MB/s before, {dd1} MB/s after; tus upload (mediaq all) {up} MB/s; "
+      f"ratio {up / dd0:.2f} / {up / dd1:.2f}, to their mean {2 * up / (dd0 + dd1):.2f}; "
       f"peak RSS growth {(int(hwm1) - int(hwm0)) / 1024:.1f} MiB (RSS before {int(rss0) / 1024:.1f} MiB)")
 PY
 done

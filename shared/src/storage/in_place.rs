@@ -313,7 +313,9 @@ fn write_batch(
             }
             _ => 0,
         };
-        if let (true, Some(d)) = (run > 1, direct.as_ref()) {
+        if run > 1
+            && let Some(d) = direct.as_ref()
+        {
             let slices: Vec<IoSlice<'_>> = batch[i..i + run].iter().map(|(b, _)| IoSlice::new(b.data())).collect();
             match rustix::io::pwritev(d, &slices, at) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
@@ -325,19 +327,13 @@ fn write_batch(
                         i += 1;
                     }
                     into = n;
+                    continue;
                 }
-                Err(rustix::io::Errno::INTR) => {}
-                // Refused: [`write_out`] finds out how to write it.
-                Err(rustix::io::Errno::INVAL) => {
-                    let mut wrote = 0;
-                    let result = write_out(file, direct, at, batch[i].0.data(), &mut wrote);
-                    *done += wrote as u64;
-                    result?;
-                    i += 1;
-                }
+                Err(rustix::io::Errno::INTR) => continue,
+                // Refused: one buffer at a time, below ([`write_out`] finds out how).
+                Err(rustix::io::Errno::INVAL) => {}
                 Err(e) => return Err(e.into()),
             }
-            continue;
         }
         let mut wrote = into;
         let result = write_out(file, direct, at - into as u64, batch[i].0.data(), &mut wrote);
