@@ -161,13 +161,35 @@ async fn finished(writer: tokio::task::JoinHandle<Outcome>) -> Outcome {
     writer.await.unwrap_or_else(|e| (0, Some(io::Error::other(e))))
 }
 
+/// Takes the file's exclusive lock, held until every descriptor of this
+/// open file is closed (the writer thread's last): waits for a writer of
+/// the same file still at work. A file system without `flock` (some
+/// FUSE ones) is written without the lock, with a warning.
+fn wait_for_writer(file: &std::fs::File) -> io::Result<()> {
+    loop {
+        match file.lock() {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e)
+                if e.kind() == io::ErrorKind::Unsupported
+                    || [rustix::io::Errno::NOLCK, rustix::io::Errno::OPNOTSUPP]
+                        .iter()
+                        .any(|n| e.raw_os_error() == Some(n.raw_os_error())) =>
+            {
+                tracing::warn!(error = %e, "this file system cannot lock files; writers of one upload are not kept apart");
+                return Ok(());
+            }
+            other => return other,
+        }
+    }
+}
+
 /// Opens `path` for a write at `offset`, once the writer before has
 /// ended (see the module header): bytes past it (never recorded: a
 /// writer that died) are cut off. Also returns a descriptor for direct
 /// I/O, where the file system takes it.
 fn open_at(path: &Path, offset: u64) -> Result<(std::fs::File, Option<std::fs::File>), StorageError> {
     let file = std::fs::OpenOptions::new().write(true).create(true).truncate(false).open(path)?;
-    file.lock()?;
+    wait_for_writer(&file)?;
     let len = file.metadata()?.len();
     if len < offset {
         let why = format!("the stored upload has {len} bytes, fewer than its recorded offset {offset}");
