@@ -17,10 +17,12 @@
 //! exclusive lock on the file (`flock`) until it ends: the next writer of
 //! the same file, in this process or another, waits for it, so bytes a
 //! writer had not written yet never land over the ones that follow (a
-//! chunk refused for its checksum, a request cut off). Bytes past [`DIRECT_FROM`] go to the disk with direct I/O
-//! (`O_DIRECT`), straight from those buffers: no page cache copy, no
-//! dirty pages for the kernel to write back, and nothing that pushes other
-//! files out of the cache. The first bytes of an object, all of a small
+//! chunk refused for its checksum, a request cut off).
+//!
+//! Bytes past [`DIRECT_FROM`] go to the disk with direct I/O (`O_DIRECT`),
+//! straight from those buffers: no page cache copy, no dirty pages for
+//! the kernel to write back, and nothing that pushes other files out of
+//! the cache. The first bytes of an object, all of a small
 //! one, stay buffered, so a worker that reads a new photo finds it in
 //! memory; write-back of those is started every [`KICK`] bytes
 //! (`posix_fadvise(DONTNEED)`). A file system that refuses direct I/O
@@ -143,22 +145,25 @@ impl Unsynced {
     /// is reported here; direct writes report their errors to the
     /// writer); returns them.
     pub async fn sync(self) -> Result<u64, StorageError> {
-        let (wrote, error) = finished(self.writer).await;
-        if let Some(e) = error {
-            return Err(e.into());
+        match settle(self.file, self.writer).await {
+            (_, Some(e)) => Err(e.into()),
+            (wrote, None) if wrote != self.written => {
+                Err(StorageError::Backend(format!("wrote {wrote} of {} bytes received", self.written)))
+            }
+            (wrote, None) => Ok(wrote),
         }
-        if wrote != self.written {
-            let why = format!("wrote {wrote} of {} bytes received", self.written);
-            return Err(StorageError::Backend(why));
-        }
-        let file = self.file;
-        tokio::task::spawn_blocking(move || file.sync_data()).await.map_err(io::Error::other)??;
-        Ok(self.written)
     }
 }
 
-async fn finished(writer: tokio::task::JoinHandle<Outcome>) -> Outcome {
-    writer.await.unwrap_or_else(|e| (0, Some(io::Error::other(e))))
+/// Waits for `writer`, then, unless it failed, makes what it wrote
+/// durable (`fdatasync`): the bytes written, and the error met.
+async fn settle(file: Arc<std::fs::File>, writer: tokio::task::JoinHandle<Outcome>) -> Outcome {
+    let (wrote, error) = writer.await.unwrap_or_else(|e| (0, Some(io::Error::other(e))));
+    if error.is_some() {
+        return (wrote, error);
+    }
+    let synced = tokio::task::spawn_blocking(move || file.sync_data()).await;
+    (wrote, synced.map_err(io::Error::other).and_then(|r| r).err())
 }
 
 /// Takes the file's exclusive lock, held until every descriptor of this
@@ -254,16 +259,15 @@ pub(super) async fn write_at(path: &Path, offset: u64, mut body: BodyStream<'_>)
     let Some(why) = stopped else {
         return Ok(Unsynced { file, written: received, writer });
     };
-    // What arrived is kept: written, and made durable.
-    let (written, error) = finished(writer).await;
-    if let Some(e) = error {
-        return Err(fail(written, e.into()));
-    }
-    let why = why.unwrap_or_else(|| StorageError::Backend("the upload's writer stopped".into()));
-    match tokio::task::spawn_blocking(move || file.sync_data()).await.map_err(io::Error::other) {
-        Ok(Ok(())) => Err(fail(written, why)),
-        Ok(Err(e)) | Err(e) => Err(fail(written, e.into())),
-    }
+    // What arrived is kept: written, and made durable. The writer's own
+    // error, when it has one, says more than the body's.
+    let (written, error) = settle(file, writer).await;
+    let why = match (error, why) {
+        (Some(e), _) => e.into(),
+        (None, Some(why)) => why,
+        (None, None) => StorageError::Backend("the upload's writer stopped".into()),
+    };
+    Err(fail(written, why))
 }
 
 /// A full buffer on its way to the writer, with its place in [`AHEAD`].
