@@ -14,8 +14,9 @@
 //! for it. So a client that pauses between chunks (tuspy reads each one
 //! before it sends it) finds the disk still writing the last one, rather
 //! than the network and the disk taking turns. The writer holds an
-//! exclusive lock on the file (`flock`) until it ends: the next writer of
-//! the same file, in this process or another, waits for it, so bytes a
+//! exclusive lock on the file (`flock`) until it has ended and the
+//! [`Unsynced`] it returned is synced or dropped: the next writer of the
+//! same file, in this process or another, waits for it, so bytes a
 //! writer had not written yet never land over the ones that follow (a
 //! chunk refused for its checksum, a request cut off).
 //!
