@@ -10,7 +10,7 @@
 #   scripts/bench-tus.sh [SIZE_MIB]   (default 5222, i.e. 5.1 GiB)
 # Settings:
 #   MEDIAQ_BENCH_ROUNDS=N         N uploads, each on a fresh server, each
-#                                 followed by a dd
+#                                 followed by a dd; then the medians
 #   MEDIAQ_BENCH_STACK=production PostgreSQL + Redis + S3 (s3s-fs, on this
 #                                 disk) instead of the embedded default
 #   MEDIAQ_BENCH_CHUNK_MIB=64     tuspy's chunk size
@@ -99,6 +99,7 @@ PY
 # compared with the dd before it and with the dd after it (the disk's rate
 # drifts from one minute to the next), and with their mean.
 DD_AFTER=$(bench_dd "$SRC")
+RATIOS=()
 for round in $(seq 1 "$ROUNDS"); do
     DD=$DD_AFTER
     export MEDIAQ_DATA_DIR="$WORK/data.$round"
@@ -127,7 +128,22 @@ print(f"round {r}: dd conv=fdatasync {dd0} MB/s before, {dd1} MB/s after; tus up
       f"ratio {up / dd0:.2f} / {up / dd1:.2f}, to their mean {2 * up / (dd0 + dd1):.2f}; "
       f"peak RSS growth {(int(hwm1) - int(hwm0)) / 1024:.1f} MiB (RSS before {int(rss0) / 1024:.1f} MiB)")
 PY
+    RATIOS+=("$TUS:$DD:$DD_AFTER")
 done
+# The disk of a virtual machine stalls now and then for a second or more
+# (nothing completes while its host flushes), so one round's ratio is
+# partly luck: with several rounds, their medians.
+if [ "$ROUNDS" -gt 1 ]; then
+    python3 - "${RATIOS[@]}" <<'PY'
+import statistics, sys
+rounds = [tuple(map(int, r.split(":"))) for r in sys.argv[1:]]
+up = statistics.median(u for u, _, _ in rounds)
+dd = statistics.median((a + b) / 2 for _, a, b in rounds)
+ratio = statistics.median(2 * u / (a + b) for u, a, b in rounds)
+print(f"median of {len(rounds)} rounds: tus upload {up:.0f} MB/s, dd (mean of before and after) {dd:.0f} MB/s; "
+      f"ratio to the mean {ratio:.2f}")
+PY
+fi
 # The same client into tmpfs: no disk, so what bounds it is the client,
 # the loopback and mediaq's CPU. A tus rate near this line is as fast as
 # this client goes on this machine, whatever the disk.
