@@ -98,12 +98,12 @@ PY
 # dd runs before each upload and once after the last: each upload is
 # compared with the dd before it and with the dd after it (the disk's rate
 # drifts from one minute to the next), and with their mean.
-DD_AFTER=$(bench_dd "$SRC")
-RATIOS=()
-for round in $(seq 1 "$ROUNDS"); do
-    DD=$DD_AFTER
-    export MEDIAQ_DATA_DIR="$WORK/data.$round"
-    KEY=$("$BIN" key create --user "bench$round")
+# serve_and_upload USER: a fresh `mediaq all` on $MEDIAQ_DATA_DIR, one
+# timed upload by USER, then the server stops (its processing job would
+# read the file again during the next dd) and its data goes. Sets TUS
+# (MB/s), RSS_BEFORE, PEAK_BEFORE and PEAK_AFTER.
+serve_and_upload() {
+    KEY=$("$BIN" key create --user "$1")
     bench_serve all
     RSS_BEFORE=$(bench_rss)
     bench_reset_peak
@@ -112,13 +112,19 @@ for round in $(seq 1 "$ROUNDS"); do
     upload "$URL" "$KEY"
     END=$(bench_now)
     PEAK_AFTER=$(bench_peak)
-    # The server (its processing job reads the file again) stops before
-    # the next round's dd.
     kill "$PID"
     wait "$PID" 2>/dev/null || true
     rm -rf "$MEDIAQ_DATA_DIR"
-    [ "$STACK" = production ] && rm -rf "$WORK/s3/bench/media"
     TUS=$(bench_mbps "$BYTES" "$START" "$END")
+}
+
+DD_AFTER=$(bench_dd "$SRC")
+RATIOS=()
+for round in $(seq 1 "$ROUNDS"); do
+    DD=$DD_AFTER
+    export MEDIAQ_DATA_DIR="$WORK/data.$round"
+    serve_and_upload "bench$round"
+    [ "$STACK" = production ] && rm -rf "$WORK/s3/bench/media"
     DD_AFTER=$(bench_dd "$SRC")
     python3 - "$round" "$DD" "$DD_AFTER" "$TUS" "$RSS_BEFORE" "$PEAK_BEFORE" "$PEAK_AFTER" <<'PY'
 import sys
@@ -152,14 +158,7 @@ if [ "${MEDIAQ_BENCH_CEILING:-1}" != 0 ] && [ "$STACK" = embedded ] && [ "${SHM_
     export MEDIAQ_DATA_DIR
     MEDIAQ_DATA_DIR=$(mktemp -d /dev/shm/mediaq-bench.XXXXXX)
     BENCH_EXTRA_DIR=$MEDIAQ_DATA_DIR
-    KEY=$("$BIN" key create --user benchshm)
-    bench_serve all
-    START=$(bench_now)
-    upload "$URL" "$KEY"
-    END=$(bench_now)
-    kill "$PID"
-    wait "$PID" 2>/dev/null || true
-    rm -rf "$MEDIAQ_DATA_DIR"
-    echo "ceiling: the same upload into tmpfs (no disk) $(bench_mbps "$BYTES" "$START" "$END") MB/s"
+    serve_and_upload benchshm
+    echo "ceiling: the same upload into tmpfs (no disk) $TUS MB/s"
 fi
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
